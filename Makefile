@@ -1,0 +1,43 @@
+# Two commands on a fresh clone:
+#   make demo   create .venv, install, run ingest + digest on the replayed seed outlets
+#   make test   install test tools and run the whole test suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export MEDIA_MONITOR_DATA_DIR ?= $(CURDIR)/data
+export GX_ANALYTICS_ENABLED := False
+export NO_COLOR := 1
+
+.PHONY: install install-test demo test lint airflow-ui clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+	$(BIN)/pip install -q --no-deps -e .
+
+install-test: install
+	$(BIN)/pip install -q -r requirements-test.txt -c constraints.txt
+
+demo: install
+	bash scripts/demo.sh
+
+test: install-test
+	bash scripts/test.sh
+
+lint: install-test
+	$(BIN)/ruff check dags plugins include tests bench
+	$(BIN)/ruff check --select AIR --preview dags plugins include
+
+airflow-ui: install
+	bash scripts/airflow-ui.sh
+
+clean:
+	rm -rf $(VENV) .airflow data

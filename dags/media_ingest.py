@@ -1,0 +1,96 @@
+"""
+### Media ingest
+
+Every 30 minutes: poll every outlet's feed, fetch the new articles, extract their text, validate the
+run's batch with Great Expectations, tag it (watchlists, countries, regions) and store it.
+
+* **plan** reads the outlet registry (`MEDIA_MONITOR_OUTLETS`) and splits it into batches.
+* **collect** runs once per batch (mapped): conditional GET of each feed, page fetches under the
+  SSRF guard and size/time limits, extraction; records are staged in the warehouse under the run id.
+  A failing outlet is recorded in `feed_health` and never fails the batch.
+* **process** runs once: validates everything staged, quarantines failures with the expectation
+  names, tags and upserts the rest into `articles`, and emits the `articles` asset.
+
+Rerunning a run leaves the same rows: articles are keyed by the hash of their canonical URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
+from media_monitoring_airflow import DEFAULT_ARGS, notify_failure, warehouse_url
+
+log = logging.getLogger(__name__)
+
+ARTICLES = Asset("media-monitoring://warehouse/articles")
+
+
+@dag(
+    dag_id="media_ingest",
+    schedule=CronTriggerTimetable("*/30 * * * *", timezone="UTC", interval=timedelta(minutes=30)),
+    start_date=datetime(2020, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    on_failure_callback=notify_failure,
+    tags=["media-monitoring", "ingest"],
+    doc_md=__doc__,
+    params={
+        "outlets_per_task": Param(25, type="integer", minimum=1, maximum=500,
+                                  description="Outlets polled by one mapped collect task."),
+    },
+)
+def media_ingest():
+    @task
+    def plan() -> list[list[str]]:
+        """Split the outlet registry into batches for the mapped collect tasks."""
+        from media_monitoring.pipeline import load_outlets, plan_batches
+        from media_monitoring.settings import load_settings
+
+        params = get_current_context()["params"]
+        batches = plan_batches(load_outlets(load_settings()), params["outlets_per_task"])
+        log.info("%d outlets in %d batches", sum(map(len, batches)), len(batches))
+        return batches
+
+    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=4)
+    def collect(batch: list[str]) -> dict:
+        """Poll this batch's feeds and stage new articles; returns counts only."""
+        from media_monitoring.pipeline import collect as run_collect
+        from media_monitoring.pipeline import open_warehouse
+        from media_monitoring.settings import load_settings
+
+        context = get_current_context()
+        context["batch_label"] = f"{batch[0]}…{batch[-1]} ({len(batch)})" if len(batch) > 1 else batch[0]
+        settings = load_settings()
+        wh = open_warehouse(settings, warehouse_url())
+        try:
+            totals = run_collect(batch, run_id=context["run_id"], settings=settings, warehouse=wh).totals()
+        finally:
+            wh.close()
+        return {k: v for k, v in totals.items() if k != "by_outlet"}
+
+    @task(outlets=[ARTICLES])
+    def process(collected: list[dict]) -> dict:
+        """Validate, tag and store the run's staged articles in one place."""
+        from dataclasses import asdict
+
+        from media_monitoring.pipeline import open_warehouse
+        from media_monitoring.pipeline import process as run_process
+        from media_monitoring.settings import load_settings
+
+        context = get_current_context()
+        settings = load_settings()
+        wh = open_warehouse(settings, warehouse_url())
+        try:
+            report = run_process(context["run_id"], settings=settings, warehouse=wh,
+                                 run_time=context["data_interval_end"] or context["run_after"])
+        finally:
+            wh.close()
+        return {"collected": sum(c["staged"] for c in collected), **asdict(report)}
+
+    process(collect.expand(batch=plan()))
+
+
+media_ingest()

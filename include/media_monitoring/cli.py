@@ -1,0 +1,256 @@
+"""``media-monitor``: the operator's tool to debug one outlet, one page or one article without Airflow.
+
+Every command runs the same package code as the DAGs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from media_monitoring.config import ConfigError
+from media_monitoring.settings import load_settings
+
+log = logging.getLogger("media_monitoring.cli")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _client(url: str, allow_private: bool):
+    from media_monitoring.net import HttpClient
+
+    settings = load_settings()
+    hosts = [urlsplit(url).hostname or ""] if allow_private else []
+    return HttpClient(settings.user_agent, allow_private_hosts=hosts)
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from media_monitoring.feeds import parse_feed
+    from media_monitoring.net import FEED_CONTENT_TYPES, MAX_FEED_BYTES
+    from media_monitoring.pipeline import FEED_ACCEPT, open_warehouse
+    from media_monitoring.urls import url_key
+
+    with _client(args.feed_url, args.allow_private) as client:
+        result = client.get(args.feed_url, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT,
+                            content_types=FEED_CONTENT_TYPES)
+    entries = parse_feed(result.body, result.url)
+    known: set[str] = set()
+    if not args.no_warehouse:
+        wh = open_warehouse(load_settings(), args.warehouse)
+        known = wh.known_ids(url_key(e.canonical_url) for e in entries)
+    out = [{"title": e.title, "link": e.link, "canonical_url": e.canonical_url,
+            "published": e.published.isoformat() if e.published else None, "entry_id": e.entry_id,
+            "article_id": url_key(e.canonical_url),
+            "action": "skip: already stored" if url_key(e.canonical_url) in known else "ingest"}
+           for e in entries]
+    _print_json({"feed_url": args.feed_url, "final_url": result.url, "status": result.status,
+                 "entries": len(out), "to_ingest": sum(o["action"] == "ingest" for o in out), "items": out})
+    return 0
+
+
+def _extract_one(source: str, url: str | None, allow_private: bool) -> dict[str, Any]:
+    from media_monitoring.extract import extract_article
+    from media_monitoring.net import MAX_PAGE_BYTES, PAGE_CONTENT_TYPES
+    from media_monitoring.pipeline import PAGE_ACCEPT
+
+    if source.startswith(("http://", "https://")):
+        with _client(source, allow_private) as client:
+            page = client.get(source, max_bytes=MAX_PAGE_BYTES, accept=PAGE_ACCEPT,
+                              content_types=PAGE_CONTENT_TYPES)
+        html, page_url = page.body, page.url
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"{source}: no such file (give a local HTML file or an http(s) URL)")
+        html, page_url = path.read_bytes(), url or path.resolve().as_uri()
+    return extract_article(html, url or page_url).to_json()
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    if args.batch:
+        with open(args.batch, encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                item: dict[str, Any] = {}
+                try:
+                    item = json.loads(line)
+                    result = _extract_one(item["path"], item.get("url"), args.allow_private)
+                    result["id"] = item.get("id")
+                except Exception as exc:  # one bad line must not stop a bulk run
+                    result = {"id": item.get("id"), "error": f"{args.batch}:{line_no}: {exc}"}
+                sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+        return 0
+    if not args.source:
+        raise SystemExit("extract: give FILE_OR_URL or --batch FILE.jsonl")
+    _print_json(_extract_one(args.source, args.url, args.allow_private))
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    from media_monitoring.tagging import Tagger
+
+    settings = load_settings()
+    tagger = Tagger(settings.watchlists_file, settings.regions_file)
+    if args.batch:
+        with open(args.batch, encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                item: dict[str, Any] = {}
+                try:
+                    item = json.loads(line)
+                    result = tagger.tag(item.get("title"), item.get("text")).to_json()
+                    result["id"] = item.get("id")
+                except Exception as exc:
+                    result = {"id": item.get("id"), "error": f"{args.batch}:{line_no}: {exc}"}
+                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return 0
+    raw = sys.stdin.read()
+    try:
+        article = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"tag: stdin is not JSON ({exc}); expected {{\"title\": ..., \"text\": ...}}") from None
+    _print_json(tagger.tag(article.get("title"), article.get("text")).to_json())
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from media_monitoring.pipeline import open_warehouse
+
+    rows = open_warehouse(load_settings(), args.warehouse).feed_health_table()
+    if args.json:
+        _print_json(rows)
+        return 0
+    cols = ["outlet_id", "last_attempt_at", "last_success_at", "http_status", "error_class",
+            "consecutive_failures", "entries_seen", "new_items"]
+    table = [[("" if r[c] is None else str(r[c])[:19]) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in table)) if table else len(c) for i, c in enumerate(cols)]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    for row in table:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from media_monitoring.pipeline import open_warehouse
+
+    rows = open_warehouse(load_settings(), args.warehouse).quarantined(include_released=args.all)
+    _print_json([{k: r[k] for k in ("article_id", "outlet_id", "url", "failed_expectations", "observed",
+                                    "quarantined_at", "released_at")} for r in rows])
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from media_monitoring.pipeline import open_warehouse, release
+
+    settings = load_settings()
+    result = release(args.article_ids, settings=settings, warehouse=open_warehouse(settings, args.warehouse),
+                     force=args.force, now=datetime.now(UTC))
+    _print_json(result)
+    return 0 if not result["still_failing"] and not result["unknown"] else 1
+
+
+def cmd_where(args: argparse.Namespace) -> int:
+    from media_monitoring.pipeline import open_warehouse
+
+    settings = load_settings()
+    wh = open_warehouse(settings, args.warehouse)
+    emails = sorted(str(p) for p in settings.outbox_dir.rglob("*.eml")) if settings.outbox_dir.exists() else []
+    _print_json({"warehouse": wh.describe(), "rows": wh.counts(), "outbox": str(settings.outbox_dir),
+                 "digest_emails": emails, "outlets": str(settings.outlets_file)})
+    return 0
+
+
+def cmd_replay_server(args: argparse.Namespace) -> int:
+    from media_monitoring.replay import ReplayServer
+
+    server = ReplayServer(Path(args.root), host=args.host, port=args.port).start()
+    log.info("replaying %s at %s (Ctrl-C to stop)", args.root, server.base_url)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from media_monitoring.settings import DEFAULT_REPLAY_REGISTRY
+
+    parser = argparse.ArgumentParser(prog="media-monitor", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("poll", help="fetch and parse a feed; print the entries it would ingest")
+    p.add_argument("feed_url")
+    p.add_argument("--allow-private", action="store_true",
+                   help="allow this URL's host to resolve to loopback/private addresses (local testing only)")
+    p.add_argument("--warehouse", help="SQLAlchemy URL (default: configured warehouse)")
+    p.add_argument("--no-warehouse", action="store_true", help="do not check which entries are stored")
+    p.set_defaults(func=cmd_poll)
+
+    p = sub.add_parser("extract", help="extract an article from an HTML file or URL; print JSON")
+    p.add_argument("source", nargs="?", metavar="FILE_OR_URL")
+    p.add_argument("--url", help="the page's URL, for a local file")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"id", "path", "url"} per line; one JSON result per line')
+    p.add_argument("--allow-private", action="store_true",
+                   help="allow this URL's host to resolve to loopback/private addresses (local testing only)")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("tag", help='tag {"title", "text"} JSON from stdin; print tags as JSON')
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"id", "title", "text"} per line')
+    p.set_defaults(func=cmd_tag)
+
+    p = sub.add_parser("health", help="print the feed-health table")
+    p.add_argument("--warehouse")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_health)
+
+    p = sub.add_parser("quarantine", help="list quarantined articles with their failed expectations")
+    p.add_argument("--warehouse")
+    p.add_argument("--all", action="store_true", help="include released ones")
+    p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser("release", help="re-validate quarantined articles (after a config fix) and store them")
+    p.add_argument("article_ids", nargs="+")
+    p.add_argument("--force", action="store_true", help="store even if validation still fails")
+    p.add_argument("--warehouse")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("where", help="print where the warehouse and the digest emails are, with row counts")
+    p.add_argument("--warehouse")
+    p.set_defaults(func=cmd_where)
+
+    p = sub.add_parser("replay-server", help="serve the seed snapshot locally")
+    p.add_argument("--root", default=str(DEFAULT_REPLAY_REGISTRY.parent))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.set_defaults(func=cmd_replay_server)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from media_monitoring.net import FetchError
+
+    try:
+        return args.func(args)
+    except (FetchError, ConfigError, FileNotFoundError, ValueError) as exc:
+        sys.stderr.write(f"media-monitor {args.command}: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Typed loading of the reference data: outlet registries, watchlists, regions and analysts.
+
+Every loader validates the whole file and raises :class:`ConfigError` naming the file, the line and
+the field at fault, so a malformed line is fixed in one look instead of failing deep in a task.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+OUTLET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+REPLAY_TOKEN = "{{REPLAY_BASE}}"
+
+
+class ConfigError(ValueError):
+    """A reference-data file is missing or invalid; the message says where and how to fix it."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Outlet(_Model):
+    """One news outlet and its feed."""
+
+    id: str
+    name: str
+    feed_url: str
+    homepage: str | None = None
+    country: str = Field(min_length=2, max_length=2)
+    languages: tuple[str, ...] = ("en",)
+    allow_private: bool = False  # the SSRF guard lets this outlet's hosts resolve to private addresses
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not OUTLET_ID_RE.match(value):
+            raise ValueError("outlet id must be a slug of lowercase letters, digits and hyphens")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("feed_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not (value.startswith(("http://", "https://")) or value.startswith(REPLAY_TOKEN)):
+            raise ValueError("feed_url must be an http(s) URL")
+        return value
+
+
+class Registry(_Model):
+    version: str
+    outlets: tuple[Outlet, ...]
+
+    def by_id(self) -> dict[str, Outlet]:
+        return {outlet.id: outlet for outlet in self.outlets}
+
+
+class Alias(_Model):
+    """One surface form of a watchlist term."""
+
+    text: str = Field(min_length=1)
+    case_sensitive: bool = False  # acronyms (CSTO, ОДКБ) must not match ordinary words
+    suffixes: tuple[str, ...] = ()  # inflected endings, e.g. Russian case endings of a name
+
+
+class Term(_Model):
+    name: str
+    aliases: tuple[Alias, ...]
+    exclude: tuple[str, ...] = ()  # longer names the term must not match inside
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _strings_to_aliases(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"text": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+class Watchlist(_Model):
+    name: str
+    version: str
+    description: str = ""
+    terms: tuple[Term, ...]
+
+
+class Watchlists(_Model):
+    watchlists: tuple[Watchlist, ...]
+
+
+class RegionGroup(_Model):
+    name: str
+    countries: tuple[str, ...]
+
+
+class Regions(_Model):
+    version: str
+    groups: tuple[RegionGroup, ...] = ()
+
+
+class Subscription(_Model):
+    """An analyst and what their digest covers."""
+
+    name: str
+    email: str
+    watchlists: tuple[str, ...]
+    regions: tuple[str, ...] = ()
+    timezone: str = "UTC"
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not re.fullmatch(r"[^@\s<>\r\n]+@[^@\s<>\r\n]+\.[^@\s<>\r\n]+", value):
+            raise ValueError("not an email address")
+        return value
+
+
+class Analysts(_Model):
+    sender: str
+    reply_to: str | None = None
+    subscriptions: tuple[Subscription, ...]
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Follow a pydantic error location through the YAML node tree to a 1-based line number."""
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def load_yaml_model(path: Path, model: type[_Model], substitutions: dict[str, str] | None = None) -> Any:
+    """Load ``path`` into ``model`` with errors that name file, line and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    for token, value in (substitutions or {}).items():
+        text = text.replace(token, value)
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            line = _line_of(root, tuple(err["loc"]))
+            problems.append(f"{path}:{line or '?'}: {where}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+def load_registry(path: Path, replay_base: str) -> Registry:
+    """Load an outlet registry; ``{{REPLAY_BASE}}`` becomes the replay server's base URL."""
+    registry = load_yaml_model(path, Registry, {REPLAY_TOKEN: replay_base})
+    seen: set[str] = set()
+    for outlet in registry.outlets:
+        if outlet.id in seen:
+            raise ConfigError(f"{path}: outlet id {outlet.id!r} appears twice; ids must be unique")
+        seen.add(outlet.id)
+    return registry
+
+
+@cache
+def load_watchlists(path: Path) -> Watchlists:
+    return load_yaml_model(path, Watchlists)
+
+
+@cache
+def load_regions(path: Path) -> Regions:
+    return load_yaml_model(path, Regions)
+
+
+def load_analysts(path: Path) -> Analysts:
+    return load_yaml_model(path, Analysts)

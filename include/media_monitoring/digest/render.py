@@ -1,0 +1,72 @@
+"""Render a subscription's digest as an HTML email (inlined CSS, autoescaped) and plain text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from media_monitoring.digest.compose import SubscriptionDigest
+
+MAX_TEXT_CHARS = 300  # titles and snippets longer than this are cut in the email
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    html: str
+    text: str
+
+
+@cache
+def _env(autoescape: bool) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("media_monitoring", "digest/templates"),
+        autoescape=autoescape,  # HTML: every value escaped; titles and snippets come from the web
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def subject_for(digest: SubscriptionDigest) -> str:
+    """Subject from the date and counts only: nothing from article text reaches a header."""
+    return (f"Media Monitor {digest.day.isoformat()}: {digest.article_count} article"
+            f"{'' if digest.article_count == 1 else 's'}, {digest.hit_count} mention"
+            f"{'' if digest.hit_count == 1 else 's'}")
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+        return value[:MAX_TEXT_CHARS - 1] + "…"
+    return value
+
+
+def _published(value: Any) -> Any:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
+    import css_inline
+
+    sections = []
+    for s in digest.sections:
+        items = [{**i, "title": _cut(i["title"]), "published_at": _published(i.get("published_at")),
+                  "terms": [{k: _cut(v) for k, v in t.items()} for t in i["terms"]]} for i in s.items]
+        sections.append({"watchlist": s.watchlist, "version": s.version, "articles": items,
+                         "term_counts": s.term_counts})
+    context = {
+        "day": digest.day, "subscription": digest.subscription, "sections": sections,
+        "outlet_names": digest.outlet_names, "attention": digest.attention,
+        "article_count": digest.article_count, "hit_count": digest.hit_count, "subject": subject_for(digest),
+    }
+    html = _env(True).get_template("digest.html.j2").render(context)
+    text = _env(False).get_template("digest.txt.j2").render(context)
+    return RenderedDigest(subject_for(digest), css_inline.inline(html), text)

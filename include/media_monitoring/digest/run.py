@@ -1,0 +1,63 @@
+"""The digest DAG's two steps: compose and store every watchlist's digest, then send per subscription."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any
+
+from media_monitoring.config import load_analysts, load_registry, load_watchlists
+from media_monitoring.digest.compose import compose_watchlist, load_subscription_digest, store_watchlist_digest
+from media_monitoring.digest.deliver import SmtpSend, build_message, deliver, envelope_sender
+from media_monitoring.digest.render import render_digest
+from media_monitoring.settings import Settings
+from media_monitoring.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+class DigestDeliveryError(RuntimeError):
+    """Some subscriptions' digests could not be sent; the others were."""
+
+
+def compose_digests(day: date, *, settings: Settings, warehouse: Warehouse, run_id: str,
+                    created_at: datetime) -> dict[str, int]:
+    """Store one ``daily_digests`` row (plus items) per watchlist for ``day``."""
+    counts = {}
+    for watchlist in load_watchlists(settings.watchlists_file).watchlists:
+        digest = compose_watchlist(warehouse, day, watchlist)
+        store_watchlist_digest(warehouse, digest, run_id, created_at)
+        counts[watchlist.name] = len(digest.items)
+    return counts
+
+
+def send_digests(day: date, *, settings: Settings, warehouse: Warehouse, run_id: str, created_at: datetime,
+                 smtp_send: SmtpSend | None) -> dict[str, Any]:
+    """Render and deliver each subscription's digest once; one failure does not stop the others.
+
+    Raises:
+        DigestDeliveryError: after trying every subscription, if any failed.
+    """
+    analysts = load_analysts(settings.analysts_file)
+    watchlists = {w.name: w for w in load_watchlists(settings.watchlists_file).watchlists}
+    registry = load_registry(settings.outlets_file, settings.replay_base)
+    names = {o.id: o.name for o in registry.outlets}
+    results: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    for sub in analysts.subscriptions:
+        unknown = [w for w in sub.watchlists if w not in watchlists]
+        if unknown:
+            failures[sub.name] = f"unknown watchlist(s) {unknown} in {settings.analysts_file}"
+            continue
+        try:
+            digest = load_subscription_digest(warehouse, day, sub, watchlists, names)
+            msg = build_message(render_digest(digest), analysts, sub, day, created_at)
+            results[sub.name] = deliver(warehouse, msg, day=day, subscription=sub, run_id=run_id,
+                                        sender=envelope_sender(analysts), smtp_send=smtp_send,
+                                        outbox_dir=settings.outbox_dir, now=created_at)
+        except Exception as exc:
+            log.exception("digest %s for %s could not be delivered", day, sub.name)
+            failures[sub.name] = f"{type(exc).__name__}: {exc}"
+    if failures:
+        raise DigestDeliveryError(f"digest {day}: {len(failures)} subscription(s) failed: {failures}")
+    return results

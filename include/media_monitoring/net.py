@@ -1,0 +1,294 @@
+"""The one HTTP client of the product: every feed and page request goes through :class:`HttpClient`.
+
+It enforces what a security review and a newsroom expect of a crawler: connect/read timeouts and a
+total deadline per request, a cap on the (decompressed) body size, a redirect limit, content-type
+checks, an honest User-Agent, conditional GET, and an SSRF guard that refuses URLs and redirect
+hops resolving to loopback, private, link-local, multicast or reserved addresses unless the outlet
+registry allows the host. The guard resolves the name itself and connects to the vetted address, so
+a second DNS answer cannot swap in an internal one.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 5.0  # a server that cannot accept a connection in 5 s is down for us
+READ_TIMEOUT_S = 10.0  # silence between two chunks
+DEADLINE_S = 30.0  # total per request, so a slow drip cannot hold a worker
+MAX_FEED_BYTES = 10 * 2**20  # larger feeds are archives, not feeds
+MAX_PAGE_BYTES = 5 * 2**20  # larger pages are not articles
+MAX_REDIRECTS = 5
+CHUNK_BYTES = 64 * 2**10
+
+FEED_CONTENT_TYPES = ("xml", "rss", "atom", "rdf", "text/plain", "application/octet-stream")
+PAGE_CONTENT_TYPES = ("text/html", "application/xhtml", "text/plain")
+
+
+class FetchError(Exception):
+    """A request that did not produce a usable body.
+
+    ``error_class`` is a short stable name used for health records and backoff weighting.
+    """
+
+    def __init__(
+        self,
+        error_class: str,
+        message: str,
+        *,
+        url: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{error_class}: {message} ({url})")
+        self.error_class = error_class
+        self.message = message
+        self.url = url
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass
+class FetchResult:
+    url: str  # final URL after redirects
+    status: int
+    body: bytes
+    content_type: str
+    etag: str | None = None
+    last_modified: str | None = None
+    redirects: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def resolve_checked(url: str, allow_private_hosts: Iterable[str] = ()) -> tuple[str, str]:
+    """Check ``url`` against the SSRF policy and return ``(host, address to connect to)``.
+
+    Raises:
+        FetchError: ``bad_url`` for non-http(s) URLs, ``dns`` when the name does not resolve,
+            ``blocked_address`` when it resolves to a non-public address the registry does not allow.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError("bad_url", "only http(s) URLs with a host are fetched", url=url)
+    host = parts.hostname.lower()
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError("dns", f"cannot resolve {host}: {exc}", url=url) from None
+    addresses = [info[4][0] for info in infos]
+    allowed = host in {h.lower() for h in allow_private_hosts}
+    blocked = [a for a in addresses if not _is_public(a)]
+    if blocked and not allowed:
+        raise FetchError(
+            "blocked_address",
+            f"{host} resolves to non-public address {blocked[0]}; allow the host in the outlet "
+            "registry (allow_private) if this is intended",
+            url=url,
+        )
+    return host, addresses[0]
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class HttpClient:
+    """A guarded HTTP GET. Thread-safe; share one per task."""
+
+    def __init__(
+        self,
+        user_agent: str,
+        *,
+        allow_private_hosts: Iterable[str] = (),
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        read_timeout: float = READ_TIMEOUT_S,
+        deadline: float = DEADLINE_S,
+        max_redirects: int = MAX_REDIRECTS,
+        max_connections: int = 64,
+    ) -> None:
+        self.user_agent = user_agent
+        self.allow_private_hosts = frozenset(h.lower() for h in allow_private_hosts)
+        self.deadline = deadline
+        self.max_redirects = max_redirects
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            follow_redirects=False,
+            trust_env=False,  # never route through a proxy from the environment
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"User-Agent": user_agent},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        max_bytes: int,
+        accept: str,
+        content_types: tuple[str, ...],
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> FetchResult:
+        """GET ``url`` following redirects hop by hop under the guard.
+
+        Returns a :class:`FetchResult` for 2xx and 304; raises :class:`FetchError` otherwise.
+        """
+        started = time.monotonic()
+        headers = {"Accept": accept, "Accept-Encoding": "gzip, deflate"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        redirects: list[str] = []
+        current = url
+        while True:
+            host, address = resolve_checked(current, self.allow_private_hosts)
+            response = self._send(current, host, address, headers, started)
+            if response.is_redirect:
+                location = response.headers.get("location", "")
+                response.close()
+                if len(redirects) >= self.max_redirects:
+                    raise FetchError("redirect_loop", f"more than {self.max_redirects} redirects", url=url)
+                nxt = urljoin(current, location)
+                if nxt in redirects or nxt == current:
+                    raise FetchError("redirect_loop", f"redirect loop at {nxt}", url=url)
+                redirects.append(current)
+                current = nxt
+                continue
+            return self._finish(response, url, current, redirects, max_bytes, content_types, started)
+
+    def _send(self, url: str, host: str, address: str, headers: dict[str, str], started: float) -> httpx.Response:
+        parts = urlsplit(url)
+        ip_host = f"[{address}]" if ":" in address else address
+        netloc = ip_host + (f":{parts.port}" if parts.port else "")
+        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        send_headers = dict(headers)
+        send_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        remaining = self.deadline - (time.monotonic() - started)
+        if remaining <= 0:
+            raise FetchError("timeout", f"deadline of {self.deadline:.0f}s exceeded", url=url)
+        request = self._client.build_request("GET", pinned, headers=send_headers, extensions=extensions)
+        try:
+            return self._client.send(request, stream=True)
+        except httpx.ConnectTimeout:
+            raise FetchError("timeout", "connect timed out", url=url) from None
+        except httpx.TimeoutException:
+            raise FetchError("timeout", "read timed out", url=url) from None
+        except httpx.ConnectError as exc:
+            raise FetchError("connect", f"cannot connect: {exc}", url=url) from None
+        except httpx.HTTPError as exc:
+            raise FetchError("protocol", str(exc) or type(exc).__name__, url=url) from None
+
+    def _finish(
+        self,
+        response: httpx.Response,
+        url: str,
+        final: str,
+        redirects: list[str],
+        max_bytes: int,
+        content_types: tuple[str, ...],
+        started: float,
+    ) -> FetchResult:
+        try:
+            status = response.status_code
+            if status == 304:
+                return FetchResult(final, 304, b"", "", response.headers.get("etag"),
+                                   response.headers.get("last-modified"), redirects,
+                                   time.monotonic() - started)
+            if status >= 400:
+                raise FetchError(
+                    _status_class(status),
+                    f"HTTP {status}",
+                    url=url,
+                    status=status,
+                    retry_after=parse_retry_after(response.headers.get("retry-after")),
+                )
+            if not 200 <= status < 300:
+                raise FetchError("protocol", f"unexpected HTTP {status}", url=url, status=status)
+            content_type = response.headers.get("content-type", "").lower()
+            if content_type and not any(t in content_type for t in content_types):
+                raise FetchError("content_type", f"unexpected content type {content_type!r}", url=url,
+                                 status=status)
+            body = self._read_capped(response, url, max_bytes, started)
+            return FetchResult(final, status, body, content_type, response.headers.get("etag"),
+                               response.headers.get("last-modified"), redirects, time.monotonic() - started)
+        finally:
+            response.close()
+
+    def _read_capped(self, response: httpx.Response, url: str, max_bytes: int, started: float) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes(CHUNK_BYTES):  # decoded bytes: caps gzip bombs too
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError("too_large", f"body exceeds {max_bytes} bytes", url=url,
+                                     status=response.status_code)
+                if time.monotonic() - started > self.deadline:
+                    raise FetchError("timeout", f"deadline of {self.deadline:.0f}s exceeded", url=url,
+                                     status=response.status_code)
+                chunks.append(chunk)
+        except httpx.TimeoutException:
+            raise FetchError("timeout", "read timed out", url=url, status=response.status_code) from None
+        except httpx.DecodingError as exc:
+            raise FetchError("protocol", f"cannot decode body: {exc}", url=url) from None
+        except httpx.HTTPError as exc:
+            raise FetchError("protocol", str(exc) or type(exc).__name__, url=url) from None
+        return b"".join(chunks)
+
+
+def _status_class(status: int) -> str:
+    if status == 404:
+        return "not_found"
+    if status == 410:
+        return "gone"
+    if status == 429:
+        return "rate_limited"
+    if status in (401, 403, 451):
+        return "blocked"
+    if status >= 500:
+        return "server_error"
+    return "client_error"

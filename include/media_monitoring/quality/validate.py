@@ -1,0 +1,145 @@
+"""Validate one run's batch of extracted articles in one place, with Great Expectations.
+
+``great_expectations`` takes seconds to import, so it is imported here, inside the call, and the
+whole batch is validated at once against the versioned suite files. Rows that fail any expectation
+are quarantined with the expectation names and the observed values.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SUITE = "articles"
+# Phrases of the pages that stand in for an article: consent walls, paywalls, bot checks, errors.
+ERROR_PAGE_SIGNALS = tuple(re.compile(p, re.IGNORECASE) for p in (
+    r"\bcookies?\b", r"\bconsent\b", r"\bprivacy (?:settings|policy)\b|\bvalue your privacy\b",
+    r"\baccept all\b|\bmanage options\b|\breject all\b", r"\benable javascript\b|\bjavascript is disabled\b",
+    r"\bsubscribe to (?:continue|read)\b|\balready a subscriber\b|\bsubscribers only\b",
+    r"\b(?:page|article) not found\b|\b404\b", r"\baccess denied\b|\bforbidden\b",
+    r"\bare you a robot\b|\bverify you are human\b|\bcaptcha\b",
+))
+ERROR_PAGE_MIN_SIGNALS = 2  # one phrase can occur in news; two kinds of them in a short text do not
+ERROR_PAGE_MAX_WORDS = 200  # a long article may mention cookies; a wall is short
+
+
+@dataclass
+class Outcome:
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # record + failed + observed
+    by_expectation: dict[str, int] = field(default_factory=dict)
+    suite_version: str = ""
+
+
+def load_suite(name: str = SUITE) -> dict[str, Any]:
+    text = resources.files("media_monitoring.quality").joinpath(f"suites/{name}.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def prepare_frame(records: list[dict[str, Any]], run_time: datetime, outlet_languages: dict[str, list[str]]):
+    """The batch as a DataFrame with the derived ``chk_*`` columns the suite checks."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        published = datetime.fromisoformat(r["published_at"]) if r.get("published_at") else None
+        # an article cannot be published after we fetched it
+        reference = datetime.fromisoformat(r["fetched_at"]) if r.get("fetched_at") else run_time
+        text = r.get("text") or ""
+        sitename = (r.get("sitename") or "").casefold()
+        rows.append({
+            "article_id": r["article_id"],
+            "title": r.get("title"),
+            "url": r.get("url") or "",
+            "word_count": int(r.get("word_count") or 0),
+            "language": r.get("language"),
+            "chk_title_is_site_name": bool(sitename) and (r.get("title") or "").casefold() == sitename,
+            "chk_days_after_fetch": (published - reference).total_seconds() / 86400 if published else None,
+            "chk_published_year": published.year if published else None,
+            "chk_language_expected": (r.get("language") or "") in outlet_languages.get(r["outlet_id"], [])
+            if r.get("language") else True,  # a missing language is language_present's finding
+            "chk_error_page": looks_like_error_page(f"{r.get('title') or ''}\n{text}"),
+        })
+    return pd.DataFrame(rows, columns=["article_id", "title", "url", "word_count", "language",
+                                       "chk_title_is_site_name", "chk_days_after_fetch", "chk_published_year",
+                                       "chk_language_expected", "chk_error_page"])
+
+
+def looks_like_error_page(text: str) -> bool:
+    """A short text carrying two or more kinds of wall/error phrases is not an article."""
+    if len(text.split()) >= ERROR_PAGE_MAX_WORDS:
+        return False
+    return sum(1 for signal in ERROR_PAGE_SIGNALS if signal.search(text)) >= ERROR_PAGE_MIN_SIGNALS
+
+
+def validate_batch(
+    records: list[dict[str, Any]],
+    *,
+    run_time: datetime,
+    outlet_languages: dict[str, list[str]],
+) -> Outcome:
+    """Validate ``records`` (staged article dicts) against the articles suite."""
+    suite_def = load_suite()
+    outcome = Outcome(suite_version=suite_def.get("meta", {}).get("version", ""))
+    if not records:
+        return outcome
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    frame = prepare_frame(records, run_time, outlet_languages)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_pandas("articles")
+        .add_dataframe_asset("run_batch")
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    suite = gx.ExpectationSuite(name=suite_def["name"], expectations=suite_def["expectations"])
+    result = batch.validate(
+        suite,
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["article_id"]},
+    )
+    failed: dict[str, list[str]] = {}
+    observed: dict[str, dict[str, Any]] = {}
+    counts: Counter[str] = Counter()
+    for res in result.results:
+        name = res.expectation_config.meta.get("name", res.expectation_config.type)
+        column = res.expectation_config.kwargs.get("column")
+        for item in res.result.get("unexpected_index_list") or []:
+            article_id = item["article_id"]
+            failed.setdefault(article_id, []).append(name)
+            observed.setdefault(article_id, {})[name] = _plain(item.get(column))
+            counts[name] += 1
+    for record in records:
+        names = failed.get(record["article_id"])
+        if names:
+            outcome.quarantined.append({"record": record, "failed": names, "observed": observed[record["article_id"]]})
+        else:
+            outcome.accepted.append(record)
+    outcome.by_expectation = dict(counts)
+    log.info("validated %d articles against suite %s %s: %d accepted, %d quarantined %s",
+             len(records), SUITE, outcome.suite_version, len(outcome.accepted), len(outcome.quarantined),
+             dict(counts) or "")
+    return outcome
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and NaN to JSON-friendly values."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

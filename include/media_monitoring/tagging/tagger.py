@@ -1,0 +1,54 @@
+"""One entry point for tagging an article: watchlist hits, countries, regions and the primaries.
+
+The DAG's process task, the retag DAG and ``media-monitor tag`` all call :meth:`Tagger.tag`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from media_monitoring.config import load_regions, load_watchlists
+from media_monitoring.tagging.places import PlaceTag, PlaceTagger
+from media_monitoring.tagging.watchlists import Hit, WatchlistMatcher
+
+
+@dataclass
+class TagResult:
+    watchlist_hits: list[Hit]
+    countries: list[PlaceTag]
+    regions: list[PlaceTag]
+    primary_country: str | None
+    primary_region: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "watchlist_hits": [h.to_json() for h in self.watchlist_hits],
+            "countries": [c.to_json() for c in self.countries],
+            "regions": [r.to_json() for r in self.regions],
+            "primary_country": self.primary_country,
+            "primary_region": self.primary_region,
+        }
+
+
+class Tagger:
+    """Load the gazetteer and the watchlists once; tag many articles."""
+
+    def __init__(self, watchlists_file: Path, regions_file: Path, only: tuple[str, ...] | None = None) -> None:
+        lists = load_watchlists(watchlists_file).watchlists
+        if only:
+            unknown = set(only) - {w.name for w in lists}
+            if unknown:
+                raise ValueError(f"unknown watchlist(s) {sorted(unknown)} in {watchlists_file}")
+            lists = tuple(w for w in lists if w.name in only)
+        self.watchlists = WatchlistMatcher(lists)
+        self.places = PlaceTagger(load_regions(regions_file))
+
+    def tag(self, title: str | None, text: str | None) -> TagResult:
+        title, text = title or "", text or ""
+        hits = self.watchlists.match(title, text)
+        countries, regions = self.places.tag(title, text)
+        primary_country = countries[0].code if countries else None
+        primary_region = self.places.m49_of(primary_country) or (regions[0].code if regions else None)
+        return TagResult(hits, countries, regions, primary_country, primary_region)

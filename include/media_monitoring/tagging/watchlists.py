@@ -1,0 +1,85 @@
+"""Watchlist matching: every alias of every term, whole words, in title and body only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from media_monitoring.config import Term, Watchlist
+from media_monitoring.tagging.text import literal, snippet, whole_word
+
+
+@dataclass(frozen=True)
+class Hit:
+    watchlist: str
+    term: str
+    alias: str  # the configured alias that matched
+    matched: str  # the text as written in the article
+    field: str  # "title" or "text"
+    start: int
+    end: int
+    snippet: str
+    version: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "watchlist": self.watchlist, "term": self.term, "alias": self.alias, "matched": self.matched,
+            "field": self.field, "span": [self.start, self.end], "snippet": self.snippet,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class _CompiledTerm:
+    watchlist: Watchlist
+    term: Term
+    patterns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]  # (regex, alias per group)
+    exclude: re.Pattern[str] | None
+
+
+def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
+    patterns = []
+    for case_sensitive in (False, True):
+        aliases = sorted((a for a in term.aliases if a.case_sensitive == case_sensitive),
+                         key=lambda a: len(a.text), reverse=True)  # longest first wins at a position
+        if not aliases:
+            continue
+        groups = []
+        for alias in aliases:
+            suffix = "(?:" + "|".join(re.escape(x) for x in alias.suffixes) + ")?" if alias.suffixes else ""
+            groups.append(f"({literal(alias.text)}{suffix})")
+        flags = 0 if case_sensitive else re.IGNORECASE
+        patterns.append((re.compile(whole_word("|".join(groups)), flags), tuple(a.text for a in aliases)))
+    exclude = (re.compile(whole_word("|".join(literal(x) for x in term.exclude)), re.IGNORECASE)
+               if term.exclude else None)
+    return _CompiledTerm(watchlist, term, tuple(patterns), exclude)
+
+
+class WatchlistMatcher:
+    """All terms of the given watchlists, compiled once."""
+
+    def __init__(self, watchlists: tuple[Watchlist, ...]) -> None:
+        self.watchlists = watchlists
+        self._terms = [_compile_term(w, t) for w in watchlists for t in w.terms]
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {w.name: w.version for w in self.watchlists}
+
+    def match(self, title: str, text: str) -> list[Hit]:
+        hits: list[Hit] = []
+        for field, content in (("title", title or ""), ("text", text or "")):
+            if not content:
+                continue
+            for ct in self._terms:
+                excluded = [m.span() for m in ct.exclude.finditer(content)] if ct.exclude else []
+                for pattern, aliases in ct.patterns:
+                    for m in pattern.finditer(content):
+                        start, end = m.span()
+                        if any(a <= start and end <= b for a, b in excluded):
+                            continue
+                        alias = aliases[m.lastindex - 1] if m.lastindex else aliases[0]
+                        hits.append(Hit(ct.watchlist.name, ct.term.name, alias, m.group(0), field, start, end,
+                                        snippet(content, start, end), ct.watchlist.version))
+        hits.sort(key=lambda h: (h.watchlist, h.term, h.field != "title", h.start))
+        return hits

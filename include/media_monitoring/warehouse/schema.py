@@ -1,0 +1,180 @@
+"""The warehouse schema, defined once for every backend.
+
+Keys are stable so that every write can be an upsert: articles by the hash of their canonical URL,
+digests by (date, watchlist), sends by (date, subscription), staging rows by (run id, article id).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+TS = sa.DateTime(timezone=True)
+
+articles = sa.Table(
+    "articles",
+    metadata,
+    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("canonical_url", sa.Text, nullable=False, unique=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("outlet_id", sa.String(64), nullable=False, index=True),
+    sa.Column("outlet_country", sa.String(2)),
+    sa.Column("title", sa.Text),
+    sa.Column("author", sa.Text),
+    sa.Column("published_at", TS, index=True),
+    sa.Column("date_source", sa.String(8)),
+    sa.Column("language", sa.String(8)),
+    sa.Column("language_source", sa.String(10)),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("word_count", sa.Integer, nullable=False),
+    sa.Column("sources", sa.JSON, nullable=False),  # every feed entry and outlet that pointed here
+    sa.Column("countries", sa.JSON, nullable=False),  # ISO alpha-2 codes, most mentioned first
+    sa.Column("regions", sa.JSON, nullable=False),
+    sa.Column("primary_country", sa.String(2)),
+    sa.Column("primary_region", sa.String(64)),
+    sa.Column("first_run_id", sa.String(250)),
+    sa.Column("fetched_at", TS),
+)
+
+watchlist_hits = sa.Table(
+    "watchlist_hits",
+    metadata,
+    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("watchlist", sa.String(100), primary_key=True),
+    sa.Column("term", sa.String(200), primary_key=True),
+    sa.Column("field", sa.String(10), primary_key=True),  # "title" or "text"
+    sa.Column("start", sa.Integer, primary_key=True),
+    sa.Column("end", sa.Integer, nullable=False),
+    sa.Column("alias", sa.Text, nullable=False),
+    sa.Column("matched", sa.Text, nullable=False),
+    sa.Column("snippet", sa.Text, nullable=False),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Index("ix_watchlist_hits_term", "watchlist", "term"),
+)
+
+article_places = sa.Table(
+    "article_places",
+    metadata,
+    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("kind", sa.String(10), primary_key=True),  # "country" or "region"
+    sa.Column("code", sa.String(100), primary_key=True),  # alpha-2 for countries, name for regions
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("mentions", sa.Integer, nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Index("ix_article_places_code", "kind", "code"),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("canonical_url", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("outlet_id", sa.String(64), nullable=False, index=True),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("failed_expectations", sa.JSON, nullable=False),  # names, e.g. "body_word_count"
+    sa.Column("observed", sa.JSON, nullable=False),  # the values that failed, by expectation
+    sa.Column("record", sa.JSON, nullable=False),  # the extracted article, kept to release it later
+    sa.Column("quarantined_at", TS, nullable=False),
+    sa.Column("released_at", TS),
+)
+
+staging = sa.Table(
+    "staging",
+    metadata,
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("outlet_id", sa.String(64), nullable=False),
+    sa.Column("record", sa.JSON, nullable=False),
+)
+
+fetch_failures = sa.Table(
+    "fetch_failures",
+    metadata,
+    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("outlet_id", sa.String(64), nullable=False, index=True),
+    sa.Column("error_class", sa.String(32), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("entry", sa.JSON, nullable=False),  # the feed entry, to retry without the feed
+    sa.Column("last_attempt_at", TS, nullable=False),
+    sa.Column("next_retry_at", TS),  # null: permanent (404/410), not retried
+)
+
+feed_health = sa.Table(
+    "feed_health",
+    metadata,
+    sa.Column("outlet_id", sa.String(64), primary_key=True),
+    sa.Column("feed_url", sa.Text, nullable=False),
+    sa.Column("last_attempt_at", TS),
+    sa.Column("last_success_at", TS),
+    sa.Column("last_new_item_at", TS),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("error_class", sa.String(32)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
+    sa.Column("entries_seen", sa.Integer, nullable=False, default=0),
+    sa.Column("new_items", sa.Integer, nullable=False, default=0),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("body_hash", sa.String(64)),
+    sa.Column("next_poll_at", TS),
+)
+
+validation_runs = sa.Table(
+    "validation_runs",
+    metadata,
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("suite", sa.String(100), nullable=False),
+    sa.Column("evaluated", sa.Integer, nullable=False),
+    sa.Column("accepted", sa.Integer, nullable=False),
+    sa.Column("quarantined", sa.Integer, nullable=False),
+    sa.Column("by_expectation", sa.JSON, nullable=False),
+    sa.Column("validated_at", TS, nullable=False),
+)
+
+daily_digests = sa.Table(
+    "daily_digests",
+    metadata,
+    sa.Column("digest_date", sa.Date, primary_key=True),
+    sa.Column("watchlist", sa.String(100), primary_key=True),
+    sa.Column("watchlist_version", sa.String(50), nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("term_counts", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+digest_items = sa.Table(
+    "digest_items",
+    metadata,
+    sa.Column("digest_date", sa.Date, primary_key=True),
+    sa.Column("watchlist", sa.String(100), primary_key=True),
+    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("outlet_id", sa.String(64), nullable=False),
+    sa.Column("published_at", TS),
+    sa.Column("terms", sa.JSON, nullable=False),  # [{term, alias, snippet}]
+)
+
+digest_sends = sa.Table(
+    "digest_sends",
+    metadata,
+    sa.Column("digest_date", sa.Date, primary_key=True),
+    sa.Column("subscription", sa.String(200), primary_key=True),
+    sa.Column("recipients", sa.JSON, nullable=False),
+    sa.Column("message_id", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("transport", sa.String(10), nullable=False),  # "smtp" or "outbox"
+    sa.Column("location", sa.Text),  # the .eml path for the outbox
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # "sending", then "sent"
+    sa.Column("sent_at", TS, nullable=False),
+)

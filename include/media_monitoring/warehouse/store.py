@@ -1,0 +1,271 @@
+"""All SQL of the product: upserts and queries over :mod:`media_monitoring.warehouse.schema`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from media_monitoring.warehouse import schema as s
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_S = 60  # mapped tasks write concurrently; SQLite serialises them with a lock
+UPSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Warehouse:
+    """A connection pool to the warehouse plus the operations the pipeline needs."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @classmethod
+    def connect(cls, url: str, *, create: bool = True) -> Warehouse:
+        """Open the warehouse at ``url`` (SQLAlchemy URL) and create missing tables."""
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+            @sa.event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+        else:
+            engine = sa.create_engine(url, pool_pre_ping=True)
+        warehouse = cls(engine)
+        if create:
+            s.metadata.create_all(engine)
+        return warehouse
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def describe(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- generic ---------------------------------------------------------------------------------
+
+    def _upsert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
+                update: Iterable[str] | None = None) -> None:
+        if not rows:
+            return
+        keys = [c.name for c in table.primary_key.columns]
+        cols = list(update) if update is not None else [c.name for c in table.columns if c.name not in keys]
+        for start in range(0, len(rows), UPSERT_CHUNK):
+            stmt = self._insert(table).values(list(rows[start:start + UPSERT_CHUNK]))
+            if cols:
+                stmt = stmt.on_conflict_do_update(index_elements=keys,
+                                                  set_={c: stmt.excluded[c] for c in cols})
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+            conn.execute(stmt)
+
+    def count(self, table_name: str) -> int:
+        table = s.metadata.tables[table_name]
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+    def counts(self) -> dict[str, int]:
+        return {name: self.count(name) for name in s.metadata.tables}
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    def known_ids(self, article_ids: Iterable[str]) -> set[str]:
+        """Ids already stored as articles or quarantined: their entries are not fetched again."""
+        ids = list(set(article_ids))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                chunk = ids[start:start + UPSERT_CHUNK]
+                for table in (s.articles, s.quarantine):
+                    found.update(conn.execute(
+                        sa.select(table.c.article_id).where(table.c.article_id.in_(chunk))).scalars())
+        return found
+
+    def add_sources(self, article_id: str, sources: list[dict[str, Any]]) -> None:
+        """Record more feed entries pointing at a stored article (provenance), without duplicates."""
+        with self.engine.begin() as conn:
+            current = conn.execute(sa.select(s.articles.c.sources)
+                                   .where(s.articles.c.article_id == article_id)).scalar_one_or_none()
+            if current is None:
+                return
+            merged = list(current)
+            for src in sources:
+                if src not in merged:
+                    merged.append(src)
+            if merged != current:
+                conn.execute(s.articles.update().where(s.articles.c.article_id == article_id)
+                             .values(sources=merged))
+
+    def stage(self, run_id: str, outlet_id: str, records: Sequence[dict[str, Any]]) -> None:
+        rows = [{"run_id": run_id, "article_id": r["article_id"], "outlet_id": outlet_id, "record": r}
+                for r in records]
+        with self.engine.begin() as conn:
+            self._upsert(conn, s.staging, rows)
+
+    def staged(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(s.staging.c.record).where(s.staging.c.run_id == run_id)
+                                     .order_by(s.staging.c.article_id)).scalars())
+
+    def commit_batch(
+        self,
+        run_id: str,
+        articles: Sequence[dict[str, Any]],
+        hits: Sequence[dict[str, Any]],
+        places: Sequence[dict[str, Any]],
+        quarantined: Sequence[dict[str, Any]],
+        validation: dict[str, Any] | None,
+    ) -> None:
+        """Store one run's processed batch in a single transaction and clear its staging rows."""
+        ids = [a["article_id"] for a in articles]
+        with self.engine.begin() as conn:
+            self._upsert(conn, s.articles, articles)
+            for start in range(0, len(ids), UPSERT_CHUNK):  # tags are replaced, not accumulated
+                chunk = ids[start:start + UPSERT_CHUNK]
+                conn.execute(s.watchlist_hits.delete().where(s.watchlist_hits.c.article_id.in_(chunk)))
+                conn.execute(s.article_places.delete().where(s.article_places.c.article_id.in_(chunk)))
+            self._upsert(conn, s.watchlist_hits, hits)
+            self._upsert(conn, s.article_places, places)
+            self._upsert(conn, s.quarantine, quarantined,
+                         update=["failed_expectations", "observed", "record", "run_id"])
+            if validation:
+                self._upsert(conn, s.validation_runs, [validation])
+            if ids or quarantined:
+                done = ids + [q["article_id"] for q in quarantined]
+                for start in range(0, len(done), UPSERT_CHUNK):
+                    conn.execute(s.fetch_failures.delete().where(
+                        s.fetch_failures.c.article_id.in_(done[start:start + UPSERT_CHUNK])))
+            conn.execute(s.staging.delete().where(s.staging.c.run_id == run_id))
+
+    def fetch_attempts(self, article_id: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(s.fetch_failures.c.attempts)
+                                .where(s.fetch_failures.c.article_id == article_id)).scalar() or 0
+
+    def record_fetch_failure(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            prior = conn.execute(sa.select(s.fetch_failures.c.attempts)
+                                 .where(s.fetch_failures.c.article_id == row["article_id"])).scalar()
+            self._upsert(conn, s.fetch_failures, [{**row, "attempts": (prior or 0) + 1}])
+
+    def due_retries(self, outlet_id: str, now: datetime) -> list[dict[str, Any]]:
+        """Feed entries whose page fetch failed transiently and is due again."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s.fetch_failures.c.entry).where(
+                s.fetch_failures.c.outlet_id == outlet_id,
+                s.fetch_failures.c.next_retry_at.is_not(None),
+                s.fetch_failures.c.next_retry_at <= now,
+            )).scalars()
+            return list(rows)
+
+    def feed_state(self, outlet_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(s.feed_health).where(s.feed_health.c.outlet_id == outlet_id)).first()
+        if row is None:
+            return None
+        data = dict(row._mapping)
+        for key in ("last_attempt_at", "last_success_at", "last_new_item_at", "next_poll_at"):
+            data[key] = _aware(data[key])
+        return data
+
+    def save_feed_state(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, s.feed_health, [row])
+
+    def feed_health_table(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s.feed_health).order_by(s.feed_health.c.outlet_id)).mappings()
+            return [dict(r) for r in rows]
+
+    # -- quarantine ------------------------------------------------------------------------------
+
+    def quarantined(self, *, include_released: bool = False) -> list[dict[str, Any]]:
+        q = sa.select(s.quarantine).order_by(s.quarantine.c.outlet_id, s.quarantine.c.article_id)
+        if not include_released:
+            q = q.where(s.quarantine.c.released_at.is_(None))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def release(self, article_id: str, released_at: datetime) -> dict[str, Any] | None:
+        """Mark a quarantined article released and hand back its stored record for re-processing."""
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(s.quarantine).where(s.quarantine.c.article_id == article_id)).first()
+            if row is None:
+                return None
+            conn.execute(s.quarantine.update().where(s.quarantine.c.article_id == article_id)
+                         .values(released_at=released_at))
+            return dict(row._mapping)
+
+    # -- digest ----------------------------------------------------------------------------------
+
+    def hits_for_day(self, watchlist: str, day: date) -> list[dict[str, Any]]:
+        """Every hit of ``watchlist`` in articles published on ``day`` (UTC), joined with the article."""
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        end = start + (datetime(2000, 1, 2) - datetime(2000, 1, 1))
+        a, h = s.articles, s.watchlist_hits
+        q = (
+            sa.select(a.c.article_id, a.c.title, a.c.url, a.c.outlet_id, a.c.outlet_country, a.c.published_at,
+                      a.c.primary_country, a.c.primary_region, a.c.regions,
+                      h.c.term, h.c.alias, h.c.matched, h.c.snippet, h.c.field, h.c.start, h.c.version)
+            .join(h, h.c.article_id == a.c.article_id)
+            .where(h.c.watchlist == watchlist, a.c.published_at >= start, a.c.published_at < end)
+            .order_by(a.c.published_at, a.c.article_id, h.c.term, h.c.field.desc(), h.c.start)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(q).mappings()]
+        for row in rows:
+            row["published_at"] = _aware(row["published_at"])
+        return rows
+
+    def store_digest(self, digest: dict[str, Any], items: Sequence[dict[str, Any]]) -> None:
+        """Replace the stored digest of (date, watchlist) with exactly these items."""
+        with self.engine.begin() as conn:
+            conn.execute(s.digest_items.delete().where(
+                s.digest_items.c.digest_date == digest["digest_date"],
+                s.digest_items.c.watchlist == digest["watchlist"]))
+            self._upsert(conn, s.daily_digests, [digest])
+            self._upsert(conn, s.digest_items, items)
+
+    def digest_items(self, day: date, watchlist: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(
+                sa.select(s.digest_items).where(s.digest_items.c.digest_date == day,
+                                                s.digest_items.c.watchlist == watchlist)
+                .order_by(s.digest_items.c.rank)).mappings()]
+
+    def sent(self, day: date, subscription: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(s.digest_sends).where(
+                s.digest_sends.c.digest_date == day, s.digest_sends.c.subscription == subscription)).first()
+        return dict(row._mapping) if row else None
+
+    def record_send(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, s.digest_sends, [row])
+
+    def sources_needing_attention(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s.feed_health).where(
+                s.feed_health.c.consecutive_failures > 0).order_by(s.feed_health.c.outlet_id)).mappings()
+            return [dict(r) for r in rows]

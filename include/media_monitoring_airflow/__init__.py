@@ -1,0 +1,66 @@
+"""Glue between Airflow and the media_monitoring package, shared by the DAG files and the plugin.
+
+Only this module and the DAG files know about Airflow Connections and task context; the package
+receives plain values (a warehouse URL, a send function).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "media-monitoring",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+}
+
+
+def warehouse_url() -> str | None:
+    """The ``media_warehouse`` connection as a SQLAlchemy URL, or None for the embedded default."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from media_monitoring.settings import WAREHOUSE_CONN_ID, warehouse_url_from_parts
+
+    try:
+        conn = Connection.get(WAREHOUSE_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    return warehouse_url_from_parts(conn_type=conn.conn_type or "", host=conn.host, port=conn.port,
+                                    login=conn.login, password=conn.password, schema=conn.schema)
+
+
+def smtp_sender():
+    """A send function over the ``media_smtp`` connection, or None to write digests to the outbox."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from media_monitoring.settings import SMTP_CONN_ID
+
+    try:
+        Connection.get(SMTP_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+
+    def send(sender: str, recipients: list[str], message: bytes) -> None:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
+            # The hook logs in per its connection (TLS, auth); we hand it our own MIME message
+            # because it builds only single-part HTML messages itself.
+            hook._smtp_client.sendmail(sender, recipients, message)
+
+    return send
+
+
+def notify_failure(context: dict[str, Any]) -> None:
+    """Failure callback: say clearly which run and task failed, and why."""
+    ti = context.get("ti") or context.get("task_instance")
+    exc = context.get("exception")
+    log.error("media-monitoring: %s.%s failed in run %s: %s",
+              getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), context.get("run_id"), exc)
