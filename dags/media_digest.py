@@ -36,7 +36,7 @@ def _digest_day(context) -> date:
     doc_md=__doc__,
 )
 def media_digest():
-    @task
+    @task(multiple_outputs=False)  # one dict of counts per watchlist, kept whole
     def compose() -> dict:
         """Store the day's digest per watchlist (replacing any earlier version of that day)."""
         from media_monitoring.digest.run import compose_digests
@@ -52,7 +52,7 @@ def media_digest():
         finally:
             wh.close()
 
-    @task(on_failure_callback=notify_failure)
+    @task(multiple_outputs=False, on_failure_callback=notify_failure)
     def send(composed: dict) -> dict:
         """Render and deliver each subscription's digest once (SMTP or outbox)."""
         from media_monitoring.digest.run import send_digests

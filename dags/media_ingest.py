@@ -54,7 +54,7 @@ def media_ingest():
         log.info("%d outlets in %d batches", sum(map(len, batches)), len(batches))
         return batches
 
-    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=4)
+    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=4, multiple_outputs=False)
     def collect(batch: list[str]) -> dict:
         """Poll this batch's feeds and stage new articles; returns counts only."""
         from media_monitoring.pipeline import collect as run_collect
@@ -71,7 +71,7 @@ def media_ingest():
             wh.close()
         return {k: v for k, v in totals.items() if k != "by_outlet"}
 
-    @task(outlets=[ARTICLES])
+    @task(outlets=[ARTICLES], multiple_outputs=False)
     def process(collected: list[dict]) -> dict:
         """Validate, tag and store the run's staged articles in one place."""
         from dataclasses import asdict

@@ -47,6 +47,8 @@ class Outlet(_Model):
     @field_validator("country")
     @classmethod
     def _upper(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError("country must be an ISO 3166-1 alpha-2 code such as KZ")
         return value.upper()
 
     @field_validator("feed_url")
@@ -134,11 +136,14 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """Follow a pydantic error location through the YAML node tree to a 1-based line number."""
     for key in loc:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == key), None)
+            child = next((v for k, v in node.value if k.value == key), None)
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
+            child = node.value[key]
         else:
+            child = None
+        if child is None:  # a missing field: point at the item that lacks it
             break
+        node = child
     return node.start_mark.line + 1 if node is not None else None
 
 
@@ -170,9 +175,12 @@ def load_registry(path: Path, replay_base: str) -> Registry:
     """Load an outlet registry; ``{{REPLAY_BASE}}`` becomes the replay server's base URL."""
     registry = load_yaml_model(path, Registry, {REPLAY_TOKEN: replay_base})
     seen: set[str] = set()
-    for outlet in registry.outlets:
+    for index, outlet in enumerate(registry.outlets):
         if outlet.id in seen:
-            raise ConfigError(f"{path}: outlet id {outlet.id!r} appears twice; ids must be unique")
+            loc = ("outlets", index, "id")
+            line = _line_of(yaml.compose(path.read_text(encoding="utf-8")), loc)
+            raise ConfigError(f"{path}:{line or '?'}: outlets.{index}.id: outlet id {outlet.id!r} appears "
+                              "twice; ids must be unique")
         seen.add(outlet.id)
     return registry
 

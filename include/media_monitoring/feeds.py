@@ -42,13 +42,12 @@ def parse_feed(body: bytes, feed_url: str) -> list[FeedEntry]:
     if not version and not parsed.entries:
         reason = parsed.get("bozo_exception")
         raise FeedParseError(f"not an RSS/Atom feed ({reason or 'no feed elements'})")
-    base = parsed.feed.get("link") or feed_url
     entries: list[FeedEntry] = []
     for raw in parsed.entries:
         link = (raw.get("link") or "").strip()
         if not link:
             continue
-        link = urljoin(urljoin(feed_url, base), link)
+        link = urljoin(feed_url, link)  # the feed document's URL is the base (xml:base is applied by feedparser)
         if not link.startswith(("http://", "https://")):
             log.warning("feed %s: skipping entry with non-http link %r", feed_url, link[:200])
             continue

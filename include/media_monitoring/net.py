@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import socket
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +31,6 @@ DEADLINE_S = 30.0  # total per request, so a slow drip cannot hold a worker
 MAX_FEED_BYTES = 10 * 2**20  # larger feeds are archives, not feeds
 MAX_PAGE_BYTES = 5 * 2**20  # larger pages are not articles
 MAX_REDIRECTS = 5
-CHUNK_BYTES = 64 * 2**10
 
 FEED_CONTENT_TYPES = ("xml", "rss", "atom", "rdf", "text/plain", "application/octet-stream")
 PAGE_CONTENT_TYPES = ("text/html", "application/xhtml", "text/plain")
@@ -143,6 +143,8 @@ class HttpClient:
         self.user_agent = user_agent
         self.allow_private_hosts = frozenset(h.lower() for h in allow_private_hosts)
         self.deadline = deadline
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self.max_redirects = max_redirects
         self._client = httpx.Client(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -186,7 +188,7 @@ class HttpClient:
         while True:
             host, address = resolve_checked(current, self.allow_private_hosts)
             response = self._send(current, host, address, headers, started)
-            if response.is_redirect:
+            if response.has_redirect_location:  # is_redirect is true for any 3xx, 304 included
                 location = response.headers.get("location", "")
                 response.close()
                 if len(redirects) >= self.max_redirects:
@@ -210,7 +212,10 @@ class HttpClient:
         remaining = self.deadline - (time.monotonic() - started)
         if remaining <= 0:
             raise FetchError("timeout", f"deadline of {self.deadline:.0f}s exceeded", url=url)
-        request = self._client.build_request("GET", pinned, headers=send_headers, extensions=extensions)
+        # no single wait (connect, headers, one read) may outlast the deadline
+        timeout = httpx.Timeout(min(self.read_timeout, remaining), connect=min(self.connect_timeout, remaining))
+        request = self._client.build_request("GET", pinned, headers=send_headers, extensions=extensions,
+                                             timeout=timeout)
         try:
             return self._client.send(request, stream=True)
         except httpx.ConnectTimeout:
@@ -259,25 +264,65 @@ class HttpClient:
             response.close()
 
     def _read_capped(self, response: httpx.Response, url: str, max_bytes: int, started: float) -> bytes:
+        """Read the body one network read at a time, inflating it ourselves with a bounded output.
+
+        httpx would inflate a whole network read at once (64 KiB of gzip can be 64 MiB), so the raw
+        stream is read and never more than ``max_bytes + 1`` decoded bytes are produced; the deadline is
+        checked after every read, so a server dripping bytes is cut at the deadline.
+        """
+        status = response.status_code
+        coding = _content_coding(response.headers.get("content-encoding", ""), url, status)
+        decoder = None
         chunks: list[bytes] = []
         size = 0
+
+        def keep(data: bytes) -> None:
+            nonlocal size
+            size += len(data)
+            if size > max_bytes:
+                raise FetchError("too_large", f"body exceeds {max_bytes} bytes", url=url, status=status)
+            chunks.append(data)
+
         try:
-            for chunk in response.iter_bytes(CHUNK_BYTES):  # decoded bytes: caps gzip bombs too
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FetchError("too_large", f"body exceeds {max_bytes} bytes", url=url,
-                                     status=response.status_code)
+            for raw in response.iter_raw():
+                if coding is None:
+                    keep(raw)
+                elif raw:
+                    decoder = decoder or _inflater(coding, raw)
+                    data = raw
+                    while data and not decoder.eof:
+                        keep(decoder.decompress(data, max_bytes - size + 1))
+                        data = decoder.unconsumed_tail
                 if time.monotonic() - started > self.deadline:
                     raise FetchError("timeout", f"deadline of {self.deadline:.0f}s exceeded", url=url,
-                                     status=response.status_code)
-                chunks.append(chunk)
+                                     status=status)
+            if decoder is not None:
+                keep(decoder.flush())
         except httpx.TimeoutException:
-            raise FetchError("timeout", "read timed out", url=url, status=response.status_code) from None
-        except httpx.DecodingError as exc:
-            raise FetchError("protocol", f"cannot decode body: {exc}", url=url) from None
+            raise FetchError("timeout", "read timed out", url=url, status=status) from None
+        except zlib.error as exc:
+            raise FetchError("protocol", f"cannot decode body: {exc}", url=url, status=status) from None
         except httpx.HTTPError as exc:
             raise FetchError("protocol", str(exc) or type(exc).__name__, url=url) from None
         return b"".join(chunks)
+
+
+def _content_coding(content_encoding: str, url: str, status: int) -> str | None:
+    """``gzip`` or ``deflate`` (the codings we ask for), or None for an identity body."""
+    codings = [c for c in (c.strip().lower() for c in content_encoding.split(",")) if c not in ("", "identity")]
+    if not codings:
+        return None
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+        return "deflate" if codings[0] == "deflate" else "gzip"
+    raise FetchError("protocol", f"unsupported content encoding {content_encoding!r}", url=url, status=status)
+
+
+def _inflater(coding: str, first: bytes) -> zlib._Decompress:
+    if coding == "gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    # "deflate" should be zlib-wrapped, but some servers send a raw deflate stream
+    wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and int.from_bytes(first[:2], "big") % 31 == 0
+    return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
 
 
 def _status_class(status: int) -> str:

@@ -71,10 +71,14 @@ class ReplayServer:
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         path = unquote(urlsplit(handler.path).path)
-        target = (self.root / path.lstrip("/")).resolve()
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_relative_to(self.root) or not target.is_file():
+        try:
+            target = (self.root / path.lstrip("/")).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            found = target.is_relative_to(self.root) and target.is_file()
+        except (ValueError, OSError):  # a NUL byte or an over-long name in the path
+            found = False
+        if not found:
             handler.send_error(404, "Not Found")
             return
         body = target.read_bytes().replace(REPLAY_TOKEN.encode(), self.base_url.encode())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 # Query parameters that identify a campaign or a click, never the article.
 TRACKING_PARAMS = frozenset(
@@ -27,16 +27,22 @@ def canonical_url(url: str) -> str:
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     port = parts.port
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         host = f"{host}:{port}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
-    ]
+    # drop tracking parameters but keep the others exactly as written (order, encoding, "?123")
+    query = "&".join(
+        pair for pair in parts.query.split("&")
+        if pair and not _is_tracking(unquote_plus(pair.split("=", 1)[0]).lower())
+    )
     path = parts.path or "/"
-    return urlunsplit((scheme, host, path, urlencode(query), ""))
+    return urlunsplit((scheme, host, path, query, ""))
+
+
+def _is_tracking(name: str) -> bool:
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
 def url_key(url: str) -> str:

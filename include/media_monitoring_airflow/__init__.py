@@ -7,6 +7,7 @@ receives plain values (a warehouse URL, a send function).
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,8 @@ log = logging.getLogger(__name__)
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "media-monitoring",
     "retries": 2,
-    "retry_delay": timedelta(minutes=2),
+    # Deploy-time knob (.env.example); tests shorten it so a failing run ends quickly.
+    "retry_delay": timedelta(seconds=int(os.environ.get("MEDIA_MONITOR_RETRY_DELAY_SECONDS", "120"))),
     "retry_exponential_backoff": True,
 }
 
@@ -24,7 +26,6 @@ def warehouse_url() -> str | None:
     """The ``media_warehouse`` connection as a SQLAlchemy URL, or None for the embedded default."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
-
     from media_monitoring.settings import WAREHOUSE_CONN_ID, warehouse_url_from_parts
 
     try:
@@ -39,7 +40,6 @@ def smtp_sender():
     """A send function over the ``media_smtp`` connection, or None to write digests to the outbox."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
-
     from media_monitoring.settings import SMTP_CONN_ID
 
     try:

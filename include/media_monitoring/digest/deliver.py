@@ -7,6 +7,7 @@ next attempt sends again with the same Message-ID, so mail clients show one mess
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import os
 import re
@@ -42,8 +43,9 @@ def build_message(rendered: RenderedDigest, analysts: Analysts, subscription: Su
     msg["Message-ID"] = f"<digest.{day.isoformat()}.{slug(subscription.name)}@{domain}>"
     msg["Date"] = format_datetime(created_at.astimezone(UTC))
     msg["X-Media-Monitor-Digest"] = f"{day.isoformat()}; {slug(subscription.name)}"
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
+    # quoted-printable keeps every line under SMTP's 998-character limit (inlined CSS makes long lines)
+    msg.set_content(rendered.text, cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     return msg
 
 
@@ -78,7 +80,7 @@ def deliver(
            "message_id": msg["Message-ID"], "subject": msg["Subject"], "transport": transport,
            "location": location, "run_id": run_id, "status": "sending", "sent_at": now}
     wh.record_send(row)
-    data = msg.as_bytes()
+    data = msg.as_bytes(policy=email.policy.SMTP)  # CRLF line ends, as SMTP and .eml readers expect
     if smtp_send:
         smtp_send(sender, [subscription.email], data)
         log.info("digest %s for %s sent by SMTP to %s", day, subscription.name, subscription.email)

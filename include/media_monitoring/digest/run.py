@@ -7,7 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 from media_monitoring.config import load_analysts, load_registry, load_watchlists
-from media_monitoring.digest.compose import compose_watchlist, load_subscription_digest, store_watchlist_digest
+from media_monitoring.digest.compose import (
+    compose_watchlist,
+    load_subscription_digest,
+    store_watchlist_digest,
+)
 from media_monitoring.digest.deliver import SmtpSend, build_message, deliver, envelope_sender
 from media_monitoring.digest.render import render_digest
 from media_monitoring.settings import Settings

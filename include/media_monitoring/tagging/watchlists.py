@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from media_monitoring.config import Term, Watchlist
-from media_monitoring.tagging.text import literal, snippet, whole_word
+from media_monitoring.config import Alias, Term, Watchlist
+from media_monitoring.tagging.text import is_arabic_script, literal, snippet, whole_word
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,17 @@ class _CompiledTerm:
     term: Term
     patterns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]  # (regex, alias per group)
     exclude: re.Pattern[str] | None
+    alias_texts: frozenset[str]
+
+
+def _alias_pattern(alias: Alias) -> str:
+    """One alias as a whole word with exactly one capturing group (the alias that matched).
+
+    Arabic-script aliases may follow an attached proclitic ("وأفغانستان"), and their Arabic/Persian
+    letter variants match each other, so "لاوروف" need not be listed in both alphabets.
+    """
+    suffix = "(?:" + "|".join(re.escape(x) for x in alias.suffixes) + ")?" if alias.suffixes else ""
+    return whole_word(f"({literal(alias.text)}{suffix})", arabic=is_arabic_script(alias.text))
 
 
 def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
@@ -44,15 +55,12 @@ def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
                          key=lambda a: len(a.text), reverse=True)  # longest first wins at a position
         if not aliases:
             continue
-        groups = []
-        for alias in aliases:
-            suffix = "(?:" + "|".join(re.escape(x) for x in alias.suffixes) + ")?" if alias.suffixes else ""
-            groups.append(f"({literal(alias.text)}{suffix})")
         flags = 0 if case_sensitive else re.IGNORECASE
-        patterns.append((re.compile(whole_word("|".join(groups)), flags), tuple(a.text for a in aliases)))
-    exclude = (re.compile(whole_word("|".join(literal(x) for x in term.exclude)), re.IGNORECASE)
-               if term.exclude else None)
-    return _CompiledTerm(watchlist, term, tuple(patterns), exclude)
+        pattern = re.compile("|".join(_alias_pattern(a) for a in aliases), flags)
+        patterns.append((pattern, tuple(a.text for a in aliases)))
+    exclude = (re.compile("|".join(whole_word(literal(x), arabic=is_arabic_script(x)) for x in term.exclude),
+                          re.IGNORECASE) if term.exclude else None)
+    return _CompiledTerm(watchlist, term, tuple(patterns), exclude, frozenset(a.text for a in term.aliases))
 
 
 class WatchlistMatcher:
@@ -79,6 +87,9 @@ class WatchlistMatcher:
                         if any(a <= start and end <= b for a, b in excluded):
                             continue
                         alias = aliases[m.lastindex - 1] if m.lastindex else aliases[0]
+                        # Spelling variants (أ/ا, ي/ی) let two aliases match the same text: report
+                        # the one written exactly as in the article.
+                        alias = m.group(0) if m.group(0) in ct.alias_texts else alias
                         hits.append(Hit(ct.watchlist.name, ct.term.name, alias, m.group(0), field, start, end,
                                         snippet(content, start, end), ct.watchlist.version))
         hits.sort(key=lambda h: (h.watchlist, h.term, h.field != "title", h.start))

@@ -1,0 +1,95 @@
+"""Integration fixtures: real Airflow runs, a real SMTP server on localhost, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN_DSN = os.environ.get("MEDIA_MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Mailbox:
+    """What the local SMTP server received."""
+
+    messages: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd handler API)
+        msg = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """An aiosmtpd server on a free loopback port, wired in as the ``media_smtp`` connection."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("AIRFLOW_CONN_MEDIA_SMTP", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 10, "retry_limit": 0},
+    }))
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def postgres_warehouse(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A throwaway PostgreSQL database wired in as the ``media_warehouse`` connection."""
+    import psycopg2
+
+    name = f"mm_it_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(PG_ADMIN_DSN)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    monkeypatch.setenv("AIRFLOW_CONN_MEDIA_WAREHOUSE", f"postgres://postgres@127.0.0.1:5432/{name}")
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def dags(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag.dags
+
+
+@pytest.fixture
+def run_dag(dags):
+    """Run one DAG through Airflow (``dag.test``) and return the finished run's state."""
+
+    def run(dag_id: str, logical_date: datetime) -> str:
+        dag_run = dags[dag_id].test(logical_date=logical_date)
+        return str(dag_run.state)
+
+    return run
