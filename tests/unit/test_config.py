@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from media_monitoring.config import (
     ConfigError,
     load_analysts,

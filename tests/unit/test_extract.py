@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from media_monitoring.extract import extract_article
 from media_monitoring.feeds import FeedEntry, parse_feed
 
@@ -176,7 +175,8 @@ def test_canonical_link_only_on_the_same_site() -> None:
 
 
 def test_language_detected_without_declaration() -> None:
-    html = b"<html><head><title>x</title></head><body><article>" + ARTICLE_PARAGRAPHS.encode() + b"</article></body></html>"
+    html = (b"<html><head><title>x</title></head><body><article>" + ARTICLE_PARAGRAPHS.encode()
+            + b"</article></body></html>")
     x = extract_article(html, "https://site.example/a")
     assert (x.language, x.language_source) == ("en", "detected")
 

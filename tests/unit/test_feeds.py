@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from media_monitoring.feeds import FeedParseError, parse_feed
 
 pytestmark = pytest.mark.unit
@@ -58,7 +57,8 @@ CRAFTED_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
   <title>Crafted</title>
   <link>https://www.news.example/site/</link>
   <description>d</description>
-  <item><title>  Path   relative </title><link>a/story-1.html</link><pubDate>Thu, 28 Oct 2021 10:00:00 GMT</pubDate></item>
+  <item><title>  Path   relative </title><link>a/story-1.html</link>
+    <pubDate>Thu, 28 Oct 2021 10:00:00 GMT</pubDate></item>
   <item><title>Root relative</title><link>/news/story-2.html?utm_source=rss</link></item>
   <item><title>Absolute</title><link>https://cdn.news.example/story-3.html</link></item>
   <item><title>Not web</title><link>mailto:editor@news.example</link></item>

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from media_monitoring.urls import canonical_url, url_key
 
 pytestmark = pytest.mark.unit

@@ -40,9 +40,18 @@ def subject_for(digest: SubscriptionDigest) -> str:
 
 
 def _cut(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-        return value[:MAX_TEXT_CHARS - 1] + "…"
+    """One line (web text may carry CR/LF and runs of spaces) of at most MAX_TEXT_CHARS characters."""
+    if isinstance(value, str):
+        value = " ".join(value.split())
+        if len(value) > MAX_TEXT_CHARS:
+            return value[:MAX_TEXT_CHARS - 1] + "…"
     return value
+
+
+def _web_url(value: Any) -> str:
+    """Only http(s) links reach an href: a ``javascript:`` or ``data:`` URL would run in the mail client."""
+    url = str(value or "").strip()
+    return url if url.lower().startswith(("http://", "https://")) else ""
 
 
 def _published(value: Any) -> Any:
@@ -58,7 +67,8 @@ def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
 
     sections = []
     for s in digest.sections:
-        items = [{**i, "title": _cut(i["title"]), "published_at": _published(i.get("published_at")),
+        items = [{**i, "title": _cut(i["title"]), "url": _web_url(i.get("url")),
+                  "published_at": _published(i.get("published_at")),
                   "terms": [{k: _cut(v) for k, v in t.items()} for t in i["terms"]]} for i in s.items]
         sections.append({"watchlist": s.watchlist, "version": s.version, "articles": items,
                          "term_counts": s.term_counts})

