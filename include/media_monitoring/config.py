@@ -59,8 +59,25 @@ class Outlet(_Model):
         return value
 
 
+class Polling(_Model):
+    """Bounds of the adaptive poll interval and of failure backoff."""
+
+    min_interval_minutes: float = Field(15, gt=0)
+    max_interval_minutes: float = Field(360, gt=0)
+    max_backoff_hours: float = Field(24, gt=0)
+
+
+class HostLimits(_Model):
+    """Politeness towards one host (or the default for all hosts)."""
+
+    max_concurrency: int = Field(2, ge=1, le=64)
+    min_delay_s: float = Field(1.0, ge=0)
+
+
 class Registry(_Model):
     version: str
+    polling: Polling = Polling()
+    hosts: dict[str, HostLimits] = {}  # "default" plus per-host overrides
     outlets: tuple[Outlet, ...]
 
     def by_id(self) -> dict[str, Outlet]:

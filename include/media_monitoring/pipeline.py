@@ -1,24 +1,27 @@
 """The stages the DAGs and the CLI run: plan, collect (per outlet batch) and process (per run).
 
-``collect`` is I/O-bound and runs mapped over outlet batches: it polls feeds, fetches new pages,
-extracts them and stages the records in the warehouse keyed by run id. ``process`` runs once per run
-over everything staged: validation (Great Expectations, imported once), tagging, and the upserts.
-XCom between them carries only counts.
+``collect`` is I/O-bound and runs mapped over outlet batches: it polls the feeds that are due,
+fetches new pages politely and under guards, extracts them in bounded worker processes and stages
+the records in the warehouse keyed by run id. ``process`` runs once per run over everything staged:
+validation (Great Expectations, imported once), tagging, and the upserts. XCom carries only counts.
+
+Nothing is lost: every feed entry seen ends as a stored article, a quarantined article, or a
+recorded fetch failure with its reason and next retry time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+import re
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from media_monitoring.config import Outlet, Registry, load_registry
-from media_monitoring.extract import extract_article
 from media_monitoring.feeds import FeedEntry, FeedParseError, parse_feed
 from media_monitoring.net import (
     FEED_CONTENT_TYPES,
@@ -28,20 +31,34 @@ from media_monitoring.net import (
     FetchError,
     HttpClient,
 )
+from media_monitoring.politeness import HostLimiter, HostPolicy, RobotsRules
+from media_monitoring.sandbox import BoundedExtractor, ExtractionFailed
+from media_monitoring.scheduling import (
+    FULL_FETCH_EVERY,
+    PollingPolicy,
+    backoff_after_failure,
+    health_status,
+    interval_after_success,
+    update_items_per_day,
+)
 from media_monitoring.settings import Settings
 from media_monitoring.urls import url_key
 from media_monitoring.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-OUTLET_THREADS = 8  # outlets polled at once inside one task; each outlet fetches its pages in turn
+OUTLET_THREADS = 16  # feeds polled at once inside one task (I/O-bound); per-host limits still apply
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 # Page failures worth retrying on a later run, and the first wait; it doubles per attempt.
-TRANSIENT_ERRORS = frozenset({"timeout", "connect", "dns", "server_error", "rate_limited", "protocol"})
+TRANSIENT_ERRORS = frozenset({"timeout", "connect", "dns", "server_error", "rate_limited", "protocol",
+                              "robots_disallowed"})
 RETRY_FIRST_WAIT = timedelta(minutes=30)
 RETRY_MAX_WAIT = timedelta(days=1)
 MAX_ATTEMPTS = 8  # then the failure stays recorded as permanent
+TITLE_FOLD_WINDOW = timedelta(days=3)  # same outlet, same headline within 3 days: one article
+CHALLENGE_RE = re.compile(rb"just a moment\.\.\.|cf-challenge|captcha|are you a robot|access denied",
+                          re.IGNORECASE)
 
 
 def open_warehouse(settings: Settings, url: str | None = None) -> Warehouse:
@@ -53,11 +70,47 @@ def load_outlets(settings: Settings) -> Registry:
     return load_registry(settings.outlets_file, settings.replay_base)
 
 
-def plan_batches(registry: Registry, outlets_per_batch: int) -> list[list[str]]:
-    """Outlet ids in batches, one mapped collect task per batch."""
-    ids = [o.id for o in registry.outlets]
+def polling_policy(registry: Registry) -> PollingPolicy:
+    p = registry.polling
+    return PollingPolicy(timedelta(minutes=p.min_interval_minutes), timedelta(minutes=p.max_interval_minutes),
+                         timedelta(hours=p.max_backoff_hours))
+
+
+def host_limiter(registry: Registry) -> HostLimiter:
+    limits = {h: HostPolicy(v.max_concurrency, v.min_delay_s) for h, v in registry.hosts.items()}
+    return HostLimiter(limits.pop("default", HostPolicy()), limits)
+
+
+def feed_host(outlet: Outlet) -> str:
+    return (urlsplit(outlet.feed_url).hostname or "").lower()
+
+
+def plan_batches(registry: Registry, outlets_per_batch: int, *, warehouse: Warehouse | None = None,
+                 now: datetime | None = None) -> list[list[str]]:
+    """Outlet ids in batches, one mapped collect task per batch.
+
+    With a warehouse, only outlets whose next poll is due are planned. All outlets of one feed host
+    go to the same batch, so per-host politeness holds across parallel mapped tasks.
+    """
+    due = list(registry.outlets)
+    if warehouse is not None and now is not None:
+        next_polls = warehouse.next_polls()
+        due = [o for o in due if next_polls.get(o.id) is None or next_polls[o.id] <= now]
+    by_host: dict[str, list[str]] = defaultdict(list)
+    for outlet in due:
+        by_host[feed_host(outlet)].append(outlet.id)
     size = max(1, outlets_per_batch)
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+    batches: list[list[str]] = []
+    current: list[str] = []
+    for ids in sorted(by_host.values(), key=len, reverse=True):
+        if current and len(current) + len(ids) > size:
+            batches.append(current)
+            current = []
+        current.extend(ids)  # a host with more outlets than a batch holds keeps them together
+    if current:
+        batches.append(current)
+    log.info("%d of %d outlets due, in %d batches", len(due), len(registry.outlets), len(batches))
+    return batches
 
 
 @dataclass
@@ -68,6 +121,7 @@ class OutletReport:
     new: int = 0
     staged: int = 0
     already_stored: int = 0
+    folded: int = 0
     page_failures: int = 0
     error_class: str | None = None
     error: str | None = None
@@ -84,119 +138,176 @@ class CollectReport:
             "entries": sum(o.entries for o in self.outlets),
             "staged": sum(o.staged for o in self.outlets),
             "already_stored": sum(o.already_stored for o in self.outlets),
+            "folded": sum(o.folded for o in self.outlets),
             "page_failures": sum(o.page_failures for o in self.outlets),
             "by_outlet": {o.outlet_id: asdict(o) for o in self.outlets},
         }
 
 
-@contextmanager
-def _client(settings: Settings, outlets: list[Outlet]) -> Iterator[HttpClient]:
-    from urllib.parse import urlsplit
+@dataclass
+class _Tools:
+    """What one collect task shares across its outlet threads."""
 
-    allowed = {urlsplit(o.feed_url).hostname or "" for o in outlets if o.allow_private}
-    with HttpClient(settings.user_agent, allow_private_hosts=allowed) as client:
-        yield client
+    client: HttpClient
+    limiter: HostLimiter
+    robots: RobotsRules
+    extractor: BoundedExtractor
+    policy: PollingPolicy
+    wh: Warehouse
+    run_id: str
 
 
-def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse: Warehouse) -> CollectReport:
+def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse: Warehouse,
+            extractor: BoundedExtractor | None = None) -> CollectReport:
     """Poll the given outlets' feeds and stage every new article for ``run_id``.
 
     One outlet's failure is recorded in its health row and never stops the others.
     """
-    registry = load_outlets(settings).by_id()
-    unknown = [i for i in outlet_ids if i not in registry]
+    registry = load_outlets(settings)
+    by_id = registry.by_id()
+    unknown = [i for i in outlet_ids if i not in by_id]
     if unknown:
         log.error("outlets %s are not in %s; skipped", unknown, settings.outlets_file)
-    outlets = [registry[i] for i in outlet_ids if i in registry]
+    outlets = [by_id[i] for i in outlet_ids if i in by_id]
+    allowed = {feed_host(o) for o in outlets if o.allow_private}
     report = CollectReport()
-    with _client(settings, outlets) as client, ThreadPoolExecutor(max_workers=OUTLET_THREADS) as pool:
-        futures = [pool.submit(_collect_outlet_safely, o, client, warehouse, run_id) for o in outlets]
-        report.outlets = [f.result() for f in futures]
+    own_extractor = extractor is None
+    extractor = extractor or BoundedExtractor()
+    try:
+        with HttpClient(settings.user_agent, allow_private_hosts=allowed) as client:
+            tools = _Tools(client, host_limiter(registry), RobotsRules(client), extractor, polling_policy(registry),
+                           warehouse, run_id)
+            with ThreadPoolExecutor(max_workers=OUTLET_THREADS) as pool:
+                report.outlets = list(pool.map(lambda o: _collect_outlet_safely(o, tools), outlets))
+    finally:
+        if own_extractor:
+            extractor.close()
     t = report.totals()
-    log.info("collected %d outlets (%d failed): %d feed entries, %d staged, %d already stored, %d page failures",
-             t["outlets"], t["outlets_failed"], t["entries"], t["staged"], t["already_stored"], t["page_failures"])
+    log.info("collected %d outlets (%d failed): %d feed entries, %d staged, %d already stored, %d folded, "
+             "%d page failures", t["outlets"], t["outlets_failed"], t["entries"], t["staged"],
+             t["already_stored"], t["folded"], t["page_failures"])
     return report
 
 
-def _collect_outlet_safely(outlet: Outlet, client: HttpClient, wh: Warehouse, run_id: str) -> OutletReport:
+def _collect_outlet_safely(outlet: Outlet, tools: _Tools) -> OutletReport:
     try:
-        return collect_outlet(outlet, client, wh, run_id)
+        return collect_outlet(outlet, tools)
     except Exception as exc:  # an outlet's bug must not fail its batch
         log.exception("outlet %s: unexpected failure", outlet.id)
-        _save_health(wh, outlet, ok=False, error_class="internal", error=f"{type(exc).__name__}: {exc}")
+        _save_failure(tools, outlet, tools.wh.feed_state(outlet.id) or {}, "internal",
+                      f"{type(exc).__name__}: {exc}", None, None)
         return OutletReport(outlet.id, status="failed", error_class="internal", error=str(exc))
 
 
-def collect_outlet(outlet: Outlet, client: HttpClient, wh: Warehouse, run_id: str) -> OutletReport:
+def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
     report = OutletReport(outlet.id)
+    wh = tools.wh
     state = wh.feed_state(outlet.id) or {}
+    trusted = state.get("validators_trusted", True) is not False
+    full_fetch = not trusted or (state.get("polls_since_full") or 0) >= FULL_FETCH_EVERY or not state
     try:
-        result = client.get(outlet.feed_url, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT,
-                            content_types=FEED_CONTENT_TYPES, etag=state.get("etag"),
-                            last_modified=state.get("last_modified"))
+        with tools.limiter.slot(outlet.feed_url):
+            result = tools.client.get(
+                outlet.feed_url, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT, content_types=FEED_CONTENT_TYPES,
+                etag=None if full_fetch else state.get("etag"),
+                last_modified=None if full_fetch else state.get("last_modified"))
     except FetchError as exc:
         log.warning("outlet %s: feed %s failed: %s", outlet.id, outlet.feed_url, exc)
-        _save_health(wh, outlet, ok=False, error_class=exc.error_class, error=exc.message, status=exc.status,
-                     state=state)
+        _save_failure(tools, outlet, state, exc.error_class, exc.message, exc.status, exc.retry_after)
         return OutletReport(outlet.id, status="failed", error_class=exc.error_class, error=exc.message)
 
+    body_hash = state.get("body_hash") if result.not_modified else hashlib.sha256(result.body).hexdigest()
+    if (not result.not_modified and body_hash != state.get("body_hash") and state.get("etag")
+            and result.etag == state.get("etag")):
+        trusted = False  # same ETag, different body: this server's 304s cannot be believed
+        log.warning("outlet %s: %s sent an unchanged ETag for a changed feed; validators no longer used",
+                    outlet.id, outlet.feed_url)
     retries = [FeedEntry(**_entry_from_json(e)) for e in wh.due_retries(outlet.id, datetime.now(UTC))]
-    body_hash = hashlib.sha256(result.body).hexdigest() if not result.not_modified else state.get("body_hash")
+    entries: list[FeedEntry] = []
     if result.not_modified or body_hash == state.get("body_hash"):
         report.status = "not_modified" if result.not_modified else "unchanged"
-        log.info("outlet %s: feed %s (%d due retries)", outlet.id, report.status.replace("_", " "), len(retries))
-        entries: list[FeedEntry] = []
+        log.info("outlet %s: feed %s; no parsing (%d due retries)", outlet.id, report.status.replace("_", " "),
+                 len(retries))
     else:
         try:
             entries = parse_feed(result.body, result.url)
         except FeedParseError as exc:
-            log.warning("outlet %s: %s is not a feed: %s", outlet.id, result.url, exc)
-            _save_health(wh, outlet, ok=False, error_class="not_a_feed", error=str(exc), status=result.status,
-                         state=state)
-            return OutletReport(outlet.id, status="failed", error_class="not_a_feed", error=str(exc))
+            error_class = "challenge" if CHALLENGE_RE.search(result.body[:65536]) else "not_a_feed"
+            log.warning("outlet %s: %s is not a feed (%s): %s", outlet.id, result.url, error_class, exc)
+            _save_failure(tools, outlet, state, error_class, str(exc), result.status, None)
+            return OutletReport(outlet.id, status="failed", error_class=error_class, error=str(exc))
     report.entries = len(entries)
-    staged = _fetch_new(outlet, client, wh, run_id, entries + retries, report)
-    wh.stage(run_id, outlet.id, staged)
+    staged = _fetch_new(outlet, tools, entries + retries, report)
+    wh.stage(tools.run_id, outlet.id, staged)
     report.staged = len(staged)
-    _save_health(wh, outlet, ok=True, status=result.status, state=state, etag=result.etag,
-                 last_modified=result.last_modified, body_hash=body_hash, entries=len(entries),
-                 new=len(staged))
-    log.info("outlet %s: %d entries, %d new staged, %d already stored, %d page failures",
-             outlet.id, report.entries, report.staged, report.already_stored, report.page_failures)
+    _save_success(tools, outlet, state, result.status, result.etag or state.get("etag"),
+                  result.last_modified or state.get("last_modified"), body_hash, trusted,
+                  full_fetch, len(entries), len(staged))
+    log.info("outlet %s: %d entries, %d staged, %d already stored, %d folded, %d page failures",
+             outlet.id, report.entries, report.staged, report.already_stored, report.folded, report.page_failures)
     return report
 
 
-def _fetch_new(outlet: Outlet, client: HttpClient, wh: Warehouse, run_id: str, entries: list[FeedEntry],
-               report: OutletReport) -> list[dict[str, Any]]:
+def title_key(title: str | None) -> str | None:
+    """Headline identity for folding: case, punctuation and spacing ignored."""
+    words = re.findall(r"\w+", (title or "").casefold())
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32] if len(words) >= 3 else None
+
+
+def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: OutletReport) -> list[dict[str, Any]]:
+    wh = tools.wh
     by_id: dict[str, FeedEntry] = {}
     for entry in entries:
         by_id.setdefault(url_key(entry.canonical_url), entry)
     known = wh.known_ids(by_id)
     staged: dict[str, dict[str, Any]] = {}
+    staged_titles: dict[str, str] = {}
     for article_id, entry in by_id.items():
         source = _source(outlet, entry)
         if article_id in known:
             report.already_stored += 1
             wh.add_sources(article_id, [source])
             continue
+        key = title_key(entry.title)
+        when = entry.published or datetime.now(UTC)
+        twin = staged_titles.get(key) if key else None
+        twin = twin or (wh.find_by_title(outlet.id, key, when - TITLE_FOLD_WINDOW, when + TITLE_FOLD_WINDOW)
+                        if key else None)
+        if twin:
+            report.folded += 1  # the same headline again (a re-post or a changed URL): keep one article
+            if twin in staged:
+                staged[twin]["sources"].append(source)
+            else:
+                wh.add_sources(twin, [source])
+            continue
         report.new += 1
         try:
-            page = client.get(entry.link, max_bytes=MAX_PAGE_BYTES, accept=PAGE_ACCEPT,
-                              content_types=PAGE_CONTENT_TYPES)
+            if not tools.robots.allowed(entry.link):
+                raise FetchError("robots_disallowed", "robots.txt disallows this page for us", url=entry.link)
+            with tools.limiter.slot(entry.link):
+                page = tools.client.get(entry.link, max_bytes=MAX_PAGE_BYTES, accept=PAGE_ACCEPT,
+                                        content_types=PAGE_CONTENT_TYPES)
+            extracted = tools.extractor.extract(page.body, page.url, feed_title=entry.title,
+                                                feed_published=entry.published)
         except FetchError as exc:
             report.page_failures += 1
-            _record_page_failure(wh, outlet, article_id, entry, exc)
+            _record_page_failure(wh, outlet, article_id, entry, exc.error_class, exc.message, exc.status,
+                                 exc.retry_after)
             continue
-        extracted = extract_article(page.body, page.url, feed_title=entry.title, feed_published=entry.published)
+        except ExtractionFailed as exc:
+            report.page_failures += 1
+            _record_page_failure(wh, outlet, article_id, entry, exc.error_class, exc.message, None, None)
+            continue
         final_id = url_key(extracted.canonical_url)
         if final_id != article_id and (final_id in staged or wh.known_ids([final_id])):
             report.already_stored += 1  # the page's canonical URL names an article we have
-            wh.add_sources(final_id, [source])
+            if final_id in staged:
+                staged[final_id]["sources"].append(source)
+            else:
+                wh.add_sources(final_id, [source])
             continue
-        record = staged.get(final_id)
-        if record is not None:
-            record["sources"].append(source)
-            continue
+        if key:
+            staged_titles[key] = final_id
         staged[final_id] = {
             "article_id": final_id,
             "canonical_url": extracted.canonical_url,
@@ -204,6 +315,7 @@ def _fetch_new(outlet: Outlet, client: HttpClient, wh: Warehouse, run_id: str, e
             "outlet_id": outlet.id,
             "outlet_country": outlet.country,
             "title": extracted.title,
+            "title_key": title_key(extracted.title) or key,
             "author": extracted.author,
             "published_at": extracted.published.isoformat() if extracted.published else None,
             "date_source": extracted.date_source,
@@ -214,7 +326,7 @@ def _fetch_new(outlet: Outlet, client: HttpClient, wh: Warehouse, run_id: str, e
             "sitename": extracted.sitename,
             "sources": [source],
             "fetched_at": datetime.now(UTC).isoformat(),
-            "run_id": run_id,
+            "run_id": tools.run_id,
         }
     return list(staged.values())
 
@@ -235,46 +347,71 @@ def _entry_from_json(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _record_page_failure(wh: Warehouse, outlet: Outlet, article_id: str, entry: FeedEntry, exc: FetchError) -> None:
+def _record_page_failure(wh: Warehouse, outlet: Outlet, article_id: str, entry: FeedEntry, error_class: str,
+                         message: str, status: int | None, retry_after: float | None) -> None:
     now = datetime.now(UTC)
     prior = wh.fetch_attempts(article_id)
-    transient = exc.error_class in TRANSIENT_ERRORS and prior + 1 < MAX_ATTEMPTS
+    transient = error_class in TRANSIENT_ERRORS and prior + 1 < MAX_ATTEMPTS
     wait = min(RETRY_FIRST_WAIT * (2 ** prior), RETRY_MAX_WAIT)
-    if exc.retry_after:
-        wait = max(wait, timedelta(seconds=exc.retry_after))
-    log.warning("outlet %s: page %s failed (%s); %s", outlet.id, entry.link, exc.message,
+    if retry_after:
+        wait = max(wait, timedelta(seconds=min(retry_after, RETRY_MAX_WAIT.total_seconds())))
+    log.warning("outlet %s: page %s failed (%s: %s); %s", outlet.id, entry.link, error_class, message,
                 f"retry after {now + wait:%Y-%m-%d %H:%M} UTC" if transient else "not retried")
     wh.record_fetch_failure({
-        "article_id": article_id, "url": entry.link, "outlet_id": outlet.id, "error_class": exc.error_class,
-        "message": exc.message, "http_status": exc.status, "entry": _entry_to_json(entry),
+        "article_id": article_id, "url": entry.link, "outlet_id": outlet.id, "error_class": error_class,
+        "message": message, "http_status": status, "entry": _entry_to_json(entry),
         "last_attempt_at": now, "next_retry_at": now + wait if transient else None,
     })
 
 
-def _save_health(wh: Warehouse, outlet: Outlet, *, ok: bool, state: dict[str, Any] | None = None,
-                 status: int | None = None, error_class: str | None = None, error: str | None = None,
-                 etag: str | None = None, last_modified: str | None = None, body_hash: str | None = None,
-                 entries: int = 0, new: int = 0) -> None:
-    state = state if state is not None else (wh.feed_state(outlet.id) or {})
-    now = datetime.now(UTC)
+def _health_row(outlet: Outlet, state: dict[str, Any], now: datetime, **values: Any) -> dict[str, Any]:
     row = {
-        "outlet_id": outlet.id,
-        "feed_url": outlet.feed_url,
-        "last_attempt_at": now,
-        "last_success_at": now if ok else state.get("last_success_at"),
-        "last_new_item_at": now if new else state.get("last_new_item_at"),
-        "http_status": status,
-        "error_class": None if ok else error_class,
-        "error_message": None if ok else error,
-        "consecutive_failures": 0 if ok else (state.get("consecutive_failures") or 0) + 1,
-        "entries_seen": entries if ok else (state.get("entries_seen") or 0),
-        "new_items": new,
-        "etag": etag if ok else state.get("etag"),
-        "last_modified": last_modified if ok else state.get("last_modified"),
-        "body_hash": body_hash if ok else state.get("body_hash"),
-        "next_poll_at": None,
+        "outlet_id": outlet.id, "feed_url": outlet.feed_url, "last_attempt_at": now,
+        "last_success_at": state.get("last_success_at"), "last_new_item_at": state.get("last_new_item_at"),
+        "http_status": state.get("http_status"), "error_class": state.get("error_class"),
+        "error_message": state.get("error_message"),
+        "consecutive_failures": state.get("consecutive_failures") or 0,
+        "entries_seen": state.get("entries_seen") or 0, "new_items": 0,
+        "etag": state.get("etag"), "last_modified": state.get("last_modified"),
+        "body_hash": state.get("body_hash"), "validators_trusted": state.get("validators_trusted", True) is not False,
+        "polls_since_full": state.get("polls_since_full") or 0,
+        "first_polled_at": state.get("first_polled_at") or now,
+        "items_per_day": state.get("items_per_day") or 0.0, "poll_interval_s": state.get("poll_interval_s"),
+        "next_poll_at": state.get("next_poll_at"),
     }
-    wh.save_feed_state(row)
+    row.update(values)
+    row["status"], row["status_reason"] = health_status(row, now)
+    return row
+
+
+def _save_success(tools: _Tools, outlet: Outlet, state: dict[str, Any], status: int, etag: str | None,
+                  last_modified: str | None, body_hash: str | None, trusted: bool, full_fetch: bool,
+                  entries: int, new: int) -> None:
+    now = datetime.now(UTC)
+    last = state.get("last_success_at")
+    rate = update_items_per_day(state.get("items_per_day") if last else None, new, now - last if last else None)
+    interval = interval_after_success(rate, tools.policy)
+    row = _health_row(
+        outlet, state, now, last_success_at=now, last_new_item_at=now if new else state.get("last_new_item_at"),
+        http_status=status, error_class=None, error_message=None, consecutive_failures=0,
+        entries_seen=entries or state.get("entries_seen") or 0, new_items=new, etag=etag,
+        last_modified=last_modified, body_hash=body_hash, validators_trusted=trusted,
+        polls_since_full=0 if full_fetch else (state.get("polls_since_full") or 0) + 1,
+        items_per_day=rate, poll_interval_s=int(interval.total_seconds()), next_poll_at=now + interval)
+    tools.wh.save_feed_state(row)
+
+
+def _save_failure(tools: _Tools, outlet: Outlet, state: dict[str, Any], error_class: str, message: str,
+                  status: int | None, retry_after: float | None) -> None:
+    now = datetime.now(UTC)
+    failures = (state.get("consecutive_failures") or 0) + 1
+    wait = backoff_after_failure(failures, error_class, retry_after, tools.policy)
+    row = _health_row(outlet, state, now, http_status=status, error_class=error_class, error_message=message,
+                      consecutive_failures=failures, poll_interval_s=int(wait.total_seconds()),
+                      next_poll_at=now + wait)
+    tools.wh.save_feed_state(row)
+    log.warning("outlet %s: %s; next poll %s UTC (%s)", outlet.id, error_class, f"{now + wait:%Y-%m-%d %H:%M}",
+                row["status"])
 
 
 @dataclass
@@ -334,6 +471,7 @@ def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str
         articles.append({
             "article_id": r["article_id"], "canonical_url": r["canonical_url"], "url": r["url"],
             "outlet_id": r["outlet_id"], "outlet_country": r.get("outlet_country"), "title": r.get("title"),
+            "title_key": r.get("title_key") or title_key(r.get("title")),
             "author": r.get("author"),
             "published_at": datetime.fromisoformat(r["published_at"]) if r.get("published_at") else None,
             "date_source": r.get("date_source"), "language": r.get("language"),

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-
 from media_monitoring.urls import canonical_url
 from media_monitoring.warehouse import schema
 
@@ -24,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = yaml.safe_load((ROOT / "seeds" / "replay" / "expected.yaml").read_text(encoding="utf-8"))["pages"]
 SEED_PATHS = {
     "almayadeen": "/almayadeen-en/news/politics/lavrov-russia-does-not-want-us-army-in-central-asia.html",
-    "pukhtunnama": "/pukhtunnama/2021/10/28/russia-urges-afghanistans-neighbors-to-keep-out-us-nato-forces-from-region.html",
+    "pukhtunnama": "/pukhtunnama/2021/10/28/"
+                   "russia-urges-afghanistans-neighbors-to-keep-out-us-nato-forces-from-region.html",
 }
 SEED_DIGEST_RUNS = (datetime(2021, 8, 25, 6, tzinfo=UTC), datetime(2021, 10, 29, 6, tzinfo=UTC))
 CHROME = ("BREAKING", "Most Read", "Read Next", "Related News", "Donald Trump", "Syria", "Gaza", "Marco Rubio",

@@ -54,8 +54,8 @@ def digest() -> SubscriptionDigest:
     ]
     section = WatchlistDigest(DAY, "central-asia-security", "2026.11.1", items, {"Lavrov": len(items)})
     empty = WatchlistDigest(DAY, "<b>empty</b>", "1", [], {})
-    attention = [{"outlet_id": "hostile", "name": "<i>Hostile</i>", "error_class": "blocked",
-                  "error_message": "HTTP 403 <script>x</script>", "consecutive_failures": 3}]
+    attention = [{"outlet_id": "hostile", "name": "<i>Hostile</i>", "status": "blocked",
+                  "reason": "blocked (403): HTTP 403 <script>x</script>"}]
     return SubscriptionDigest(DAY, SUB, [section, empty], {"hostile": "<svg onload=alert(1)>"}, attention)
 
 

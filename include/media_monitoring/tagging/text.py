@@ -84,7 +84,8 @@ def literal(text: str) -> str:
 # that Russian never uses ("Казахстанем") costs nothing, since it never occurs in text either.
 RUSSIAN_CONSONANTS = "бвгджзклмнпрстфхцчшщ"
 RUSSIAN_VELARS_SIBILANTS = "гкхжшчщ"  # after these the genitive ending -ы is spelt -и (Америки)
-RUSSIAN_ADJECTIVE_ENDINGS = ("ий", "ая", "ое", "ие", "ого", "ой", "ому", "ую", "им", "ом", "их", "ими")
+# ...and -о, the first half of a compound adjective: «таджикско-афганская граница».
+RUSSIAN_ADJECTIVE_ENDINGS = ("ий", "ая", "ое", "ие", "ого", "ой", "ому", "ую", "им", "ом", "их", "ими", "о")
 
 
 def russian_forms(name: str) -> tuple[str, ...]:

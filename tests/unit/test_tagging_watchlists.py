@@ -1,0 +1,127 @@
+"""Watchlist matching with the real watchlist file: every spelling an outlet uses, and nothing else.
+
+What an analyst would notice: a Russian, Arabic or Dari story about Lavrov, the CSTO or Afghanistan
+reaches the digest; a Russian recipe with bay leaves («лавровый лист») or an English essay on
+"Afghanistanism" does not; and each hit says which alias matched and where.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from media_monitoring.config import load_watchlists
+from media_monitoring.tagging import Tagger
+
+pytestmark = pytest.mark.unit
+
+CONFIG = Path(__file__).resolve().parents[2] / "include" / "config"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger(CONFIG / "watchlists.yaml", CONFIG / "regions.yaml")
+
+
+def _terms(tagger: Tagger, text: str, title: str = "") -> set[str]:
+    return {h.term for h in tagger.tag(title, text).watchlist_hits}
+
+
+def _matched(tagger: Tagger, text: str) -> list[tuple[str, str, str]]:
+    """(term, alias, matched text) of every hit, in order."""
+    return [(h.term, h.alias, h.matched) for h in tagger.tag("", text).watchlist_hits]
+
+
+@pytest.mark.parametrize(("text", "term", "matched"), [
+    # Russian declines names: every case form of Лавров, Афганистан, Кабул, and the adjective.
+    ("Министр иностранных дел Сергей Лавров заявил", "Lavrov", "Лавров"),
+    ("встреча Сергея Лаврова с коллегой", "Lavrov", "Лаврова"),
+    ("по словам Лаврову, нет", "Lavrov", "Лаврову"),
+    ("переговоры с Лавровым", "Lavrov", "Лавровым"),
+    ("ситуация в Афганистане", "Afghanistan", "Афганистане"),
+    ("граница с Афганистаном", "Afghanistan", "Афганистаном"),
+    ("территория Афганистана", "Afghanistan", "Афганистана"),
+    ("контакты с властями в Кабуле", "Afghanistan", "Кабуле"),
+    ("на таджикско-афганской границе", "Afghanistan", "афганской"),
+    ("союзники по ОДКБ", "CSTO", "ОДКБ"),
+    ("страны Организации Договора о коллективной безопасности", "CSTO",
+     "Организации Договора о коллективной безопасности"),
+    # Arabic
+    ("قال وزير الخارجية الروسي سيرغي لافروف", "Lavrov", "لافروف"),
+    ("الوضع في أفغانستان", "Afghanistan", "أفغانستان"),
+    ("منظمة معاهدة الأمن الجماعي", "CSTO", "منظمة معاهدة الأمن الجماعي"),
+    # Persian / Dari, as TOLOnews writes it
+    ("سرگئی لاوروف، وزیر خارجه روسیه", "Lavrov", "لاوروف"),
+    ("کمک به افغانستان", "Afghanistan", "افغانستان"),
+    ("باشندگان کابل", "Afghanistan", "کابل"),
+    # English
+    ("Sergei Lavrov said", "Lavrov", "Sergei Lavrov"),
+    ("Sergey Lavrov said", "Lavrov", "Sergey Lavrov"),
+    ("the Collective Security Treaty Organization met", "CSTO", "Collective Security Treaty Organization"),
+    ("the CSTO's exercises", "CSTO", "CSTO"),
+    ("Afghanistanis who fled", "Afghanistan", "Afghanistanis"),
+    ("Afghan officials", "Afghanistan", "Afghan"),
+])
+def test_surface_forms_in_every_script_are_found(tagger: Tagger, text: str, term: str, matched: str) -> None:
+    hits = [h for h in tagger.tag("", text).watchlist_hits if h.term == term]
+    assert [h.matched for h in hits] == [matched], f"{text!r}: {[(h.term, h.matched) for h in hits]}"
+
+
+@pytest.mark.parametrize("text", [
+    "Лавровый лист полезен не только как приправа.",  # bay leaf, capitalised at the sentence start
+    "Хранить лавровый лист лучше в стеклянной банке; отвары лаврового листа.",
+    "при долгой варке лавр может придать блюду горечь",
+    "Он работал не ради лавров.",  # "not for the laurels": genitive plural of «лавр», lower case
+    "Троице-Сергиева лавра",
+    "Afghanistanism: worrying about remote problems instead of local ones.",
+    "the csto of the day",  # CSTO is an acronym: case-sensitive
+    "ACSTOR and CSTOL are other words",
+    "Lavrovsky Street",
+])
+def test_words_that_only_look_like_a_term_are_not_hits(tagger: Tagger, text: str) -> None:
+    assert _matched(tagger, text) == []
+
+
+def test_arabic_proclitic_is_allowed_and_kept_out_of_the_span(tagger: Tagger) -> None:
+    text = "وأفغانستان ولافروف"  # "and Afghanistan", "and Lavrov": the conjunction is written attached
+    hits = tagger.tag("", text).watchlist_hits
+    assert {(h.term, h.matched) for h in hits} == {("Afghanistan", "أفغانستان"), ("Lavrov", "لافروف")}
+    for h in hits:
+        assert text[h.start:h.end] == h.matched
+        assert text[h.start - 1] == "و"
+
+
+def test_arabic_and_persian_letter_variants_match_and_report_the_spelling_used(tagger: Tagger) -> None:
+    # Arabic kaf (ك) in a Persian name, and Arabic without the hamza on the alef
+    assert ("Afghanistan", "کابل", "كابل") in _matched(tagger, "في كابل")
+    # the Persian spelling matches its own alias, not the Arabic one listed first
+    assert _matched(tagger, "افغانستان") == [("Afghanistan", "افغانستان", "افغانستان")]
+    assert _matched(tagger, "أفغانستان") == [("Afghanistan", "أفغانستان", "أفغانستان")]
+
+
+def test_hit_reports_alias_field_span_snippet_and_version(tagger: Tagger) -> None:
+    version = load_watchlists(CONFIG / "watchlists.yaml").watchlists[0].version
+    title = "Lavrov warns Central Asia"
+    text = "MOSCOW - Russian Foreign Minister Sergei Lavrov urged the CSTO to act on Afghanistan."
+    hits = tagger.tag(title, text).watchlist_hits
+    assert {(h.term, h.alias, h.field) for h in hits} == {
+        ("Lavrov", "Lavrov", "title"), ("Lavrov", "Sergei Lavrov", "text"),
+        ("CSTO", "CSTO", "text"), ("Afghanistan", "Afghanistan", "text")}
+    for h in hits:
+        content = title if h.field == "title" else text
+        assert content[h.start:h.end] == h.matched
+        assert h.matched in h.snippet
+        assert h.version == version
+        assert h.to_json()["span"] == [h.start, h.end]
+
+
+def test_case_insensitive_aliases_match_any_capitalisation(tagger: Tagger) -> None:
+    assert _terms(tagger, "KABUL, Oct 28 - AFGHANISTAN") == {"Afghanistan"}
+    assert _terms(tagger, "ЛАВРОВ") == set()  # the Russian surname is case-sensitive (see «лавров»)
+
+
+def test_persian_spelling_of_lavrov_is_on_the_watchlist() -> None:
+    """«لاوروف» is how Afghan and Iranian outlets write Lavrov; the Arabic «لافروف» differs by a letter."""
+    watchlist = load_watchlists(CONFIG / "watchlists.yaml").watchlists[0]
+    lavrov = next(t for t in watchlist.terms if t.name == "Lavrov")
+    assert {"لاوروف", "لافروف"} <= {a.text for a in lavrov.aliases}
