@@ -131,9 +131,16 @@ def cmd_health(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
         return 0
-    cols = ["outlet_id", "last_attempt_at", "last_success_at", "http_status", "error_class",
-            "consecutive_failures", "entries_seen", "new_items"]
-    table = [[("" if r[c] is None else str(r[c])[:19]) for c in cols] for r in rows]
+    cols = ["outlet_id", "status", "last_attempt_at", "last_success_at", "last_new_item_at", "http_status",
+            "error_class", "consecutive_failures", "items_per_day", "next_poll_at", "status_reason"]
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return f"{value:.1f}"
+        return str(value)[:19] if isinstance(value, datetime) else str(value)
+
+    table = [[cell(r[c]) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in table)) if table else len(c) for i, c in enumerate(cols)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
     for row in table:

@@ -74,9 +74,18 @@ class HostLimits(_Model):
     min_delay_s: float = Field(1.0, ge=0)
 
 
+class FetchLimits(_Model):
+    """Timeouts of the HTTP client (seconds); defaults in media_monitoring.net."""
+
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(10.0, gt=0)
+    deadline_s: float = Field(30.0, gt=0)
+
+
 class Registry(_Model):
     version: str
     polling: Polling = Polling()
+    fetch: FetchLimits = FetchLimits()
     hosts: dict[str, HostLimits] = {}  # "default" plus per-host overrides
     outlets: tuple[Outlet, ...]
 

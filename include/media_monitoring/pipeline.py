@@ -174,7 +174,9 @@ def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse
     own_extractor = extractor is None
     extractor = extractor or BoundedExtractor()
     try:
-        with HttpClient(settings.user_agent, allow_private_hosts=allowed) as client:
+        limits = registry.fetch
+        with HttpClient(settings.user_agent, allow_private_hosts=allowed, connect_timeout=limits.connect_timeout_s,
+                        read_timeout=limits.read_timeout_s, deadline=limits.deadline_s) as client:
             tools = _Tools(client, host_limiter(registry), RobotsRules(client), extractor, polling_policy(registry),
                            warehouse, run_id)
             with ThreadPoolExecutor(max_workers=OUTLET_THREADS) as pool:

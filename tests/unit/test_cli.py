@@ -1,0 +1,100 @@
+"""The operator CLI, run as the installed ``media-monitor`` command (same code path as the DAGs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = str(Path(sys.executable).with_name("media-monitor"))
+SEED_PAGE = ROOT / "seeds/replay/almayadeen-en/news/politics/lavrov-russia-does-not-want-us-army-in-central-asia.html"
+
+
+def _run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], input=stdin, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def test_extract_prints_the_article_as_json():
+    out = _run("extract", str(SEED_PAGE), "--url", "https://english.almayadeen.net/news/politics/lavrov")
+    assert out.returncode == 0, out.stderr
+    article = json.loads(out.stdout)
+    assert article["title"] == "Lavrov: Russia Does not want US Army in Central Asia"
+    assert article["date"].startswith("2021-08-24T14:21:00")  # 17:21 +03:00, in UTC
+    assert article["date_source"] == "page"
+    assert article["language"] == "en"
+    assert article["author"]
+    assert "Collective Security Treaty Organization" in article["text"]
+    assert "BREAKING" not in article["text"] and "Most Read" not in article["text"]
+
+
+def test_tag_reads_stdin_and_explains_each_tag():
+    text = (ROOT / "seeds/004_44b952da9092fe42.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    out = _run("tag", stdin=json.dumps({"title": title, "text": body}))
+    assert out.returncode == 0, out.stderr
+    tags = json.loads(out.stdout)
+    assert {h["term"] for h in tags["watchlist_hits"]} == {"Afghanistan", "CSTO", "Lavrov"}
+    assert {"term": "Lavrov", "alias": "Sergey Lavrov"}.items() <= next(
+        h for h in tags["watchlist_hits"] if h["alias"] == "Sergey Lavrov").items()
+    assert all(h["snippet"] and h["span"][1] > h["span"][0] for h in tags["watchlist_hits"])
+    codes = [c["code"] for c in tags["countries"]]
+    assert "AF" in codes and "RU" in codes and all(len(c) == 2 for c in codes)
+    assert "Central Asia" in [r["code"] for r in tags["regions"]]
+
+
+def test_tag_rejects_bad_json_with_a_clear_message():
+    out = _run("tag", stdin="not json")
+    assert out.returncode != 0
+    assert "stdin is not JSON" in out.stderr
+
+
+def test_poll_lists_entries_and_refuses_loopback_without_the_flag(replay_server, tmp_path):
+    env = {"MEDIA_MONITOR_DATA_DIR": str(tmp_path)}
+    feed = f"{replay_server}/almayadeen-en/rss.xml"
+    refused = _run("poll", feed, env=env)
+    assert refused.returncode == 2
+    assert "blocked_address" in refused.stderr and "allow" in refused.stderr
+    out = _run("poll", feed, "--allow-private", env=env)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["entries"] == 3 and result["to_ingest"] == 3
+    assert any("lavrov-russia-does-not-want-us-army" in item["link"] for item in result["items"])
+
+
+def test_extract_refuses_file_urls_and_loopback_without_the_flag(replay_server):
+    assert _run("extract", "file:///etc/passwd").returncode == 2
+    page = (f"{replay_server}/pukhtunnama/2021/10/28/"
+            "rain-colder-nights-forecast-for-peshawar-as-westerly-wave-arrives.html")
+    assert _run("extract", page).returncode == 2
+    out = _run("extract", page, "--allow-private")
+    assert out.returncode == 0, out.stderr
+    assert "Peshawar" in json.loads(out.stdout)["text"]
+
+
+def test_batch_modes_load_once_and_answer_per_line(tmp_path):
+    pages = tmp_path / "pages.jsonl"
+    missing = {"id": "missing", "path": str(tmp_path / "nope.html"), "url": "https://x.org"}
+    pages.write_text(json.dumps({"id": "a", "path": str(SEED_PAGE), "url": "https://example.org/a"}) + "\n"
+                     + json.dumps(missing) + "\n")
+    out = _run("extract", "--batch", str(pages))
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["id"] for r in lines] == ["a", "missing"]
+    assert lines[0]["title"].startswith("Lavrov") and "error" in lines[1]
+
+    arts = tmp_path / "arts.jsonl"
+    arts.write_text(json.dumps({"id": 1, "title": "Лавров в Кабуле", "text": "Встреча ОДКБ."}) + "\n"
+                    + json.dumps({"id": 2, "title": "Weather", "text": "Sunny in Paris."}) + "\n")
+    out = _run("tag", "--batch", str(arts))
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["id"] for r in results] == [1, 2]
+    assert {h["term"] for h in results[0]["watchlist_hits"]} == {"Afghanistan", "CSTO", "Lavrov"}
+    assert results[1]["watchlist_hits"] == []
