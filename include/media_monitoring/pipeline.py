@@ -379,7 +379,7 @@ def _health_row(outlet: Outlet, state: dict[str, Any], now: datetime, **values: 
         "polls_since_full": state.get("polls_since_full") or 0,
         "first_polled_at": state.get("first_polled_at") or now,
         "items_per_day": state.get("items_per_day") or 0.0, "poll_interval_s": state.get("poll_interval_s"),
-        "next_poll_at": state.get("next_poll_at"),
+        "next_poll_at": state.get("next_poll_at"), "drift_reason": state.get("drift_reason"),
     }
     row.update(values)
     row["status"], row["status_reason"] = health_status(row, now)
@@ -456,12 +456,36 @@ def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: 
         "by_expectation": outcome.by_expectation, "validated_at": run_time,
     } if records else None
     warehouse.commit_batch(run_id, articles, hits, places, quarantined, validation)
+    _record_quality(warehouse, registry, run_id, run_time, outcome.outlets)
     report.stored, report.quarantined, report.hits = len(articles), len(quarantined), len(hits)
     report.tagged_articles = len({h["article_id"] for h in hits})
     report.by_expectation = outcome.by_expectation
     log.info("run %s: %d staged, %d stored, %d quarantined, %d watchlist hits in %d articles",
              run_id, report.staged, report.stored, report.quarantined, report.hits, report.tagged_articles)
     return report
+
+
+def _record_quality(wh: Warehouse, registry: Registry, run_id: str, run_time: datetime,
+                    outlets: dict[str, dict[str, Any]]) -> None:
+    """Store each outlet's batch quality, detect drift against its history, flag it in feed health."""
+    from media_monitoring.quality.drift import detect_drift
+
+    rows = []
+    by_id = registry.by_id()
+    for outlet_id, stats in outlets.items():
+        drift = detect_drift(stats, wh.outlet_quality_history(outlet_id, run_time))
+        rows.append({"run_id": run_id, "outlet_id": outlet_id, "articles": stats["articles"],
+                     "short_share": stats["short_share"], "empty_share": stats["empty_share"],
+                     "quarantined_share": stats["quarantined_share"], "duplicate_share": stats["duplicate_share"],
+                     "failed_expectations": stats["failed"], "drift_reason": drift, "validated_at": run_time})
+        state = wh.feed_state(outlet_id)
+        if state is not None and outlet_id in by_id and state.get("drift_reason") != drift:
+            if drift:
+                log.warning("outlet %s: %s", outlet_id, drift)
+            row = _health_row(by_id[outlet_id], state, state.get("last_attempt_at") or run_time, drift_reason=drift)
+            row["last_attempt_at"] = state.get("last_attempt_at")
+            wh.save_feed_state(row)
+    wh.record_outlet_quality(rows)
 
 
 def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str

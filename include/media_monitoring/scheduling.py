@@ -64,13 +64,15 @@ def backoff_after_failure(consecutive_failures: int, error_class: str, retry_aft
 
 
 def health_status(row: dict, now: datetime) -> tuple[str, str | None]:
-    """("ok" | "failing" | "blocked" | "quiet", reason) for a feed_health row."""
+    """("ok" | "failing" | "blocked" | "drifting" | "quiet", reason) for a feed_health row."""
     failures = row.get("consecutive_failures") or 0
     error_class = row.get("error_class")
     if failures and error_class in BLOCKED_CLASSES:
         return "blocked", f"{error_class} ({row.get('http_status') or 'no status'}): {row.get('error_message')}"
     if failures >= FAILING_AFTER:
         return "failing", f"{failures} failed polls in a row: {error_class}: {row.get('error_message')}"
+    if row.get("drift_reason"):
+        return "drifting", row["drift_reason"]
     rate = row.get("items_per_day") or 0
     last_new = row.get("last_new_item_at") or row.get("first_polled_at")
     if rate > 0 and last_new is not None:

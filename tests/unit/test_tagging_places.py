@@ -70,6 +70,8 @@ def _codes(tagger: Tagger, text: str, title: str = "") -> set[str]:
     ("the goal of the 2015 Paris Agreement", set(), {"FR"}),
     ("the Paris climate agreement and the Minsk agreements", set(), {"FR", "BY"}),
     ("The minister flew to Paris on Monday.", {"FR"}, set()),
+    ("the Washington Consensus and the Tashkent Declaration", set(), {"US", "UZ"}),
+    ("Lake Chad is shrinking, Chad's government said.", {"TD"}, set()),
     # currencies and regions are not countries
     ("The ruble firmed against the dollar and the euro.", set(), {"US"}),
     ("countries in South Asia and Africa", set(), {"IN", "ZA"}),

@@ -74,6 +74,7 @@ class SubscriptionDigest:
     sections: list[WatchlistDigest]
     outlet_names: dict[str, str]
     attention: list[dict[str, Any]]
+    quality: list[dict[str, Any]] = field(default_factory=list)  # one line per outlet, latest run
 
     @property
     def article_count(self) -> int:
@@ -95,4 +96,19 @@ def load_subscription_digest(wh: Warehouse, day: date, subscription: Subscriptio
     attention = [{"outlet_id": h["outlet_id"], "name": outlet_names.get(h["outlet_id"], h["outlet_id"]),
                   "status": h["status"], "reason": h["status_reason"]}
                  for h in wh.sources_needing_attention()]
-    return SubscriptionDigest(day, subscription, sections, outlet_names, attention)
+    latest = wh.latest_outlet_quality()
+    quality = [{"outlet_id": oid, "name": name, "articles": q["articles"],
+                "summary": quality_line(q)} for oid, name in sorted(outlet_names.items(), key=lambda x: x[1])
+               if (q := latest.get(oid))]
+    return SubscriptionDigest(day, subscription, sections, outlet_names, attention, quality)
+
+
+def quality_line(q: dict[str, Any]) -> str:
+    """"12 articles, 1 quarantined (8%), 0 short" for the outlet's latest validated run."""
+    n = q["articles"]
+    quarantined = round(q["quarantined_share"] * n)
+    short = round(q["short_share"] * n)
+    line = f"{n} article{'' if n == 1 else 's'}, {quarantined} quarantined, {short} short"
+    if q.get("failed_expectations"):
+        line += "; failed batch checks: " + ", ".join(q["failed_expectations"])
+    return line

@@ -78,7 +78,9 @@ def deliver(
         location = str(outbox_dir / day.isoformat() / f"{slug(subscription.name)}.eml")
     row = {"digest_date": day, "subscription": subscription.name, "recipients": [subscription.email],
            "message_id": msg["Message-ID"], "subject": msg["Subject"], "transport": transport,
-           "location": location, "run_id": run_id, "status": "sending", "sent_at": now}
+           "location": location, "run_id": run_id, "status": "sending", "sent_at": now,
+           "body_text": msg.get_body(preferencelist=("plain",)).get_content(),
+           "body_html": msg.get_body(preferencelist=("html",)).get_content()}
     wh.record_send(row)
     data = msg.as_bytes(policy=email.policy.SMTP)  # CRLF line ends, as SMTP and .eml readers expect
     if smtp_send:

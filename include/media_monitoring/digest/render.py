@@ -74,7 +74,7 @@ def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
                          "term_counts": s.term_counts})
     context = {
         "day": digest.day, "subscription": digest.subscription, "sections": sections,
-        "outlet_names": digest.outlet_names, "attention": digest.attention,
+        "outlet_names": digest.outlet_names, "attention": digest.attention, "quality": digest.quality,
         "article_count": digest.article_count, "hit_count": digest.hit_count, "subject": subject_for(digest),
     }
     html = _env(True).get_template("digest.html.j2").render(context)

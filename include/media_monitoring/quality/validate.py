@@ -20,6 +20,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SUITE = "articles"
+OUTLET_SUITE = "outlet_batches"
+SHORT_WORDS = 50  # the same floor as the articles suite's body_word_count
 # Phrases of the pages that stand in for an article: consent walls, paywalls, bot checks, errors.
 ERROR_PAGE_SIGNALS = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"\bcookies?\b", r"\bconsent\b", r"\bprivacy (?:settings|policy)\b|\bvalue your privacy\b",
@@ -38,6 +40,7 @@ class Outcome:
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # record + failed + observed
     by_expectation: dict[str, int] = field(default_factory=dict)
     suite_version: str = ""
+    outlets: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-outlet stats + failed checks
 
 
 def load_suite(name: str = SUITE) -> dict[str, Any]:
@@ -72,6 +75,31 @@ def prepare_frame(records: list[dict[str, Any]], run_time: datetime, outlet_lang
     return pd.DataFrame(rows, columns=["article_id", "title", "url", "word_count", "language",
                                        "chk_title_is_site_name", "chk_days_after_fetch", "chk_published_year",
                                        "chk_language_expected", "chk_error_page"])
+
+
+def outlet_frame(records: list[dict[str, Any]], quarantined_ids: set[str]):
+    """One row per outlet: the shares the outlet_batches suite checks."""
+    import hashlib
+
+    import pandas as pd
+
+    by_outlet: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_outlet.setdefault(r["outlet_id"], []).append(r)
+    rows = []
+    for outlet_id, items in sorted(by_outlet.items()):
+        n = len(items)
+        bodies = Counter(hashlib.sha256((r.get("text") or "").encode()).hexdigest() for r in items if r.get("text"))
+        rows.append({
+            "outlet_id": outlet_id,
+            "articles": n,
+            "short_share": sum(int(r.get("word_count") or 0) < SHORT_WORDS for r in items) / n,
+            "empty_share": sum(not (r.get("text") or "").strip() for r in items) / n,
+            "quarantined_share": sum(r["article_id"] in quarantined_ids for r in items) / n,
+            "duplicate_share": sum(c - 1 for c in bodies.values()) / n,
+        })
+    return pd.DataFrame(rows, columns=["outlet_id", "articles", "short_share", "empty_share", "quarantined_share",
+                                       "duplicate_share"])
 
 
 def looks_like_error_page(text: str) -> bool:
@@ -128,10 +156,42 @@ def validate_batch(
         else:
             outcome.accepted.append(record)
     outcome.by_expectation = dict(counts)
+    outcome.outlets = _validate_outlets(context, records, {q["record"]["article_id"] for q in outcome.quarantined})
     log.info("validated %d articles against suite %s %s: %d accepted, %d quarantined %s",
              len(records), SUITE, outcome.suite_version, len(outcome.accepted), len(outcome.quarantined),
              dict(counts) or "")
     return outcome
+
+
+def _validate_outlets(context: Any, records: list[dict[str, Any]], quarantined_ids: set[str]
+                      ) -> dict[str, dict[str, Any]]:
+    """Batch-level checks per outlet, in the same ephemeral context."""
+    import great_expectations as gx
+
+    suite_def = load_suite(OUTLET_SUITE)
+    frame = outlet_frame(records, quarantined_ids)
+    batch = (
+        context.data_sources.add_pandas("outlet_batches")
+        .add_dataframe_asset("run_outlets")
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    suite = gx.ExpectationSuite(name=suite_def["name"], expectations=suite_def["expectations"])
+    result = batch.validate(
+        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["outlet_id"]})
+    outlets = {row["outlet_id"]: {**{k: _plain(v) for k, v in row.items()}, "failed": []}
+               for row in frame.to_dict("records")}
+    for res in result.results:
+        name = res.expectation_config.meta.get("name", res.expectation_config.type)
+        for item in res.result.get("unexpected_index_list") or []:
+            outlets[item["outlet_id"]]["failed"].append(name)
+    for outlet_id, stats in outlets.items():
+        if stats["failed"]:
+            log.warning("outlet %s failed batch checks %s: %d articles, short %.0f%%, empty %.0f%%, "
+                        "quarantined %.0f%%, duplicates %.0f%%", outlet_id, stats["failed"], stats["articles"],
+                        100 * stats["short_share"], 100 * stats["empty_share"], 100 * stats["quarantined_share"],
+                        100 * stats["duplicate_share"])
+    return outlets
 
 
 def _plain(value: Any) -> Any:

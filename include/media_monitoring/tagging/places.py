@@ -78,6 +78,7 @@ class Tier(NamedTuple):
 
 
 SUPPLEMENT = Tier(0, "alias")  # curated by us: always wins
+SUPPLEMENT_CITY = Tier(0, "city")
 DEMONYM = Tier(0, "demonym")
 COUNTRY_NAME = Tier(1, "name")
 CAPITAL = Tier(2, "capital")
@@ -273,6 +274,9 @@ def _claim_supplement(claims: _Claims, sup: dict[str, Any]) -> None:
     for code, aliases in sup.get("aliases", {}).items():
         for alias in aliases:
             claims.add(alias, code, "supplement:alias", SUPPLEMENT)
+    for code, cities in sup.get("cities", {}).items():
+        for city in cities:
+            claims.add(city, code, "supplement:city", SUPPLEMENT_CITY)
     for lang, by_code in sup.get("translations", {}).items():
         for code, aliases in by_code.items():
             for alias in aliases:
@@ -326,10 +330,10 @@ def _decide(claims: list[_Claim], namesakes: dict[str, int]) -> Entry | None:
     top = [c for c in claims if c.tier.rank == best]
     codes = {c.code for c in top}
     winner = max(top, key=lambda c: c.population)
-    if len(codes) > 1 and winner.tier != CITY:
+    if len(codes) > 1 and winner.tier.via != "city":
         return None
     alternatives: tuple[str, ...] = ()
-    if winner.tier in (CAPITAL, CITY):
+    if winner.tier.via in ("capital", "city"):
         size = max(namesakes.get(winner.code, 0), winner.population)
         alternatives = tuple(code for code, population in sorted(namesakes.items(), key=lambda kv: -kv[1])
                              if code != winner.code and population >= max(HOMONYM_MIN_POPULATION,

@@ -130,8 +130,25 @@ feed_health = sa.Table(
     sa.Column("items_per_day", sa.Float, nullable=False, default=0.0),
     sa.Column("poll_interval_s", sa.Integer),
     sa.Column("next_poll_at", TS),
-    sa.Column("status", sa.String(10), nullable=False, default="ok"),  # ok, quiet, failing, blocked
+    sa.Column("status", sa.String(10), nullable=False, default="ok"),  # ok, quiet, failing, blocked, drifting
     sa.Column("status_reason", sa.Text),
+    sa.Column("drift_reason", sa.Text),  # set by the process step when extraction quality jumps
+)
+
+outlet_quality = sa.Table(
+    "outlet_quality",
+    metadata,
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("outlet_id", sa.String(64), primary_key=True),
+    sa.Column("articles", sa.Integer, nullable=False),
+    sa.Column("short_share", sa.Float, nullable=False),
+    sa.Column("empty_share", sa.Float, nullable=False),
+    sa.Column("quarantined_share", sa.Float, nullable=False),
+    sa.Column("duplicate_share", sa.Float, nullable=False),
+    sa.Column("failed_expectations", sa.JSON, nullable=False),
+    sa.Column("drift_reason", sa.Text),
+    sa.Column("validated_at", TS, nullable=False),
+    sa.Index("ix_outlet_quality_outlet_time", "outlet_id", "validated_at"),
 )
 
 validation_runs = sa.Table(
@@ -185,4 +202,6 @@ digest_sends = sa.Table(
     sa.Column("run_id", sa.String(250), nullable=False),
     sa.Column("status", sa.String(10), nullable=False),  # "sending", then "sent"
     sa.Column("sent_at", TS, nullable=False),
+    sa.Column("body_text", sa.Text, nullable=False, default=""),  # exactly what was sent, for audit and the UI
+    sa.Column("body_html", sa.Text, nullable=False, default=""),
 )

@@ -163,6 +163,27 @@ class Warehouse:
             return conn.execute(sa.select(s.fetch_failures.c.attempts)
                                 .where(s.fetch_failures.c.article_id == article_id)).scalar() or 0
 
+    def outlet_quality_history(self, outlet_id: str, before: datetime, limit: int = 20) -> list[dict[str, Any]]:
+        q = s.outlet_quality
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(q).where(
+                q.c.outlet_id == outlet_id, q.c.validated_at < before).order_by(q.c.validated_at.desc())
+                .limit(limit)).mappings()]
+
+    def record_outlet_quality(self, rows: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, s.outlet_quality, rows)
+
+    def latest_outlet_quality(self) -> dict[str, dict[str, Any]]:
+        """The most recent quality row of every outlet."""
+        q = s.outlet_quality
+        latest = (sa.select(q.c.outlet_id, sa.func.max(q.c.validated_at).label("at"))
+                  .group_by(q.c.outlet_id).subquery())
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(q).join(latest, sa.and_(q.c.outlet_id == latest.c.outlet_id,
+                                                                   q.c.validated_at == latest.c.at))).mappings()
+            return {r["outlet_id"]: dict(r) for r in rows}
+
     def record_fetch_failure(self, row: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             prior = conn.execute(sa.select(s.fetch_failures.c.attempts)

@@ -1,0 +1,828 @@
+"""Benchmark of feed polling: N feeds on a local server with added latency, polled by ``collect``.
+
+    .venv/bin/python bench/poll_feeds.py [--feeds 1000 --latency-ms 100] [--no-profile] [--json out.json]
+
+What it does, in one process (plus one server process):
+
+* starts a local HTTP server on 127.0.0.1 (asyncio, in a child process so it does not share the
+  poller's GIL) serving N distinct RSS feeds at /feed/<i>.xml, ~20 items and 10-30 KB each, gzip on
+  request, every response held back by the latency, with ETag / Last-Modified and 304 on a match;
+* writes an outlet registry for them (allow_private, one loopback host with max_concurrency 64 and
+  min_delay_s 0: politeness is per host, and here one loopback host stands for N different hosts);
+* pre-stores every feed entry's article in the warehouse (``articles`` rows whose ``sources``
+  already name the feed entry), so ``collect`` finds every entry "already stored" and the benchmark
+  measures polling, not page fetching or extraction;
+* times ``media_monitoring.pipeline.collect`` (the code the Airflow collect task runs) for a cold
+  poll (no feed state: unconditional GETs, every feed parsed) and then an all-304 poll (validators
+  sent, the server answers 304, nothing parsed), then a naive baseline of the same fetches (httpx +
+  a ThreadPoolExecutor of the same width + ``feedparser.parse``), then, unless ``--no-profile``, the
+  product's cold and 304 polls again under cProfile (every worker thread) and a wall-clock stack
+  sampler, to say where the time goes.
+
+Every request goes to 127.0.0.1, every loop is bounded, and the server exits with its parent (stdin
+closes) or after ``SERVER_MAX_LIFETIME_S`` at the latest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gzip
+import hashlib
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_MAX_LIFETIME_S = 900  # the server stops itself after this even if its parent vanished
+SERVER_START_TIMEOUT_S = 30
+HOST = "127.0.0.1"
+HOST_MAX_CONCURRENCY = 64  # the registry's upper bound (config.HostLimits); >= OUTLET_THREADS
+BASE_DATE = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+FIXED_LAST_MODIFIED = format_datetime(BASE_DATE, usegmt=True)
+WORDS = (
+    "minister government border security talks agreement election parliament president economy trade "
+    "energy gas oil pipeline region capital protest court ruling sanctions bank currency inflation "
+    "drought harvest water dam river railway corridor summit delegation visit investment reform "
+    "opposition coalition budget tariff exports imports customs migration refugees earthquake flood "
+    "school hospital vaccine journalists media report statement spokesman ministry defence exercise"
+).split()
+
+
+# --------------------------------------------------------------------------------------------------
+# The feeds (deterministic: the server and the pre-store step both derive them from the feed index)
+
+
+def article_link(base: str, feed: int, item: int) -> str:
+    return f"{base}/news/{feed}/{item}-story.html"
+
+
+def entry_guid(feed: int, item: int) -> str:
+    return f"urn:bench:{feed}:{item}"
+
+
+def feed_path(feed: int) -> str:
+    return f"/feed/{feed}.xml"
+
+
+def _words(rng: random.Random, lo: int, hi: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(lo, hi)))
+
+
+def render_feed(base: str, feed: int, items: int) -> bytes:
+    """One RSS 2.0 feed: ``items`` entries with HTML descriptions, 10-30 KB in all."""
+    rng = random.Random(feed)
+    out = io.StringIO()
+    out.write('<?xml version="1.0" encoding="utf-8"?>\n'
+              '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
+              'xmlns:dc="http://purl.org/dc/elements/1.1/">\n<channel>\n'
+              f"  <title>Bench Outlet {feed}</title>\n  <link>{base}/</link>\n"
+              f"  <description>Synthetic outlet {feed} for the polling benchmark</description>\n"
+              f"  <language>en</language>\n  <lastBuildDate>{FIXED_LAST_MODIFIED}</lastBuildDate>\n"
+              f'  <atom:link href="{base}{feed_path(feed)}" rel="self" type="application/rss+xml"/>\n'
+              "  <ttl>15</ttl>\n")
+    # most feeds 10-25 KB, a few up to 30 KB
+    para_words = rng.choice((12, 18, 24, 30, 36, 42))
+    for item in range(items):
+        published = BASE_DATE - timedelta(minutes=37 * item + rng.randint(0, 30))
+        paras = "".join(f"&lt;p&gt;{_words(rng, para_words, para_words + 20)}.&lt;/p&gt;"
+                        for _ in range(rng.randint(1, 3)))
+        out.write(
+            "  <item>\n"
+            f"    <title>{_words(rng, 6, 12).capitalize()}</title>\n"
+            f"    <link>{article_link(base, feed, item)}</link>\n"
+            f'    <guid isPermaLink="false">{entry_guid(feed, item)}</guid>\n'
+            f"    <pubDate>{format_datetime(published, usegmt=True)}</pubDate>\n"
+            f"    <dc:creator>{_words(rng, 2, 2).title()}</dc:creator>\n"
+            f"    <category>{rng.choice(WORDS).title()}</category>\n"
+            f"    <category>{rng.choice(WORDS).title()}</category>\n"
+            f"    <description>{paras}&lt;p&gt;&lt;a href=&quot;{article_link(base, feed, item)}&quot;&gt;"
+            "Read more&lt;/a&gt;&lt;/p&gt;</description>\n"
+            "  </item>\n")
+    out.write("</channel>\n</rss>\n")
+    return out.getvalue().encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------------
+# The server (child process: `poll_feeds.py --serve ...`)
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.bytes_out = 0
+        self.connections = 0
+        self.inflight = 0
+        self.max_inflight = 0
+        self.late: list[float] = []  # seconds past the intended send time, per delayed response
+        self.cpu0 = time.process_time()
+        self.wall0 = time.monotonic()
+
+    def snapshot(self) -> dict[str, Any]:
+        late = sorted(self.late)
+
+        def q(p: float) -> float:
+            return round(late[min(len(late) - 1, int(p * len(late)))] * 1000, 2) if late else 0.0
+
+        return {"requests": dict(self.requests), "bytes_out": self.bytes_out, "connections": self.connections,
+                "max_inflight": self.max_inflight, "late_ms_p50": q(0.5), "late_ms_p99": q(0.99),
+                "late_ms_max": round(late[-1] * 1000, 2) if late else 0.0,
+                "cpu_s": round(time.process_time() - self.cpu0, 3), "wall_s": round(time.monotonic() - self.wall0, 3)}
+
+
+class _FeedServer(asyncio.Protocol):
+    """Minimal HTTP/1.1 with keep-alive; GET only; responses pre-rendered, only the delay is per request."""
+
+    responses: dict[bytes, tuple[bytes, bytes, bytes, bytes]] = {}  # path -> (etag, 200 gzip, 200 plain, 304)
+    latency = 0.1
+    stats = _Stats()
+    loop: asyncio.AbstractEventLoop
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.buf = b""
+        self.pending: deque[list[bytes | None]] = deque()
+        self.closed = False
+        self.stats.connections += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if len(self.buf) > 65536:
+            self.transport.close()
+            return
+        while (end := self.buf.find(b"\r\n\r\n")) >= 0:
+            head, self.buf = self.buf[:end], self.buf[end + 4:]
+            self._request(head)
+
+    def _request(self, head: bytes) -> None:
+        lines = head.split(b"\r\n")
+        parts = lines[0].split(b" ")
+        target = parts[1] if len(parts) > 2 else b"/"
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+        path = target.split(b"?", 1)[0]
+        if path.startswith(b"/__"):  # control: stats and reset, answered at once
+            body = json.dumps(self.stats.snapshot()).encode()
+            if path == b"/__reset":
+                self.stats.reset()
+            self._send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                       % (len(body), body))
+            return
+        found = self.responses.get(path)
+        if found is None:
+            kind, response = "404", b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+        else:
+            etag, gz, plain, not_modified = found
+            if headers.get(b"if-none-match") == etag or (
+                    b"if-none-match" not in headers
+                    and headers.get(b"if-modified-since") == FIXED_LAST_MODIFIED.encode()):
+                kind, response = "feed_304", not_modified
+            elif b"gzip" in headers.get(b"accept-encoding", b""):
+                kind, response = "feed_200", gz
+            else:
+                kind, response = "feed_200", plain
+        self.stats.requests[kind] += 1
+        slot: list[bytes | None] = [None]
+        self.pending.append(slot)
+        self.stats.inflight += 1
+        self.stats.max_inflight = max(self.stats.max_inflight, self.stats.inflight)
+        due = self.loop.time() + self.latency
+        self.loop.call_at(due, self._ready, slot, response, due)
+
+    def _ready(self, slot: list[bytes | None], response: bytes, due: float) -> None:
+        self.stats.late.append(self.loop.time() - due)
+        self.stats.inflight -= 1
+        slot[0] = response
+        while self.pending and self.pending[0][0] is not None:  # keep responses in request order
+            self._send(self.pending.popleft()[0])  # type: ignore[arg-type]
+
+    def _send(self, data: bytes) -> None:
+        if not self.closed:
+            self.transport.write(data)
+            self.stats.bytes_out += len(data)
+
+
+def _prepare_responses(base: str, feeds: int, items: int) -> dict[bytes, tuple[bytes, bytes, bytes, bytes]]:
+    responses = {}
+    for feed in range(feeds):
+        body = render_feed(base, feed, items)
+        etag = b'"' + hashlib.sha256(body).hexdigest()[:20].encode() + b'"'
+        common = (b"ETag: " + etag + b"\r\nLast-Modified: " + FIXED_LAST_MODIFIED.encode()
+                  + b"\r\nCache-Control: max-age=60\r\nVary: Accept-Encoding\r\n")
+        ctype = b"Content-Type: application/rss+xml; charset=utf-8\r\n"
+        gz = gzip.compress(body, 6, mtime=0)
+        responses[feed_path(feed).encode()] = (
+            etag,
+            b"HTTP/1.1 200 OK\r\n" + ctype + common + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+            % len(gz) + gz,
+            b"HTTP/1.1 200 OK\r\n" + ctype + common + b"Content-Length: %d\r\n\r\n" % len(body) + body,
+            b"HTTP/1.1 304 Not Modified\r\n" + common + b"\r\n",
+        )
+    return responses
+
+
+def serve(feeds: int, items: int, latency_ms: float) -> None:
+    """Serve until stdin closes (the parent ended) or SERVER_MAX_LIFETIME_S passes."""
+    try:
+        import uvloop  # an Airflow dependency; the plain asyncio loop works too
+        loop_name = f"uvloop {uvloop.__version__}"
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop_name = "asyncio"
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    server = loop.run_until_complete(loop.create_server(_FeedServer, HOST, 0, backlog=1024))
+    port = server.sockets[0].getsockname()[1]
+    _FeedServer.loop = loop
+    _FeedServer.latency = latency_ms / 1000
+    _FeedServer.responses = _prepare_responses(f"http://{HOST}:{port}", feeds, items)
+    _FeedServer.stats.reset()
+    stop = threading.Event()
+
+    def watch_stdin() -> None:
+        sys.stdin.read()  # returns at EOF: the parent closed the pipe or died
+        stop.set()
+        loop.call_soon_threadsafe(loop.stop)
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    loop.call_later(SERVER_MAX_LIFETIME_S, loop.stop)
+    print(f"PORT {port} {loop_name}", flush=True)
+    loop.run_forever()
+    server.close()
+
+
+class ServerProcess:
+    """The feed server in a child process, driven over stdin/stdout and its control URLs."""
+
+    def __init__(self, feeds: int, items: int, latency_ms: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", "--feeds", str(feeds), "--items", str(items),
+             "--latency-ms", str(latency_ms)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self._readline(SERVER_START_TIMEOUT_S)
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError(f"feed server did not start: {line!r}")
+        _, port, self.loop_name = line.split(" ", 2)
+        self.base = f"http://{HOST}:{int(port)}"
+
+    def _readline(self, timeout: float) -> str:
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        return result[0].strip() if result else ""
+
+    def control(self, what: str) -> dict[str, Any]:
+        import httpx
+
+        return httpx.get(f"{self.base}/__{what}", timeout=10, trust_env=False).json()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()  # the server's stdin watcher stops its loop
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+# --------------------------------------------------------------------------------------------------
+# The product side: registry, settings, warehouse with pre-stored articles
+
+
+def write_registry(path: Path, base: str, feeds: int) -> list[str]:
+    ids = [f"bench-{i:05d}" for i in range(feeds)]
+    lines = [
+        "# Generated by bench/poll_feeds.py. One loopback host stands for N different hosts: politeness",
+        "# limits are per host, so the loopback host gets room for every outlet thread and no spacing.",
+        'version: "bench"',
+        "hosts:",
+        "  default: {max_concurrency: 2, min_delay_s: 1.0}",
+        f"  {HOST}: {{max_concurrency: {HOST_MAX_CONCURRENCY}, min_delay_s: 0}}",
+        "outlets:",
+    ]
+    for i, outlet_id in enumerate(ids):
+        lines += [f"  - id: {outlet_id}", f'    name: "Bench Outlet {i}"', f'    feed_url: "{base}{feed_path(i)}"',
+                  "    country: KZ", "    languages: [en]", "    allow_private: true"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ids
+
+
+def prestore_articles(wh: Any, base: str, ids: list[str], items: int, *, with_sources: bool) -> int:
+    """Insert one minimal ``articles`` row per feed entry, keyed exactly as the pipeline keys it.
+
+    ``sources`` already holds the feed entry (as ``pipeline._source`` writes it), which is the steady
+    state of a feed seen before; with ``with_sources=False`` it is empty, so the poll adds the source
+    to every row (one UPDATE per entry).
+    """
+    from media_monitoring.urls import canonical_url, url_key
+    from media_monitoring.warehouse import schema as s
+
+    rows = []
+    for feed, outlet_id in enumerate(ids):
+        feed_url = f"{base}{feed_path(feed)}"
+        for item in range(items):
+            link = article_link(base, feed, item)
+            source = {"outlet_id": outlet_id, "feed_url": feed_url, "entry_id": entry_guid(feed, item), "link": link}
+            rows.append({
+                "article_id": url_key(link), "canonical_url": canonical_url(link), "url": link,
+                "outlet_id": outlet_id, "outlet_country": "KZ", "title": f"pre-stored {feed}/{item}",
+                "text": "", "word_count": 0, "sources": [source] if with_sources else [],
+                "countries": [], "regions": [], "first_run_id": "bench-prestore", "fetched_at": BASE_DATE,
+            })
+    with wh.engine.begin() as conn:
+        for start in range(0, len(rows), 2000):
+            conn.execute(s.articles.insert(), rows[start:start + 2000])
+    return len(rows)
+
+
+class SqlCounters:
+    """Connections opened, pool checkouts and statements by kind on the warehouse engine."""
+
+    def __init__(self, engine: Any) -> None:
+        import sqlalchemy as sa
+
+        self.counts: Counter[str] = Counter()
+        self.exec_s = 0.0
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        sa.event.listen(engine, "connect", lambda *a: self._count("connect"))
+        sa.event.listen(engine, "checkout", lambda *a: self._count("checkout"))
+        sa.event.listen(engine, "before_cursor_execute", self._before)
+        sa.event.listen(engine, "after_cursor_execute", self._after)
+        self.pool = f"{type(engine.pool).__name__}(size={getattr(engine.pool, 'size', lambda: '?')()}, " \
+                    f"overflow={getattr(engine.pool, '_max_overflow', '?')})"
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.counts[key] += 1
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self._local.t0 = time.perf_counter()
+        word = statement.lstrip().split(None, 1)[0].upper()
+        table = ""
+        if word in ("INSERT", "UPDATE", "DELETE", "SELECT"):
+            for t in ("articles", "quarantine", "feed_health", "fetch_failures", "staging"):
+                if t in statement:
+                    table = t
+                    break
+        self._count(f"sql {word} {table}".strip())
+
+    def _after(self, *args: Any) -> None:
+        elapsed = time.perf_counter() - getattr(self._local, "t0", time.perf_counter())
+        with self._lock:
+            self.exec_s += elapsed
+
+    def take(self) -> dict[str, Any]:
+        with self._lock:
+            out = {"counts": dict(sorted(self.counts.items())), "execute_thread_s": round(self.exec_s, 3)}
+            self.counts.clear()
+            self.exec_s = 0.0
+        return out
+
+
+@contextmanager
+def measured() -> Iterator[dict[str, float]]:
+    """Wall time and CPU time of this process (all threads) plus reaped children."""
+    out: dict[str, float] = {}
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    yield out
+    out["wall_s"] = time.perf_counter() - wall0
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["cpu_s"] = time.process_time() - cpu0 + (ch1.ru_utime - ch0.ru_utime) + (ch1.ru_stime - ch0.ru_stime)
+
+
+def run_collect(ids: list[str], run_id: str, settings: Any, wh: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    from media_monitoring.pipeline import collect
+
+    with measured() as m:
+        report = collect(ids, run_id=run_id, settings=settings, warehouse=wh)
+    totals = report.totals()
+    totals["by_status"] = dict(Counter(o["status"] for o in totals.pop("by_outlet").values()))
+    return m, totals
+
+
+# --------------------------------------------------------------------------------------------------
+# The naive baseline: httpx + a thread pool of the same width + feedparser.parse on the bytes
+
+
+def baseline_poll(urls: list[str], width: int, etags: dict[str, str] | None
+                  ) -> tuple[dict[str, float], dict[str, Any], dict[str, str], list[bytes]]:
+    import feedparser
+    import httpx
+
+    found_etags: dict[str, str] = {}
+    bodies: list[bytes] = []
+    statuses: Counter[str] = Counter()
+    entries = 0
+    lock = threading.Lock()
+    with measured() as m, httpx.Client(timeout=30, trust_env=False,
+                                       limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)) as http:
+        def poll(url: str) -> None:
+            nonlocal entries
+            headers = {"If-None-Match": etags[url]} if etags and url in etags else {}
+            response = http.get(url, headers=headers)
+            if response.status_code == 304:
+                with lock:
+                    statuses["304"] += 1
+                return
+            parsed = feedparser.parse(response.content)
+            with lock:
+                statuses[str(response.status_code)] += 1
+                entries += len(parsed.entries)
+                found_etags[url] = response.headers.get("etag", "")
+                bodies.append(response.content)
+
+        with ThreadPoolExecutor(max_workers=width) as pool:
+            list(pool.map(poll, urls))
+    return m, {"statuses": dict(statuses), "entries": entries}, found_etags, bodies
+
+
+def parse_floor(bodies: list[bytes]) -> dict[str, float]:
+    """CPU to parse every feed once, single-threaded: the product's options and feedparser's defaults."""
+    import feedparser
+    from media_monitoring.feeds import parse_feed
+
+    out = {}
+    t0 = time.process_time()
+    for i, body in enumerate(bodies):
+        parse_feed(body, f"http://{HOST}{feed_path(i)}")
+    out["parse_feed_cpu_s"] = time.process_time() - t0
+    t0 = time.process_time()
+    for body in bodies:
+        feedparser.parse(body)
+    out["feedparser_defaults_cpu_s"] = time.process_time() - t0
+    return out
+
+
+def registry_load_cost(path: Path) -> dict[str, float]:
+    """CPU of loading the generated registry as collect does, and of its parts (each call does it once)."""
+    import yaml
+    from media_monitoring.config import Registry, load_registry
+
+    text = path.read_text(encoding="utf-8")
+
+    def cpu(fn: Callable[[], Any]) -> float:
+        t0 = time.process_time()
+        fn()
+        return round(time.process_time() - t0, 3)
+
+    data = yaml.safe_load(text)
+    return {
+        "load_registry_cpu_s": cpu(lambda: load_registry(path, "")),
+        "yaml_safe_load_cpu_s": cpu(lambda: yaml.safe_load(text)),
+        "yaml_compose_cpu_s": cpu(lambda: yaml.compose(text)),
+        "pydantic_validate_cpu_s": cpu(lambda: Registry.model_validate(data)),
+        "yaml_CSafeLoader_cpu_s": cpu(lambda: yaml.load(text, Loader=yaml.CSafeLoader)),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Profiling: cProfile in every thread, and a wall-clock stack sampler of the worker threads
+
+
+@contextmanager
+def profile_all_threads() -> Iterator[list[cProfile.Profile]]:
+    """A cProfile.Profile in every thread started inside the block (and in this one)."""
+    profiles: list[cProfile.Profile] = []
+    lock = threading.Lock()
+
+    def start_in_thread(*_: Any) -> None:
+        sys.setprofile(None)
+        profile = cProfile.Profile()
+        with lock:
+            profiles.append(profile)
+        profile.enable()
+
+    main = cProfile.Profile()
+    profiles.append(main)
+    threading.setprofile(start_in_thread)
+    main.enable()
+    try:
+        yield profiles
+    finally:
+        main.disable()
+        threading.setprofile(None)
+
+
+def merged_stats(profiles: list[cProfile.Profile]) -> pstats.Stats:
+    stats = pstats.Stats(profiles[0], stream=io.StringIO())
+    for p in profiles[1:]:
+        stats.add(p)
+    return stats
+
+
+def _func_name(func: tuple[str, int, str]) -> str:
+    filename, line, name = func
+    return f"{_short(filename)}:{line}({name})"
+
+
+def top_functions(stats: pstats.Stats, key: str, limit: int, callers: int = 0) -> list[dict[str, Any]]:
+    """The top functions by ``key``; with ``callers``, the heaviest callers of each (by cumulative time).
+
+    Times are per-thread wall clock (cProfile's default timer), summed over threads: a wait in one
+    thread (socket, lock, GIL after a blocking call) counts as that function's time.
+    """
+    rows = []
+    for func, (_cc, nc, tt, ct, by_caller) in stats.stats.items():  # type: ignore[attr-defined]
+        row = {"function": _func_name(func), "calls": nc, "tottime_s": round(tt, 3), "cumtime_s": round(ct, 3)}
+        if callers:
+            heavy = sorted(by_caller.items(), key=lambda kv: kv[1][3], reverse=True)[:callers]
+            row["callers"] = [f"{_func_name(c)} {v[3]:.2f}s/{v[1]}" for c, v in heavy]
+        rows.append(row)
+    rows.sort(key=lambda r: r[key], reverse=True)
+    return rows[:limit]
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "include/", "lib/python3.11/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+# Where a worker thread is, by the innermost frame that names a known place (first match wins).
+PLACES: tuple[tuple[str, str], ...] = (
+    ("politeness.py:slot", "host limiter (waiting for a slot or spacing)"),
+    ("sqlalchemy/pool/", "SQLAlchemy pool (checkout/connect/return)"),
+    ("sqlalchemy/", "SQLAlchemy + sqlite3 (statements, transactions)"),
+    ("feedparser/", "feedparser (parse)"),
+    ("media_monitoring/feeds.py", "parse_feed (entries to FeedEntry)"),
+    ("httpcore/", "httpx/httpcore (send, wait for response, read)"),
+    ("httpx/", "httpx/httpcore (send, wait for response, read)"),
+    ("media_monitoring/net.py", "HttpClient own code (guard, getaddrinfo, inflate)"),
+    ("media_monitoring/urls.py", "canonical URLs / url_key"),
+    ("media_monitoring/pipeline.py", "pipeline own code"),
+    ("pydantic", "registry loading"),
+    ("yaml/", "registry loading"),
+)
+
+
+class StackSampler:
+    """Every ``interval`` s, note where each ThreadPoolExecutor worker is (wall clock, not CPU)."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.places: Counter[str] = Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> StackSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        names = {}
+        deadline = time.monotonic() + 300  # bounded even if never stopped
+        while not self._stop.wait(self.interval) and time.monotonic() < deadline:
+            names = {t.ident: t.name for t in threading.enumerate()}
+            for ident, frame in sys._current_frames().items():
+                if not names.get(ident, "").startswith("ThreadPoolExecutor"):
+                    continue
+                self.samples += 1
+                self.places[self._place(frame)] += 1
+
+    @staticmethod
+    def _place(frame: Any) -> str:
+        stack = []
+        while frame is not None:
+            stack.append(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
+            frame = frame.f_back
+        for pattern, label in PLACES:
+            if any(pattern in entry for entry in stack):
+                return label
+        if any("concurrent/futures/thread.py:_worker" in e for e in stack[:2]):
+            return "idle (waiting for work)"
+        return "other: " + _short(stack[0])
+
+    def shares(self) -> dict[str, float]:
+        total = max(1, self.samples)
+        return {k: round(100 * v / total, 1) for k, v in self.places.most_common()}
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    import feedparser
+    import httpx
+    import sqlalchemy
+    from media_monitoring import __version__
+
+    return {"nproc": os.cpu_count(), "cpu": model, "ram_gib": round(mem_kb / 2**20, 1),
+            "python": platform.python_version(), "os": platform.platform(), "httpx": httpx.__version__,
+            "feedparser": feedparser.__version__, "sqlalchemy": sqlalchemy.__version__,
+            "media_monitoring": __version__}
+
+
+def fresh_warehouse(workdir: Path, name: str, registry: Path) -> tuple[Any, Any]:
+    from media_monitoring.pipeline import open_warehouse
+    from media_monitoring.settings import load_settings
+
+    data_dir = workdir / name
+    data_dir.mkdir()
+    os.environ["MEDIA_MONITOR_OUTLETS"] = str(registry)
+    os.environ["MEDIA_MONITOR_DATA_DIR"] = str(data_dir)
+    settings = load_settings()
+    return settings, open_warehouse(settings)
+
+
+def timed_pass(label: str, ids: list[str], settings: Any, wh: Any, server: ServerProcess, counters: SqlCounters,
+               wrap: Callable[[], Any] | None = None) -> dict[str, Any]:
+    server.control("reset")
+    if wrap is None:
+        m, totals = run_collect(ids, f"bench-{label}", settings, wh)
+        extra = None
+    else:
+        with wrap() as extra:
+            m, totals = run_collect(ids, f"bench-{label}", settings, wh)
+    result = {**{k: round(v, 3) for k, v in m.items()}, "totals": totals, "server": server.control("stats"),
+              "sql": counters.take()}
+    if extra is not None:
+        result["_extra"] = extra
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--items", type=int, default=20, help="entries per feed")
+    parser.add_argument("--new-sources", action="store_true",
+                        help="pre-store articles without their feed source, so the cold poll writes one "
+                             "UPDATE per entry (a feed whose entries are known from another feed)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile and stack-sampler passes")
+    parser.add_argument("--json", type=Path, help="also write the raw results to this file")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not 1 <= args.feeds <= 20000 or not 1 <= args.items <= 200 or not 0 <= args.latency_ms <= 10000:
+        parser.error("--feeds 1..20000, --items 1..200, --latency-ms 0..10000")
+    if args.serve:
+        serve(args.feeds, args.items, args.latency_ms)
+        return 0
+
+    sys.path.insert(0, str(ROOT / "include"))
+    for var in ("MEDIA_MONITOR_WAREHOUSE_URL", "AIRFLOW_CONN_MEDIA_WAREHOUSE"):
+        os.environ.pop(var, None)  # always the embedded SQLite warehouse in the temp dir
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)  # the pipeline logs a line per outlet at INFO; keep that out
+
+    from media_monitoring.pipeline import OUTLET_THREADS
+
+    results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+                               "params": {"feeds": args.feeds, "latency_ms": args.latency_ms, "items": args.items,
+                                          "outlet_threads": OUTLET_THREADS, "host_max_concurrency":
+                                          HOST_MAX_CONCURRENCY, "prestored_sources": not args.new_sources}}
+    started = time.monotonic()
+    server = ServerProcess(args.feeds, args.items, args.latency_ms)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
+            workdir = Path(tmp)
+            registry = workdir / "outlets.yaml"
+            ids = write_registry(registry, server.base, args.feeds)
+            settings, wh = fresh_warehouse(workdir, "timed", registry)
+            results["prestored_articles"] = prestore_articles(wh, server.base, ids, args.items,
+                                                              with_sources=not args.new_sources)
+            counters = SqlCounters(wh.engine)
+            results["params"]["sqlalchemy_pool"] = counters.pool
+            results["server"] = {"loop": server.loop_name}
+            sizes = [len(render_feed(server.base, i, args.items)) for i in range(min(args.feeds, 200))]
+            results["feed_bytes"] = {"min": min(sizes), "mean": round(sum(sizes) / len(sizes)), "max": max(sizes)}
+
+            # warm-up outside the timings: feedparser's import and first parse (the product imports it lazily)
+            from media_monitoring.feeds import parse_feed
+
+            parse_feed(render_feed(server.base, 0, args.items), server.base + feed_path(0))
+            counters.take()
+
+            print(f"feed server {server.base} ({server.loop_name}); {args.feeds} feeds x {args.items} items, "
+                  f"{args.latency_ms:g} ms latency; {OUTLET_THREADS} outlet threads", flush=True)
+            results["product_cold"] = timed_pass("cold", ids, settings, wh, server, counters)
+            _print_pass("product cold", results["product_cold"], args.feeds)
+            results["product_304"] = timed_pass("304", ids, settings, wh, server, counters)
+            _print_pass("product 304", results["product_304"], args.feeds)
+            wh.close()
+
+            urls = [server.base + feed_path(i) for i in range(args.feeds)]
+            server.control("reset")
+            m, info, etags, bodies = baseline_poll(urls, OUTLET_THREADS, None)
+            results["baseline_cold"] = {**{k: round(v, 3) for k, v in m.items()}, **info,
+                                        "server": server.control("stats")}
+            _print_pass("baseline cold", results["baseline_cold"], args.feeds)
+            server.control("reset")
+            m, info, _, _ = baseline_poll(urls, OUTLET_THREADS, etags)
+            results["baseline_304"] = {**{k: round(v, 3) for k, v in m.items()}, **info,
+                                       "server": server.control("stats")}
+            _print_pass("baseline 304", results["baseline_304"], args.feeds)
+            results["parse_floor"] = {k: round(v, 3) for k, v in parse_floor(bodies).items()}
+            print(f"parse floor (1 thread): {results['parse_floor']}", flush=True)
+            results["registry_load"] = registry_load_cost(registry)
+            print(f"registry load (once per collect call): {results['registry_load']}", flush=True)
+
+            if not args.no_profile:
+                for name, wrap in (("sampled", StackSampler), ("profiled", profile_all_threads)):
+                    settings, wh = fresh_warehouse(workdir, name, registry)
+                    prestore_articles(wh, server.base, ids, args.items, with_sources=not args.new_sources)
+                    counters = SqlCounters(wh.engine)
+                    for label in ("cold", "304"):
+                        r = timed_pass(f"{name}-{label}", ids, settings, wh, server, counters, wrap)
+                        extra = r.pop("_extra")
+                        if name == "sampled":
+                            r["wall_places_pct"] = extra.shares()
+                            r["samples"] = extra.samples
+                        else:
+                            stats = merged_stats(extra)
+                            r["top_tottime"] = top_functions(stats, "tottime_s", 25, callers=4)
+                            r["top_cumtime"] = top_functions(stats, "cumtime_s", 60)
+                        results[f"{name}_{label}"] = r
+                        _print_pass(f"{name} {label}", r, args.feeds)
+                    wh.close()
+    finally:
+        server.stop()
+    results["total_runtime_s"] = round(time.monotonic() - started, 1)
+    _summary(results, args.feeds)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+        print(f"raw results: {args.json}")
+    return 0
+
+
+def _print_pass(label: str, r: dict[str, Any], feeds: int) -> None:
+    srv = r["server"]
+    print(f"{label:>14}: wall {r['wall_s']:7.2f} s  cpu {r['cpu_s']:7.2f} s"
+          f"  cpu/feed {1000 * r['cpu_s'] / feeds:6.2f} ms"
+          f"  served {srv['requests']}  server cpu {srv['cpu_s']} s  late p99 {srv['late_ms_p99']} ms"
+          f" max {srv['late_ms_max']} ms  max in flight {srv['max_inflight']}", flush=True)
+    if "totals" in r:
+        t = {k: v for k, v in r["totals"].items()}
+        print(f"{'':>14}  totals {t}", flush=True)
+        print(f"{'':>14}  sql {r['sql']}", flush=True)
+    if "wall_places_pct" in r:
+        print(f"{'':>14}  worker wall time by place (% of samples): {r['wall_places_pct']}", flush=True)
+    if "top_tottime" in r:
+        for row in r["top_tottime"][:12]:
+            print(f"{'':>16}{row['tottime_s']:8.3f} s self {row['cumtime_s']:8.3f} s cum {row['calls']:>8} "
+                  f"{row['function']}", flush=True)
+
+
+def _summary(results: dict[str, Any], feeds: int) -> None:
+    pc, p3, bc, b3 = (results[k] for k in ("product_cold", "product_304", "baseline_cold", "baseline_304"))
+    ratios = {
+        "product_304_over_cold_wall": round(p3["wall_s"] / pc["wall_s"], 3),
+        "product_304_over_cold_cpu": round(p3["cpu_s"] / pc["cpu_s"], 3),
+        "product_over_baseline_cold_wall": round(pc["wall_s"] / bc["wall_s"], 2),
+        "product_over_baseline_cold_cpu": round(pc["cpu_s"] / bc["cpu_s"], 2),
+        "product_over_baseline_304_wall": round(p3["wall_s"] / b3["wall_s"], 2),
+        "product_over_baseline_304_cpu": round(p3["cpu_s"] / b3["cpu_s"], 2),
+    }
+    results["ratios"] = ratios
+    results["cpu_ms_per_feed"] = {k: round(1000 * results[k]["cpu_s"] / feeds, 2)
+                                  for k in ("product_cold", "product_304", "baseline_cold", "baseline_304")}
+    results["goal_cold_under_30s"] = pc["wall_s"] < 30
+    print("ratios:", ratios)
+    print("cpu ms per feed:", results["cpu_ms_per_feed"])
+    print(f"goal (cold poll of {feeds} feeds under 30 s wall): {'met' if pc['wall_s'] < 30 else 'NOT met'} "
+          f"({pc['wall_s']:.1f} s); total runtime {results['total_runtime_s']} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
