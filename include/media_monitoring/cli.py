@@ -181,7 +181,7 @@ def cmd_where(args: argparse.Namespace) -> int:
 def cmd_replay_server(args: argparse.Namespace) -> int:
     from media_monitoring.replay import ReplayServer
 
-    server = ReplayServer(Path(args.root), host=args.host, port=args.port).start()
+    server = ReplayServer(Path(args.root), host=args.host, port=args.port, public_base=args.public_base).start()
     log.info("replaying %s at %s (Ctrl-C to stop)", args.root, server.base_url)
     try:
         while True:
@@ -242,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=str(DEFAULT_REPLAY_REGISTRY.parent))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--public-base", help="base URL written into served links when clients reach this server "
+                                         "under another name, e.g. http://replay:8765 in docker compose")
     p.set_defaults(func=cmd_replay_server)
     return parser
 

@@ -32,8 +32,9 @@ FIXED_LAST_MODIFIED = formatdate(1635400000, usegmt=True)  # snapshot time; stab
 class ReplayServer:
     """Serve ``root`` on ``host:port`` (port 0 picks a free one) in a background thread."""
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, public_base: str | None = None) -> None:
         self.root = root.resolve()
+        self.public_base = public_base.rstrip("/") if public_base else None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +52,9 @@ class ReplayServer:
 
     @property
     def base_url(self) -> str:
+        """The URL clients use: ``public_base`` when serving for other hosts (a container name)."""
+        if self.public_base:
+            return self.public_base
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
 
