@@ -13,7 +13,7 @@ export MEDIA_MONITOR_DATA_DIR ?= $(CURDIR)/data
 export GX_ANALYTICS_ENABLED := False
 export NO_COLOR := 1
 
-.PHONY: install install-test demo test lint airflow-ui clean
+.PHONY: install install-test demo test lint airflow-ui airflow-native clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ lint: install-test
 
 airflow-ui: install
 	bash scripts/airflow-ui.sh
+
+airflow-native: install
+	bash scripts/airflow-native.sh
 
 clean:
 	rm -rf $(VENV) .airflow data

@@ -31,7 +31,9 @@ ARTICLES = Asset("media-monitoring://warehouse/articles")
 
 @dag(
     dag_id="media_ingest",
-    schedule=CronTriggerTimetable("*/30 * * * *", timezone="UTC", interval=timedelta(minutes=30)),
+    # run_immediately: a freshly deployed or unpaused ingest polls at once instead of waiting for the slot
+    schedule=CronTriggerTimetable("*/30 * * * *", timezone="UTC", interval=timedelta(minutes=30),
+                                  run_immediately=True),
     start_date=datetime(2020, 1, 1),
     catchup=False,
     max_active_runs=1,

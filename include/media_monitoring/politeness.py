@@ -65,17 +65,17 @@ class RobotsRules:
         self.client = client
         self._lock = threading.Lock()
         self._parsers: dict[str, object | None] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
 
     def allowed(self, url: str) -> bool:
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
         with self._lock:
-            known = key in self._parsers
-            parser = self._parsers.get(key)
-        if not known:
-            parser = self._fetch(urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")))
-            with self._lock:
-                self._parsers[key] = parser
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # one fetch per host even when many threads ask at once
+            if key not in self._parsers:
+                self._parsers[key] = self._fetch(urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")))
+            parser = self._parsers[key]
         return parser is None or parser.can_fetch(url, ROBOTS_AGENT)  # type: ignore[attr-defined]
 
     def _fetch(self, robots_url: str) -> object | None:

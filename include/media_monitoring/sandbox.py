@@ -1,19 +1,29 @@
 """Extraction of one page under a time and memory bound, in a worker process.
 
 A hostile or pathological page can hang lxml or trafilatura for minutes or eat gigabytes. Pages are
-extracted in a small pool of worker processes with an address-space limit; a page that exceeds its
-time is abandoned (the worker is replaced) and recorded as a failure, and the batch goes on.
+extracted by a few long-lived worker processes (``python -m media_monitoring.sandbox``) with an
+address-space limit; a page that exceeds its time is abandoned, its worker killed and replaced, and
+the page recorded as a failure while the batch goes on.
+
+Workers are plain subprocesses speaking length-prefixed pickles over pipes, not multiprocessing:
+inside an Airflow task ``__main__`` is Airflow's own entry point, which multiprocessing's spawn would
+re-run in every child.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
+import pickle
+import queue
+import select
+import struct
+import subprocess
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
+import time
 from datetime import datetime
+from typing import IO, Any
 
 from media_monitoring.extract import Extracted, extract_article
 
@@ -22,6 +32,7 @@ log = logging.getLogger(__name__)
 EXTRACT_TIMEOUT_S = 20.0  # trafilatura takes ~30 ms on a news page; 20 s is a hung page
 WORKER_MEMORY_BYTES = 2 * 2**30  # address-space cap per worker; a page needing more is hostile
 WORKERS = 2  # one per core on the reference machine
+_HEADER = struct.Struct("!Q")
 
 
 class ExtractionFailed(Exception):
@@ -31,68 +42,144 @@ class ExtractionFailed(Exception):
         self.message = message
 
 
-def _limit_memory(limit: int) -> None:
-    import resource
+def _write(stream: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
 
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    import trafilatura  # noqa: F401  (warm the worker once, not per page)
+
+def _read_exact(stream: IO[bytes], size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = stream.read(size)
+        if not chunk:
+            raise EOFError("worker closed its pipe")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read(stream: IO[bytes]) -> Any:
+    (size,) = _HEADER.unpack(_read_exact(stream, _HEADER.size))
+    return pickle.loads(_read_exact(stream, size))  # noqa: S301 (our own worker, over a private pipe)
+
+
+class _Worker:
+    def __init__(self, memory_bytes: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "media_monitoring.sandbox", str(memory_bytes)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def call(self, request: tuple[Any, ...], timeout_s: float) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        _write(self.proc.stdin, request)
+        deadline = time.monotonic() + timeout_s
+        while True:  # wait for the first byte of the answer, at most until the deadline
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
+            if ready:
+                break
+        return _read(self.proc.stdout)
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
 
 
 class BoundedExtractor:
-    """Thread-safe: collect threads share one pool; a timeout rebuilds it for everyone."""
+    """Thread-safe pool of extraction workers; a hung worker is killed and replaced."""
 
     def __init__(self, workers: int = WORKERS, timeout_s: float = EXTRACT_TIMEOUT_S,
                  memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
-        self.workers = workers
+        self.size = workers
         self.timeout_s = timeout_s
         self.memory_bytes = memory_bytes
+        self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
+        for _ in range(workers):
+            self._idle.put(None)  # started lazily: a run with no new pages starts no process
+        self._all: list[_Worker] = []
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
 
-    def _get_pool(self) -> ProcessPoolExecutor:
+    def _start(self) -> _Worker:
+        worker = _Worker(self.memory_bytes)
         with self._lock:
-            if self._pool is None:
-                # spawn: the parent has threads (and Airflow's machinery); forking it is unsafe
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_limit_memory, initargs=(self.memory_bytes,))
-            return self._pool
+            self._all.append(worker)
+        return worker
 
-    def _reset(self, pool: ProcessPoolExecutor) -> None:
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
         with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()  # a hung worker never returns on its own
-        pool.shutdown(wait=False, cancel_futures=True)
+            if worker in self._all:
+                self._all.remove(worker)
 
     def extract(self, html: bytes, url: str, *, feed_title: str | None,
                 feed_published: datetime | None) -> Extracted:
-        pool = self._get_pool()
+        worker = self._idle.get() or self._start()
+        keep: _Worker | None = worker
         try:
-            future = pool.submit(extract_article, html, url, feed_title=feed_title, feed_published=feed_published)
-        except BrokenProcessPool:
-            self._reset(pool)
-            pool = self._get_pool()
-            future = pool.submit(extract_article, html, url, feed_title=feed_title, feed_published=feed_published)
-        try:
-            return future.result(timeout=self.timeout_s)
-        except FutureTimeout:
+            status, value = worker.call((html, url, feed_title, feed_published), self.timeout_s)
+        except TimeoutError:
             log.warning("extraction of %s exceeded %.0fs; worker replaced", url, self.timeout_s)
-            self._reset(pool)
+            self._discard(worker)
+            keep = None
             raise ExtractionFailed("extract_timeout", f"extraction exceeded {self.timeout_s:.0f}s") from None
-        except (BrokenProcessPool, MemoryError):
+        except (EOFError, OSError, pickle.UnpicklingError):
             log.warning("extraction of %s crashed its worker (memory limit?); worker replaced", url)
-            self._reset(pool)
-            raise ExtractionFailed("extract_crashed", "extraction worker died (memory limit)") from None
+            self._discard(worker)
+            keep = None
+            raise ExtractionFailed("extract_crashed", "extraction worker died (memory limit?)") from None
+        finally:
+            self._idle.put(keep)
+        if status == "error":
+            raise ExtractionFailed("extract_error", value)
+        return value
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            workers, self._all = self._all, []
+        for worker in workers:
+            worker.close()
 
     def __enter__(self) -> BoundedExtractor:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _serve(memory_bytes: int) -> None:
+    """Worker loop: one request in, one answer out, until stdin closes."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    import trafilatura  # noqa: F401  (warm once, not per page)
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            html, url, feed_title, feed_published = _read(stdin)
+        except EOFError:
+            return
+        try:
+            answer = ("ok", extract_article(html, url, feed_title=feed_title, feed_published=feed_published))
+        except MemoryError:
+            raise
+        except Exception as exc:  # reported to the parent as this page's failure
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        _write(stdout, answer)
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
