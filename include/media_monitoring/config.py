@@ -7,7 +7,6 @@ the field at fault, so a malformed line is fixed in one look instead of failing 
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -211,12 +210,11 @@ def load_registry(path: Path, replay_base: str) -> Registry:
     return registry
 
 
-@cache
 def load_watchlists(path: Path) -> Watchlists:
+    # Not cached: a long-lived process (api-server, tests) must see an edited watchlist at once.
     return load_yaml_model(path, Watchlists)
 
 
-@cache
 def load_regions(path: Path) -> Regions:
     return load_yaml_model(path, Regions)
 

@@ -88,14 +88,25 @@ class _Worker:
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait(timeout=10)
+        self._close_pipes()
 
     def close(self) -> None:
         try:
             if self.proc.stdin:
-                self.proc.stdin.close()
+                self.proc.stdin.close()  # the worker's loop ends at EOF
             self.proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
-            self.kill()
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe and not pipe.closed:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
 
 
 class BoundedExtractor:

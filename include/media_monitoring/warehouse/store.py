@@ -232,6 +232,23 @@ class Warehouse:
             rows = conn.execute(sa.select(s.feed_health).order_by(s.feed_health.c.outlet_id)).mappings()
             return [dict(r) for r in rows]
 
+    def articles_page(self, start: datetime, end: datetime, after_id: str, limit: int) -> list[dict[str, Any]]:
+        """Articles published in [start, end), keyset-paginated by id: (article_id, title, text)."""
+        a = s.articles
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(
+                sa.select(a.c.article_id, a.c.title, a.c.text).where(
+                    a.c.published_at >= start, a.c.published_at < end, a.c.article_id > after_id)
+                .order_by(a.c.article_id).limit(limit)).mappings()]
+
+    def replace_hits(self, article_ids: Sequence[str], watchlists: Sequence[str],
+                     hits: Sequence[dict[str, Any]]) -> None:
+        """Replace the given watchlists' hits of these articles in one transaction."""
+        h = s.watchlist_hits
+        with self.engine.begin() as conn:
+            conn.execute(h.delete().where(h.c.article_id.in_(list(article_ids)), h.c.watchlist.in_(list(watchlists))))
+            self._upsert(conn, h, hits)
+
     # -- quarantine ------------------------------------------------------------------------------
 
     def quarantined(self, *, include_released: bool = False) -> list[dict[str, Any]]:
