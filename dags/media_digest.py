@@ -7,7 +7,11 @@ subscription's email (HTML + plain text).
 
 * Delivery goes through the Airflow connection `media_smtp` when it exists; otherwise the `.eml`
   files are written to the outbox folder (`MEDIA_MONITOR_OUTBOX`).
-* A send log keyed by (date, subscription) makes reruns, retries and backfills send nothing twice.
+* A send log keyed by (date, subscription) makes reruns, retries and backfills send nothing twice,
+  and keeps the exact text and HTML that went out.
+* A day's digest, once composed, is frozen with its context (spikes, regions, sources needing
+  attention, source quality), so re-rendering it later gives the same email; param `recompose`
+  rebuilds it on purpose.
 * A past day is regenerated with a backfill or `airflow dags test media_digest <date + 1 day>T06:00`.
 """
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 from media_monitoring_airflow import DEFAULT_ARGS, notify_failure, smtp_sender, warehouse_url
 
 
@@ -34,6 +38,11 @@ def _digest_day(context) -> date:
     on_failure_callback=notify_failure,
     tags=["media-monitoring", "digest"],
     doc_md=__doc__,
+    params={
+        "recompose": Param(False, type="boolean",
+                           description="Rebuild a day's digest that was already composed (late articles, a "
+                                       "watchlist change). Sent digests are never sent again either way."),
+    },
 )
 def media_digest():
     @task(multiple_outputs=False)  # one dict of counts per watchlist, kept whole
@@ -48,7 +57,8 @@ def media_digest():
         wh = open_warehouse(settings, warehouse_url())
         try:
             return compose_digests(_digest_day(context), settings=settings, warehouse=wh,
-                                   run_id=context["run_id"], created_at=context["data_interval_end"])
+                                   run_id=context["run_id"], created_at=context["data_interval_end"],
+                                   recompose=context["params"]["recompose"])
         finally:
             wh.close()
 

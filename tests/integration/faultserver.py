@@ -49,6 +49,7 @@ class _Stats:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # handlers end by themselves (bounded) or when the stop event is set
+    request_queue_size = 128  # the default backlog of 5 drops SYNs when the crawler opens many connections at once
     owner: FaultServer
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -78,6 +79,7 @@ class FaultServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "faultserver/1"
+            timeout = MAX_HANDLER_S  # a blocked read or write gives up; no handler outlives this for long
 
             def log_message(self, fmt: str, *args: object) -> None:
                 pass
@@ -217,15 +219,19 @@ def respond(body: bytes, ctype: str | None = RSS_TYPE, *, status: int = 200, eta
     return route
 
 
-def stale_etag(state: dict[str, bytes], etag: str, ctype: str = RSS_TYPE) -> Route:
-    """One ETag for whatever ``state["body"]`` is now: any conditional request gets a 304 (a lie once
-    the body has changed), an unconditional one gets the current body with the same ETag."""
+def stale_validators(state: dict[str, bytes], *, etag: str | None = None, last_modified: str | None = None,
+                     ctype: str = RSS_TYPE) -> Route:
+    """Fixed validators for whatever ``state["body"]`` is now: a conditional request naming them gets a
+    304 (a lie once the body has changed); an unconditional one gets the current body, same validators."""
+    validators = [("ETag", etag)] if etag else []
+    validators += [("Last-Modified", last_modified)] if last_modified else []
 
     def route(h: BaseHTTPRequestHandler, srv: FaultServer) -> None:
-        if h.headers.get("If-None-Match") == etag:
-            send(h, 304, ctype=None, headers=[("ETag", etag)])
+        if (etag and h.headers.get("If-None-Match") == etag) or (
+                last_modified and h.headers.get("If-Modified-Since") == last_modified):
+            send(h, 304, ctype=None, headers=validators)
         else:
-            send(h, 200, state["body"], ctype, [("ETag", etag)])
+            send(h, 200, state["body"], ctype, validators)
 
     return route
 
@@ -242,7 +248,7 @@ def endless_redirects(prefix: str) -> Route:
 
     def route(h: BaseHTTPRequestHandler, srv: FaultServer) -> None:
         query = urlsplit(h.path).query
-        n = int(query.removeprefix("n=") or 0) if query.startswith("n=") or not query else 0
+        n = int(query[2:]) if query.startswith("n=") and query[2:].isdigit() else 0
         send(h, 302, b"", None, [("Location", f"{prefix}?n={n + 1}")])
 
     return route

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from media_monitoring.config import Subscription, Watchlist
@@ -14,6 +14,9 @@ from media_monitoring.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 MAX_ITEMS_PER_WATCHLIST = 100  # a digest is read in a morning; the UI holds the rest
+SPIKE_BASELINE_DAYS = 14  # a term's "usual" volume: its trailing 14-day daily average
+SPIKE_MIN_ARTICLES = 3  # fewer articles in a day is noise, not a spike
+SPIKE_FACTOR = 2.0  # flagged when the day's volume is at least twice the usual
 
 
 @dataclass
@@ -23,6 +26,22 @@ class WatchlistDigest:
     version: str
     items: list[dict[str, Any]] = field(default_factory=list)
     term_counts: dict[str, int] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)  # spikes, regions, attention, quality
+
+
+def spikes(wh: Warehouse, watchlist: str, day: date, term_counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Terms whose article count on ``day`` jumps against their trailing 14-day daily average."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=SPIKE_BASELINE_DAYS)
+    history: Counter[str] = Counter()
+    for row in wh.term_article_counts(watchlist, start, start + timedelta(days=SPIKE_BASELINE_DAYS)):
+        history[row["term"]] += row["articles"]
+    out = []
+    for term, today in sorted(term_counts.items()):
+        usual = history[term] / SPIKE_BASELINE_DAYS
+        flagged = today >= SPIKE_MIN_ARTICLES and today >= SPIKE_FACTOR * usual
+        out.append({"term": term, "today": today, "usual": round(usual, 2), "spike": flagged,
+                    "ratio": round(today / usual, 1) if usual else None})
+    return out
 
 
 def compose_watchlist(wh: Warehouse, day: date, watchlist: Watchlist) -> WatchlistDigest:
@@ -35,6 +54,8 @@ def compose_watchlist(wh: Warehouse, day: date, watchlist: Watchlist) -> Watchli
         item = by_article.setdefault(row["article_id"], {
             "article_id": row["article_id"], "title": row["title"] or row["url"], "url": row["url"],
             "outlet_id": row["outlet_id"], "published_at": row["published_at"], "terms": [], "_hits": 0,
+            "outlet_country": row["outlet_country"], "primary_country": row["primary_country"],
+            "primary_region": row["primary_region"],
         })
         item["_hits"] += 1
         if all(t["term"] != row["term"] for t in item["terms"]):
@@ -49,17 +70,38 @@ def compose_watchlist(wh: Warehouse, day: date, watchlist: Watchlist) -> Watchli
         item["rank"] = rank
         counts.update(t["term"] for t in item["terms"])
         items.append(item)
-    return WatchlistDigest(day, watchlist.name, watchlist.version, items, dict(sorted(counts.items())))
+    term_counts = dict(sorted(counts.items()))
+    regions = Counter(i["primary_region"] or "unknown" for i in items)
+    context = {
+        "spikes": spikes(wh, watchlist.name, day, term_counts),
+        "regions": [{"region": r, "articles": n} for r, n in sorted(regions.items(), key=lambda x: (-x[1], x[0]))],
+        "attention": [{"outlet_id": h["outlet_id"], "status": h["status"], "reason": h["status_reason"]}
+                      for h in wh.sources_needing_attention()],
+        "quality": [{"outlet_id": oid, "summary": quality_line(q), "articles": q["articles"]}
+                    for oid, q in sorted(wh.latest_outlet_quality().items())],
+    }
+    return WatchlistDigest(day, watchlist.name, watchlist.version, items, term_counts, _json_safe(context))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
 
 
 def store_watchlist_digest(wh: Warehouse, digest: WatchlistDigest, run_id: str, created_at: datetime) -> None:
     wh.store_digest(
         {"digest_date": digest.day, "watchlist": digest.watchlist, "watchlist_version": digest.version,
          "run_id": run_id, "item_count": len(digest.items), "term_counts": digest.term_counts,
-         "created_at": created_at},
+         "context": digest.context, "created_at": created_at},
         [{"digest_date": digest.day, "watchlist": digest.watchlist, "article_id": i["article_id"],
           "rank": i["rank"], "title": i["title"], "url": i["url"], "outlet_id": i["outlet_id"],
-          "published_at": i["published_at"], "terms": i["terms"]} for i in digest.items],
+          "published_at": i["published_at"], "terms": i["terms"], "outlet_country": i["outlet_country"],
+          "primary_country": i["primary_country"], "primary_region": i["primary_region"]} for i in digest.items],
     )
     log.info("digest %s %s (v%s): %d articles, terms %s", digest.day, digest.watchlist, digest.version,
              len(digest.items), digest.term_counts or "none")
@@ -90,16 +132,17 @@ def load_subscription_digest(wh: Warehouse, day: date, subscription: Subscriptio
     """Rebuild a subscription's digest from the stored rows, so the email shows what was stored."""
     sections = []
     for name in subscription.watchlists:
+        stored = wh.daily_digest(day, name)
+        if stored is None:
+            raise LookupError(f"no digest composed for {day} and watchlist {name!r}; run the compose step first")
         items = wh.digest_items(day, name)
-        counts: Counter[str] = Counter(t["term"] for i in items for t in i["terms"])
-        sections.append(WatchlistDigest(day, name, watchlists[name].version, items, dict(sorted(counts.items()))))
-    attention = [{"outlet_id": h["outlet_id"], "name": outlet_names.get(h["outlet_id"], h["outlet_id"]),
-                  "status": h["status"], "reason": h["status_reason"]}
-                 for h in wh.sources_needing_attention()]
-    latest = wh.latest_outlet_quality()
-    quality = [{"outlet_id": oid, "name": name, "articles": q["articles"],
-                "summary": quality_line(q)} for oid, name in sorted(outlet_names.items(), key=lambda x: x[1])
-               if (q := latest.get(oid))]
+        sections.append(WatchlistDigest(day, name, stored["watchlist_version"], items,
+                                        dict(stored["term_counts"]), stored.get("context") or {}))
+    context = sections[0].context if sections else {}
+    attention = [{**a, "name": outlet_names.get(a["outlet_id"], a["outlet_id"])}
+                 for a in context.get("attention", [])]
+    quality = [{**q, "name": outlet_names.get(q["outlet_id"], q["outlet_id"])} for q in context.get("quality", [])]
+    quality.sort(key=lambda q: q["name"])
     return SubscriptionDigest(day, subscription, sections, outlet_names, attention, quality)
 
 

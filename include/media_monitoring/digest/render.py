@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from zoneinfo import ZoneInfo
+
 import jinja2
 
 from media_monitoring.digest.compose import SubscriptionDigest
@@ -54,28 +56,35 @@ def _web_url(value: Any) -> str:
     return url if url.lower().startswith(("http://", "https://")) else ""
 
 
-def _published(value: Any) -> Any:
+def _published(value: Any, tz: ZoneInfo) -> Any:
+    """An article's time in the analyst's own timezone."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    if isinstance(value, datetime):
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz)
     return value
 
 
 def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
     import css_inline
 
+    tz = ZoneInfo(digest.subscription.timezone)
+    interest = set(digest.subscription.regions)
     sections = []
     for s in digest.sections:
+        ctx = s.context or {}
+        regions = sorted(ctx.get("regions", []), key=lambda r: (r["region"] not in interest, -r["articles"]))
         items = [{**i, "title": _cut(i["title"]), "url": _web_url(i.get("url")),
-                  "published_at": _published(i.get("published_at")),
+                  "published_at": _published(i.get("published_at"), tz),
                   "terms": [{k: _cut(v) for k, v in t.items()} for t in i["terms"]]} for i in s.items]
         sections.append({"watchlist": s.watchlist, "version": s.version, "articles": items,
-                         "term_counts": s.term_counts})
+                         "term_counts": s.term_counts, "spikes": [x for x in ctx.get("spikes", []) if x["spike"]],
+                         "regions": [{**r, "interest": r["region"] in interest} for r in regions]})
     context = {
         "day": digest.day, "subscription": digest.subscription, "sections": sections,
         "outlet_names": digest.outlet_names, "attention": digest.attention, "quality": digest.quality,
         "article_count": digest.article_count, "hit_count": digest.hit_count, "subject": subject_for(digest),
+        "tz_name": digest.subscription.timezone,
     }
     html = _env(True).get_template("digest.html.j2").render(context)
     text = _env(False).get_template("digest.txt.j2").render(context)

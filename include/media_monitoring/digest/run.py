@@ -25,10 +25,20 @@ class DigestDeliveryError(RuntimeError):
 
 
 def compose_digests(day: date, *, settings: Settings, warehouse: Warehouse, run_id: str,
-                    created_at: datetime) -> dict[str, int]:
-    """Store one ``daily_digests`` row (plus items) per watchlist for ``day``."""
+                    created_at: datetime, recompose: bool = False) -> dict[str, int]:
+    """Store one ``daily_digests`` row (plus items) per watchlist for ``day``.
+
+    A digest already composed for that day is kept as it is (what was sent stays reproducible)
+    unless ``recompose`` is set, e.g. after late articles or a watchlist change.
+    """
     counts = {}
     for watchlist in load_watchlists(settings.watchlists_file).watchlists:
+        existing = warehouse.daily_digest(day, watchlist.name)
+        if existing is not None and not recompose:
+            log.info("digest %s %s already composed by run %s; kept (set recompose to rebuild)",
+                     day, watchlist.name, existing["run_id"])
+            counts[watchlist.name] = existing["item_count"]
+            continue
         digest = compose_watchlist(warehouse, day, watchlist)
         store_watchlist_digest(warehouse, digest, run_id, created_at)
         counts[watchlist.name] = len(digest.items)

@@ -172,6 +172,9 @@ daily_digests = sa.Table(
     sa.Column("run_id", sa.String(250), nullable=False),
     sa.Column("item_count", sa.Integer, nullable=False),
     sa.Column("term_counts", sa.JSON, nullable=False),
+    # spikes, region breakdown, sources needing attention and source quality as composed: a digest
+    # re-rendered later (backfill, audit, the UI) shows exactly what it showed the day it was sent
+    sa.Column("context", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", TS, nullable=False),
 )
 
@@ -187,6 +190,9 @@ digest_items = sa.Table(
     sa.Column("outlet_id", sa.String(64), nullable=False),
     sa.Column("published_at", TS),
     sa.Column("terms", sa.JSON, nullable=False),  # [{term, alias, snippet}]
+    sa.Column("outlet_country", sa.String(2)),
+    sa.Column("primary_country", sa.String(2)),
+    sa.Column("primary_region", sa.String(64)),
 )
 
 digest_sends = sa.Table(

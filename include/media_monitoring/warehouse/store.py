@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -273,7 +273,7 @@ class Warehouse:
     def hits_for_day(self, watchlist: str, day: date) -> list[dict[str, Any]]:
         """Every hit of ``watchlist`` in articles published on ``day`` (UTC), joined with the article."""
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        end = start + (datetime(2000, 1, 2) - datetime(2000, 1, 1))
+        end = start + timedelta(days=1)
         a, h = s.articles, s.watchlist_hits
         q = (
             sa.select(a.c.article_id, a.c.title, a.c.url, a.c.outlet_id, a.c.outlet_country, a.c.published_at,
@@ -297,6 +297,25 @@ class Warehouse:
                 s.digest_items.c.watchlist == digest["watchlist"]))
             self._upsert(conn, s.daily_digests, [digest])
             self._upsert(conn, s.digest_items, items)
+
+    def daily_digest(self, day: date, watchlist: str) -> dict[str, Any] | None:
+        d = s.daily_digests
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(d).where(d.c.digest_date == day, d.c.watchlist == watchlist)).first()
+        return dict(row._mapping) if row else None
+
+    def term_article_counts(self, watchlist: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """(term, publication day, articles) for hits of ``watchlist`` in articles published in [start, end)."""
+        a, h = s.articles, s.watchlist_hits
+        q = (sa.select(h.c.term, a.c.article_id, a.c.published_at).distinct()
+             .join(a, a.c.article_id == h.c.article_id)
+             .where(h.c.watchlist == watchlist, a.c.published_at >= start, a.c.published_at < end))
+        counts: dict[tuple[str, date], int] = {}
+        with self.engine.connect() as conn:
+            for term, _article, published in conn.execute(q):
+                key = (term, _aware(published).date())
+                counts[key] = counts.get(key, 0) + 1
+        return [{"term": t, "day": d, "articles": n} for (t, d), n in sorted(counts.items())]
 
     def digest_items(self, day: date, watchlist: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -1,0 +1,375 @@
+"""Read-only queries behind the Media Monitor UI (``plugins/media_monitor_ui``).
+
+Every query here is bounded and served by an index, so pages stay fast on a warehouse of millions
+of articles:
+
+* watchlist hits are listed per article, newest first, with keyset pagination on
+  ``(published_at, article_id)`` (``ix_articles_published_at``), never OFFSET; the filters are
+  indexed lookups: term (``ix_watchlist_hits_term`` / the hits' primary key), region (the
+  ``article_places`` primary key), outlet (``ix_articles_outlet_id``), date range (``published_at``);
+* the hits of one page's articles come in one ``IN`` query on the primary key prefix;
+* filter choices (outlets, regions) are read with a loose index scan (a recursive CTE that jumps
+  from one distinct value to the next), not ``SELECT DISTINCT`` over millions of rows;
+* digests and feed health are small tables (a row per day and subscription, a row per outlet),
+  read by primary key order with LIMIT/OFFSET and a page-size cap.
+
+The statement builders (``*_query``) are public so tests can EXPLAIN exactly what the UI runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from media_monitoring.warehouse import schema as s
+from media_monitoring.warehouse.store import Warehouse
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+MAX_CHOICES = 2000  # distinct outlets or regions offered as filter choices
+MAX_FORMS_SHOWN = 6  # distinct matched surface forms listed per term
+STORIES_TABLE = "stories"
+STATUS_ORDER = ("blocked", "failing", "drifting", "quiet", "ok")  # worst first in the feed-health table
+
+
+def clamp_page_size(value: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
+    if value is None:
+        return default
+    return max(1, min(MAX_PAGE_SIZE, int(value)))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+# -- watchlist hits ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HitFilter:
+    """What the analyst filters hits on. Dates are UTC days, both ends inclusive."""
+
+    term: str | None = None
+    watchlists: tuple[str, ...] = ()  # the watchlists defining ``term``: lets the term index be used
+    region: str | None = None  # a region name as tagged (UN M49 sub-region or an analyst grouping)
+    outlet: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return any((self.term, self.region, self.outlet, self.since, self.until))
+
+
+@dataclass(frozen=True)
+class HitCursor:
+    """Where the next page starts: after this (published_at, article_id), newest first.
+
+    Articles without a publication date come after every dated one, by article id.
+    """
+
+    published_at: datetime | None
+    article_id: str
+
+    def encode(self) -> str:
+        stamp = _aware(self.published_at).isoformat() if self.published_at else ""
+        return f"{stamp}|{self.article_id}"
+
+    @classmethod
+    def decode(cls, value: str | None) -> HitCursor | None:
+        """The cursor in ``value``, or None if it is missing or malformed (then: first page)."""
+        if not value or "|" not in value:
+            return None
+        stamp, article_id = value.rsplit("|", 1)
+        if not (0 < len(article_id) <= 32 and article_id.isalnum()):
+            return None
+        try:
+            published = datetime.fromisoformat(stamp) if stamp else None
+        except ValueError:
+            return None
+        return cls(_aware(published), article_id)
+
+
+@dataclass
+class HitPage:
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: HitCursor | None = None
+
+
+def _hit_conditions(flt: HitFilter) -> list[sa.ColumnElement[bool]]:
+    a, h, p = s.articles, s.watchlist_hits, s.article_places
+    hit = [h.c.article_id == a.c.article_id]
+    if flt.term:
+        hit.append(h.c.term == flt.term)
+        if flt.watchlists:
+            hit.append(h.c.watchlist.in_(flt.watchlists))
+    conds: list[sa.ColumnElement[bool]] = [sa.exists().where(*hit)]
+    if flt.outlet:
+        conds.append(a.c.outlet_id == flt.outlet)
+    if flt.region:
+        conds.append(sa.exists().where(p.c.article_id == a.c.article_id, p.c.kind == "region",
+                                       p.c.code == flt.region))
+    return conds
+
+
+_ARTICLE_COLUMNS = (s.articles.c.article_id, s.articles.c.published_at, s.articles.c.outlet_id,
+                    s.articles.c.outlet_country, s.articles.c.title, s.articles.c.url, s.articles.c.language,
+                    s.articles.c.regions, s.articles.c.primary_country)
+
+
+def hit_articles_query(flt: HitFilter, *, after: HitCursor | None = None,
+                       limit: int = DEFAULT_PAGE_SIZE) -> sa.Select:
+    """Articles with watchlist hits, newest first: the dated part of the keyset walk."""
+    a = s.articles
+    conds = _hit_conditions(flt)
+    conds.append(a.c.published_at.is_not(None))
+    if flt.since:
+        conds.append(a.c.published_at >= _day_start(flt.since))
+    if flt.until:
+        conds.append(a.c.published_at < _day_start(flt.until) + timedelta(days=1))
+    if after is not None and after.published_at is not None:
+        # "<=" bounds the index range scan; the OR breaks ties on the same second by article id.
+        conds.append(a.c.published_at <= after.published_at)
+        conds.append(sa.or_(a.c.published_at < after.published_at, a.c.article_id < after.article_id))
+    return (sa.select(*_ARTICLE_COLUMNS).where(*conds)
+            .order_by(a.c.published_at.desc(), a.c.article_id.desc()).limit(limit))
+
+
+def undated_hit_articles_query(flt: HitFilter, *, after: HitCursor | None = None,
+                               limit: int = DEFAULT_PAGE_SIZE) -> sa.Select:
+    """Articles with hits but no publication date (rare): listed after the dated ones."""
+    a = s.articles
+    conds = _hit_conditions(flt)
+    conds.append(a.c.published_at.is_(None))
+    if after is not None and after.published_at is None:
+        conds.append(a.c.article_id < after.article_id)
+    return sa.select(*_ARTICLE_COLUMNS).where(*conds).order_by(a.c.article_id.desc()).limit(limit)
+
+
+def hits_of_articles_query(article_ids: Sequence[str]) -> sa.Select:
+    h = s.watchlist_hits
+    return (sa.select(h.c.article_id, h.c.watchlist, h.c.term, h.c.field, h.c.start, h.c.matched, h.c.snippet)
+            .where(h.c.article_id.in_(list(article_ids)))
+            .order_by(h.c.article_id, h.c.watchlist, h.c.term, h.c.field.desc(), h.c.start))
+
+
+def hit_page(wh: Warehouse, flt: HitFilter, *, after: HitCursor | None = None,
+             limit: int = DEFAULT_PAGE_SIZE) -> HitPage:
+    """One page of articles with watchlist hits, each with its terms, mentions and a snippet."""
+    limit = clamp_page_size(limit)
+    rows: list[dict[str, Any]] = []
+    with wh.engine.connect() as conn:
+        if after is None or after.published_at is not None:
+            rows = [dict(r) for r in conn.execute(hit_articles_query(flt, after=after, limit=limit + 1)).mappings()]
+        dated_done = len(rows) <= limit
+        # Undated articles match no date range; they follow the dated ones.
+        if dated_done and not (flt.since or flt.until):
+            rows += [dict(r) for r in conn.execute(undated_hit_articles_query(
+                flt, after=after if after is not None and after.published_at is None else None,
+                limit=limit + 1 - len(rows))).mappings()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        hits: dict[str, list[dict[str, Any]]] = {}
+        if rows:
+            for h in conn.execute(hits_of_articles_query([r["article_id"] for r in rows])).mappings():
+                hits.setdefault(h["article_id"], []).append(dict(h))
+    for row in rows:
+        row["published_at"] = _aware(row["published_at"])
+        row["terms"] = _summarise_hits(hits.get(row["article_id"], []))
+    last = rows[-1] if rows else None
+    cursor = HitCursor(last["published_at"], last["article_id"]) if more and last else None
+    return HitPage(rows, cursor)
+
+
+def _summarise_hits(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (watchlist, term): mentions, whether the title has it, the forms matched, one snippet.
+
+    The snippet is the first one from the body (it shows context); the title's when only the title
+    has the term.
+    """
+    terms: dict[tuple[str, str], dict[str, Any]] = {}
+    for h in hits:  # ordered by term, title before text, then by position
+        t = terms.setdefault((h["watchlist"], h["term"]), {
+            "watchlist": h["watchlist"], "term": h["term"], "mentions": 0, "in_title": False,
+            "forms": [], "snippet": None, "title_snippet": None})
+        t["mentions"] += 1
+        if h["field"] == "title":
+            t["in_title"] = True
+            t["title_snippet"] = t["title_snippet"] or h["snippet"]
+        elif t["snippet"] is None:
+            t["snippet"] = h["snippet"]
+        if h["matched"] not in t["forms"] and len(t["forms"]) < MAX_FORMS_SHOWN:
+            t["forms"].append(h["matched"])
+    for t in terms.values():
+        t["snippet"] = t["snippet"] or t.pop("title_snippet")
+        t.pop("title_snippet", None)
+    return sorted(terms.values(), key=lambda t: (t["watchlist"], t["term"]))
+
+
+# -- filter choices ------------------------------------------------------------------------------
+
+
+def _loose_scan(column: sa.Column, *where: sa.ColumnElement[bool], name: str) -> sa.Select:
+    """Distinct values of an indexed column, one index probe per value (a recursive CTE).
+
+    ``SELECT DISTINCT`` would read every row; this jumps from each value to the next larger one.
+    """
+    first = sa.select(sa.func.min(column).label("value")).where(*where)
+    walk = first.cte(name, recursive=True)
+    following = (sa.select(sa.func.min(column)).where(*where, column > walk.c.value)
+                 .scalar_subquery())
+    walk = walk.union_all(sa.select(following).where(walk.c.value.is_not(None)))
+    return sa.select(walk.c.value).where(walk.c.value.is_not(None)).limit(MAX_CHOICES)
+
+
+def outlets_query() -> sa.Select:
+    return _loose_scan(s.articles.c.outlet_id, name="outlet_values")
+
+
+def regions_query() -> sa.Select:
+    p = s.article_places
+    return _loose_scan(p.c.code, p.c.kind == "region", name="region_values")
+
+
+def outlet_choices(wh: Warehouse) -> list[str]:
+    """Outlets that have stored articles, plus every outlet with a feed-health row."""
+    with wh.engine.connect() as conn:
+        stored = set(conn.execute(outlets_query()).scalars())
+        polled = set(conn.execute(sa.select(s.feed_health.c.outlet_id).limit(MAX_CHOICES)).scalars())
+    return sorted(stored | polled)
+
+
+def region_choices(wh: Warehouse) -> list[str]:
+    with wh.engine.connect() as conn:
+        return list(conn.execute(regions_query()).scalars())
+
+
+# -- digests as sent -----------------------------------------------------------------------------
+
+_SEND_LIST_COLUMNS = (s.digest_sends.c.digest_date, s.digest_sends.c.subscription, s.digest_sends.c.recipients,
+                      s.digest_sends.c.subject, s.digest_sends.c.transport, s.digest_sends.c.status,
+                      s.digest_sends.c.sent_at, s.digest_sends.c.message_id)
+
+
+def _send_row(row: Any) -> dict[str, Any]:
+    data = dict(row)
+    data["sent_at"] = _aware(data.get("sent_at"))
+    if isinstance(data.get("digest_date"), str):  # defensive: raw SQLite text
+        data["digest_date"] = date.fromisoformat(data["digest_date"])
+    return data
+
+
+def digest_sends_query(*, limit: int, offset: int = 0) -> sa.Select:
+    d = s.digest_sends
+    return (sa.select(*_SEND_LIST_COLUMNS).order_by(d.c.digest_date.desc(), d.c.subscription)
+            .limit(limit).offset(offset))
+
+
+def digest_sends(wh: Warehouse, *, limit: int = DEFAULT_PAGE_SIZE, offset: int = 0) -> list[dict[str, Any]]:
+    """Sent digests, newest day first (no bodies)."""
+    with wh.engine.connect() as conn:
+        rows = conn.execute(digest_sends_query(limit=clamp_page_size(limit), offset=max(0, offset))).mappings()
+        return [_send_row(r) for r in rows]
+
+
+def digest_send_count(wh: Warehouse) -> int:
+    with wh.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(s.digest_sends)).scalar_one()
+
+
+def latest_digest_day(wh: Warehouse) -> date | None:
+    with wh.engine.connect() as conn:
+        value = conn.execute(sa.select(sa.func.max(s.digest_sends.c.digest_date))).scalar()
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def digest_sends_on(wh: Warehouse, day: date) -> list[dict[str, Any]]:
+    """Every subscription's send of ``day`` (no bodies), by subscription name."""
+    d = s.digest_sends
+    with wh.engine.connect() as conn:
+        rows = conn.execute(sa.select(*_SEND_LIST_COLUMNS).where(d.c.digest_date == day)
+                            .order_by(d.c.subscription)).mappings()
+        return [_send_row(r) for r in rows]
+
+
+def digest_send(wh: Warehouse, day: date, subscription: str) -> dict[str, Any] | None:
+    """One send with exactly the text and HTML bodies that went out."""
+    d = s.digest_sends
+    with wh.engine.connect() as conn:
+        row = conn.execute(sa.select(d).where(d.c.digest_date == day, d.c.subscription == subscription)
+                           ).mappings().first()
+    return _send_row(row) if row else None
+
+
+def digests_on(wh: Warehouse, days: Sequence[date]) -> dict[date, list[dict[str, Any]]]:
+    """The composed digests (per watchlist) of these days: item and term counts."""
+    if not days:
+        return {}
+    dd = s.daily_digests
+    out: dict[date, list[dict[str, Any]]] = {}
+    with wh.engine.connect() as conn:
+        rows = conn.execute(sa.select(dd.c.digest_date, dd.c.watchlist, dd.c.item_count, dd.c.term_counts)
+                            .where(dd.c.digest_date.in_(list(days))).order_by(dd.c.digest_date, dd.c.watchlist))
+        for r in rows.mappings():
+            day = date.fromisoformat(r["digest_date"]) if isinstance(r["digest_date"], str) else r["digest_date"]
+            out.setdefault(day, []).append(dict(r))
+    return out
+
+
+# -- feed health ---------------------------------------------------------------------------------
+
+
+def feed_health_query(*, limit: int, offset: int = 0) -> sa.Select:
+    f = s.feed_health
+    worst_first = sa.case({status: i for i, status in enumerate(STATUS_ORDER)}, value=f.c.status,
+                          else_=len(STATUS_ORDER))
+    return sa.select(f).order_by(worst_first, f.c.outlet_id).limit(limit).offset(offset)
+
+
+def feed_health(wh: Warehouse, *, limit: int = MAX_PAGE_SIZE, offset: int = 0) -> list[dict[str, Any]]:
+    """Feed-health rows, worst status first (one row per outlet: a small table)."""
+    with wh.engine.connect() as conn:
+        rows = conn.execute(feed_health_query(limit=clamp_page_size(limit, MAX_PAGE_SIZE),
+                                              offset=max(0, offset))).mappings()
+        out = []
+        for r in rows:
+            row = dict(r)
+            for key, value in row.items():
+                if isinstance(value, datetime):
+                    row[key] = _aware(value)
+            out.append(row)
+        return out
+
+
+def feed_status_counts(wh: Warehouse) -> dict[str, int]:
+    f = s.feed_health
+    with wh.engine.connect() as conn:
+        rows = conn.execute(sa.select(f.c.status, sa.func.count()).group_by(f.c.status))
+        return {status: n for status, n in rows}
+
+
+# -- warehouse shape -----------------------------------------------------------------------------
+
+
+def table_names(wh: Warehouse) -> set[str]:
+    return set(sa.inspect(wh.engine).get_table_names())
+
+
+def story_groups(wh: Warehouse, *, limit: int = DEFAULT_PAGE_SIZE) -> list[dict[str, Any]] | None:
+    """Rows of the ``stories`` table as stored, or None while the warehouse has no such table."""
+    if not sa.inspect(wh.engine).has_table(STORIES_TABLE):
+        return None
+    stories = sa.Table(STORIES_TABLE, sa.MetaData(), autoload_with=wh.engine)
+    with wh.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(stories).limit(clamp_page_size(limit))).mappings()]
