@@ -13,7 +13,9 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import logging
+import re
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Iterable
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,10 @@ MAX_FEED_BYTES = 10 * 2**20  # larger feeds are archives, not feeds
 MAX_PAGE_BYTES = 5 * 2**20  # larger pages are not articles
 MAX_REDIRECTS = 5
 
+CHALLENGE_SNIFF_BYTES = 64 * 2**10  # enough of an error page to recognise a bot challenge
+# Bot walls that stand between us and a site: the outlet is blocked, not broken.
+CHALLENGE_RE = re.compile(rb"just a moment\.\.\.|cf-challenge|cf_chl_|captcha|are you a robot|"
+                          rb"verify you are human|access denied|attention required", re.IGNORECASE)
 FEED_CONTENT_TYPES = ("xml", "rss", "atom", "rdf", "text/plain", "application/octet-stream")
 PAGE_CONTENT_TYPES = ("text/html", "application/xhtml", "text/plain")
 
@@ -126,6 +133,52 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
+class _Enough(Exception):
+    """A truncated read has what it needs."""
+
+
+_request_deadline = threading.local()  # absolute monotonic deadline of the request this thread is making
+
+
+def _bounded(timeout: float | None) -> float | None:
+    """A socket wait never outlasts the current request's total deadline (headers included)."""
+    deadline = getattr(_request_deadline, "at", None)
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise httpcore.ReadTimeout("request deadline exceeded")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[no-untyped-def]
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout)))
+
+    def get_extra_info(self, info: str):  # type: ignore[no-untyped-def]
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    """Every socket read and write of a request checks the request's deadline: a server dripping its
+    status line and headers byte by byte is cut like one dripping its body."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[no-untyped-def]
+        return _DeadlineStream(super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options))
+
+
 class HttpClient:
     """A guarded HTTP GET. Thread-safe; share one per task."""
 
@@ -146,11 +199,14 @@ class HttpClient:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_redirects = max_redirects
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        transport = httpx.HTTPTransport(limits=limits, trust_env=False)
+        transport._pool._network_backend = _DeadlineBackend()  # httpx has no public knob for this
         self._client = httpx.Client(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             follow_redirects=False,
             trust_env=False,  # never route through a proxy from the environment
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            transport=transport,
             headers={"User-Agent": user_agent},
         )
 
@@ -172,12 +228,26 @@ class HttpClient:
         content_types: tuple[str, ...],
         etag: str | None = None,
         last_modified: str | None = None,
+        allow_private_hosts: Iterable[str] | None = None,
     ) -> FetchResult:
         """GET ``url`` following redirects hop by hop under the guard.
+
+        ``allow_private_hosts`` overrides the client's allowance for this request: an outlet's
+        allowance must not extend to other outlets fetched through the same client.
 
         Returns a :class:`FetchResult` for 2xx and 304; raises :class:`FetchError` otherwise.
         """
         started = time.monotonic()
+        allowed = self.allow_private_hosts if allow_private_hosts is None else frozenset(
+            h.lower() for h in allow_private_hosts)
+        _request_deadline.at = started + self.deadline
+        try:
+            return self._get(url, started, allowed, max_bytes, accept, content_types, etag, last_modified)
+        finally:
+            _request_deadline.at = None
+
+    def _get(self, url: str, started: float, allowed: frozenset[str], max_bytes: int, accept: str,
+             content_types: tuple[str, ...], etag: str | None, last_modified: str | None) -> FetchResult:
         headers = {"Accept": accept, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
@@ -186,7 +256,7 @@ class HttpClient:
         redirects: list[str] = []
         current = url
         while True:
-            host, address = resolve_checked(current, self.allow_private_hosts)
+            host, address = resolve_checked(current, allowed)
             response = self._send(current, host, address, headers, started)
             if response.has_redirect_location:  # is_redirect is true for any 3xx, 304 included
                 location = response.headers.get("location", "")
@@ -244,8 +314,9 @@ class HttpClient:
                                    response.headers.get("last-modified"), redirects,
                                    time.monotonic() - started)
             if status >= 400:
+                challenge = status in (403, 429, 503) and self._is_challenge(response, started)
                 raise FetchError(
-                    _status_class(status),
+                    "challenge" if challenge else _status_class(status),
                     f"HTTP {status}",
                     url=url,
                     status=status,
@@ -255,6 +326,9 @@ class HttpClient:
                 raise FetchError("protocol", f"unexpected HTTP {status}", url=url, status=status)
             content_type = response.headers.get("content-type", "").lower()
             if content_type and not any(t in content_type for t in content_types):
+                if self._is_challenge(response, started):
+                    raise FetchError("challenge", "a bot challenge page instead of the content", url=url,
+                                     status=status)
                 raise FetchError("content_type", f"unexpected content type {content_type!r}", url=url,
                                  status=status)
             body = self._read_capped(response, url, max_bytes, started)
@@ -263,7 +337,16 @@ class HttpClient:
         finally:
             response.close()
 
-    def _read_capped(self, response: httpx.Response, url: str, max_bytes: int, started: float) -> bytes:
+    def _is_challenge(self, response: httpx.Response, started: float) -> bool:
+        """Sniff the start of an unexpected body for a bot wall (Cloudflare & co.)."""
+        try:
+            head = self._read_capped(response, str(response.url), CHALLENGE_SNIFF_BYTES, started, truncate=True)
+        except FetchError:
+            return False
+        return bool(CHALLENGE_RE.search(head))
+
+    def _read_capped(self, response: httpx.Response, url: str, max_bytes: int, started: float,
+                     truncate: bool = False) -> bytes:
         """Read the body one network read at a time, inflating it ourselves with a bounded output.
 
         httpx would inflate a whole network read at once (64 KiB of gzip can be 64 MiB), so the raw
@@ -280,6 +363,9 @@ class HttpClient:
             nonlocal size
             size += len(data)
             if size > max_bytes:
+                if truncate:
+                    chunks.append(data[:max_bytes - size])
+                    raise _Enough
                 raise FetchError("too_large", f"body exceeds {max_bytes} bytes", url=url, status=status)
             chunks.append(data)
 
@@ -298,6 +384,8 @@ class HttpClient:
                                      status=status)
             if decoder is not None:
                 keep(decoder.flush())
+        except _Enough:
+            pass
         except httpx.TimeoutException:
             raise FetchError("timeout", "read timed out", url=url, status=status) from None
         except zlib.error as exc:

@@ -85,6 +85,11 @@ def feed_host(outlet: Outlet) -> str:
     return (urlsplit(outlet.feed_url).hostname or "").lower()
 
 
+def _allowance(outlet: Outlet) -> tuple[str, ...]:
+    """Hosts this outlet's requests may resolve to private addresses: its own feed host, if allowed."""
+    return (feed_host(outlet),) if outlet.allow_private else ()
+
+
 def plan_batches(registry: Registry, outlets_per_batch: int, *, warehouse: Warehouse | None = None,
                  now: datetime | None = None) -> list[list[str]]:
     """Outlet ids in batches, one mapped collect task per batch.
@@ -122,6 +127,7 @@ class OutletReport:
     staged: int = 0
     already_stored: int = 0
     folded: int = 0
+    waiting_retry: int = 0
     page_failures: int = 0
     error_class: str | None = None
     error: str | None = None
@@ -169,13 +175,13 @@ def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse
     if unknown:
         log.error("outlets %s are not in %s; skipped", unknown, settings.outlets_file)
     outlets = [by_id[i] for i in outlet_ids if i in by_id]
-    allowed = {feed_host(o) for o in outlets if o.allow_private}
     report = CollectReport()
     own_extractor = extractor is None
     extractor = extractor or BoundedExtractor()
     try:
         limits = registry.fetch
-        with HttpClient(settings.user_agent, allow_private_hosts=allowed, connect_timeout=limits.connect_timeout_s,
+        # No allowance on the client itself: each request carries its own outlet's allowance only.
+        with HttpClient(settings.user_agent, connect_timeout=limits.connect_timeout_s,
                         read_timeout=limits.read_timeout_s, deadline=limits.deadline_s) as client:
             tools = _Tools(client, host_limiter(registry), RobotsRules(client), extractor, polling_policy(registry),
                            warehouse, run_id)
@@ -210,7 +216,8 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
     try:
         with tools.limiter.slot(outlet.feed_url):
             result = tools.client.get(
-                outlet.feed_url, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT, content_types=FEED_CONTENT_TYPES,
+                outlet.feed_url, allow_private_hosts=_allowance(outlet), max_bytes=MAX_FEED_BYTES,
+                accept=FEED_ACCEPT, content_types=FEED_CONTENT_TYPES,
                 etag=None if full_fetch else state.get("etag"),
                 last_modified=None if full_fetch else state.get("last_modified"))
     except FetchError as exc:
@@ -219,11 +226,14 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
         return OutletReport(outlet.id, status="failed", error_class=exc.error_class, error=exc.message)
 
     body_hash = state.get("body_hash") if result.not_modified else hashlib.sha256(result.body).hexdigest()
-    if (not result.not_modified and body_hash != state.get("body_hash") and state.get("etag")
-            and result.etag == state.get("etag")):
-        trusted = False  # same ETag, different body: this server's 304s cannot be believed
-        log.warning("outlet %s: %s sent an unchanged ETag for a changed feed; validators no longer used",
-                    outlet.id, outlet.feed_url)
+    same_etag = bool(state.get("etag")) and result.etag == state.get("etag")
+    same_date = not result.etag and bool(state.get("last_modified")) and result.last_modified == state.get(
+        "last_modified")
+    if not result.not_modified and state.get("body_hash") and body_hash != state["body_hash"] and (
+            same_etag or same_date):
+        trusted = False  # unchanged validator, changed body: this server's 304s cannot be believed
+        log.warning("outlet %s: %s sent an unchanged %s for a changed feed; validators no longer used",
+                    outlet.id, outlet.feed_url, "ETag" if same_etag else "Last-Modified")
     retries = [FeedEntry(**_entry_from_json(e)) for e in wh.due_retries(outlet.id, datetime.now(UTC))]
     entries: list[FeedEntry] = []
     if result.not_modified or body_hash == state.get("body_hash"):
@@ -262,6 +272,9 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
     for entry in entries:
         by_id.setdefault(url_key(entry.canonical_url), entry)
     known = wh.known_ids(by_id)
+    # A page that failed is retried on its own schedule (due retries come in with the entries),
+    # not every time its feed changes.
+    waiting = wh.failures_not_due(by_id, datetime.now(UTC))
     staged: dict[str, dict[str, Any]] = {}
     staged_titles: dict[str, str] = {}
     for article_id, entry in by_id.items():
@@ -269,6 +282,9 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
         if article_id in known:
             report.already_stored += 1
             wh.add_sources(article_id, [source])
+            continue
+        if article_id in waiting:
+            report.waiting_retry += 1
             continue
         key = title_key(entry.title)
         when = entry.published or datetime.now(UTC)
@@ -284,10 +300,11 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
             continue
         report.new += 1
         try:
-            if not tools.robots.allowed(entry.link):
+            if not tools.robots.allowed(entry.link, _allowance(outlet)):
                 raise FetchError("robots_disallowed", "robots.txt disallows this page for us", url=entry.link)
             with tools.limiter.slot(entry.link):
-                page = tools.client.get(entry.link, max_bytes=MAX_PAGE_BYTES, accept=PAGE_ACCEPT,
+                page = tools.client.get(entry.link, allow_private_hosts=_allowance(outlet),
+                                        max_bytes=MAX_PAGE_BYTES, accept=PAGE_ACCEPT,
                                         content_types=PAGE_CONTENT_TYPES)
             extracted = tools.extractor.extract(page.body, page.url, feed_title=entry.title,
                                                 feed_published=entry.published)
@@ -305,8 +322,10 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
             report.already_stored += 1  # the page's canonical URL names an article we have
             if final_id in staged:
                 staged[final_id]["sources"].append(source)
+                staged[final_id]["entry_ids"] = sorted({*staged[final_id]["entry_ids"], article_id})
             else:
                 wh.add_sources(final_id, [source])
+                wh.clear_fetch_failures([article_id])
             continue
         if key:
             staged_titles[key] = final_id
@@ -329,6 +348,7 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
             "sources": [source],
             "fetched_at": datetime.now(UTC).isoformat(),
             "run_id": tools.run_id,
+            "entry_ids": sorted({article_id, final_id}),  # keys of the feed links that led here
         }
     return list(staged.values())
 
@@ -427,11 +447,11 @@ class ProcessReport:
 
 
 def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: datetime) -> ProcessReport:
-    """Validate, tag and store everything staged for ``run_id``; clears the staging rows."""
+    """Validate, tag and store everything staged (by this run, or left by a failed earlier one)."""
     from media_monitoring.quality.validate import SUITE, validate_batch
     from media_monitoring.tagging import Tagger
 
-    records = warehouse.staged(run_id)
+    records = warehouse.staged()
     report = ProcessReport(staged=len(records))
     registry = load_outlets(settings)
     languages = {o.id: list(o.languages) for o in registry.outlets}
@@ -455,7 +475,9 @@ def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: 
         "accepted": len(outcome.accepted), "quarantined": len(quarantined),
         "by_expectation": outcome.by_expectation, "validated_at": run_time,
     } if records else None
-    warehouse.commit_batch(run_id, articles, hits, places, quarantined, validation)
+    warehouse.commit_batch(run_id, articles, hits, places, quarantined, validation,
+                           processed=[(r["run_id"], r["article_id"]) for r in records],
+                           entry_ids=[i for r in records for i in r.get("entry_ids", ())])
     _record_quality(warehouse, registry, run_id, run_time, outcome.outlets)
     report.stored, report.quarantined, report.hits = len(articles), len(quarantined), len(hits)
     report.tagged_articles = len({h["article_id"] for h in hits})

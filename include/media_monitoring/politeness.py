@@ -67,22 +67,24 @@ class RobotsRules:
         self._parsers: dict[str, object | None] = {}
         self._key_locks: dict[str, threading.Lock] = {}
 
-    def allowed(self, url: str) -> bool:
+    def allowed(self, url: str, allow_private_hosts: tuple[str, ...] = ()) -> bool:
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:  # one fetch per host even when many threads ask at once
             if key not in self._parsers:
-                self._parsers[key] = self._fetch(urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")))
+                self._parsers[key] = self._fetch(urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")),
+                                                 allow_private_hosts)
             parser = self._parsers[key]
         return parser is None or parser.can_fetch(url, ROBOTS_AGENT)  # type: ignore[attr-defined]
 
-    def _fetch(self, robots_url: str) -> object | None:
+    def _fetch(self, robots_url: str, allow_private_hosts: tuple[str, ...]) -> object | None:
         from protego import Protego
 
         try:
-            result = self.client.get(robots_url, max_bytes=ROBOTS_MAX_BYTES, accept="text/plain",
+            result = self.client.get(robots_url, allow_private_hosts=allow_private_hosts,
+                                     max_bytes=ROBOTS_MAX_BYTES, accept="text/plain",
                                      content_types=ROBOTS_CONTENT_TYPES)
         except FetchError as exc:
             # No robots.txt (4xx) means no restrictions; an unreachable one should not stop news.

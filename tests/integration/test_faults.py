@@ -228,17 +228,13 @@ FAULTS = [
     # text/html at a feed URL is refused on its Content-Type before any parsing (a fair "content_type";
     # "not_a_feed" once the body is read to tell challenges apart); mislabelled as XML it is "not_a_feed"
     Fault("f-html", "content_type", 200, also=("not_a_feed",)),
-    Fault("f-cf-403", "blocked", 403, "blocked"),
+    Fault("f-cf-403", "challenge", 403, "blocked"),
     Fault("f-captcha", "challenge", 200, "blocked"),
     Fault("f-empty", None, 200),
     Fault("f-relative", None, 200),
     Fault("f-pages", None, 200),
 ]
 CONTROLS = ("ctl-alpha", "ctl-beta")
-XFAIL_CAPTCHA = pytest.mark.xfail(strict=True, reason=(
-    "BUG net.py HttpClient._finish content-type check runs before pipeline.collect_outlet's CHALLENGE_RE: "
-    "a 200 text/html captcha page at a feed URL is recorded as content_type (status ok), never as challenge "
-    "(status blocked)"))
 
 
 @dataclass
@@ -394,7 +390,7 @@ def _path(url: str) -> str:
     return "/" + url.split("/", 3)[3]
 
 
-@pytest.mark.parametrize("fault", [pytest.param(f, id=f.outlet, marks=XFAIL_CAPTCHA if f.outlet == "f-captcha" else ())
+@pytest.mark.parametrize("fault", [pytest.param(f, id=f.outlet, marks=())
                                    for f in FAULTS])
 def test_feed_fault_is_recorded_and_rescheduled(sweep: Sweep, fault: Fault) -> None:
     row = sweep.health1[fault.outlet]
@@ -577,13 +573,9 @@ def test_second_poll_of_unchanged_feed_parses_nothing_and_fetches_no_pages(
 
 
 STALE_LAST_MODIFIED = "Sun, 01 Nov 2026 08:00:00 GMT"
-XFAIL_STALE_LM = pytest.mark.xfail(strict=True, reason=(
-    "BUG pipeline.collect_outlet: only an unchanged ETag on a changed body marks validators untrusted; a "
-    "server with a stale Last-Modified (and no ETag) stays trusted, so its lying 304s hide new items again "
-    "for the next FULL_FETCH_EVERY polls"))
 
 
-@pytest.mark.parametrize("validator", ["etag", pytest.param("last-modified", marks=XFAIL_STALE_LM)])
+@pytest.mark.parametrize("validator", ["etag", "last-modified"])
 def test_stale_validators_are_detected_and_new_items_picked_up(srv: FaultServer, env_factory, validator: str) -> None:
     prefix = f"/stale-{validator}"
     links = [_page(srv, f"{prefix}/{n}.html", f"{title} ({validator})") for n, title in
@@ -664,10 +656,6 @@ def test_transient_page_failure_is_retried_when_due_and_stored(srv: FaultServer,
     assert srv.hits("/retry/flaky.html") == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pipeline._fetch_new: fetch_failures is not consulted for entries of a re-parsed feed (known_ids only "
-    "looks at articles and quarantine), so a permanent 404 (next_retry_at NULL) and a transient failure whose "
-    "next_retry_at is still ahead are fetched again whenever the feed changes"))
 def test_failed_pages_are_not_refetched_early_when_the_feed_changes(srv: FaultServer, env_factory) -> None:
     srv.route("/perm/missing.html", respond(b"removed", "text/plain", status=404))
     srv.route("/perm/flaky.html", respond(b"down", "text/plain", status=503))
@@ -689,10 +677,6 @@ def test_failed_pages_are_not_refetched_early_when_the_feed_changes(srv: FaultSe
     assert srv.hits("/perm/flaky.html") == 1  # transient: not before its next_retry_at
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG warehouse.store.Warehouse.commit_batch clears fetch_failures only by the stored article id: when a "
-    "retried entry succeeds under another canonical URL (redirect or rel=canonical), its fetch_failures row "
-    "stays due forever and the page is fetched again on every run"))
 def test_retried_entry_stored_under_another_url_is_cleared(srv: FaultServer, env_factory) -> None:
     srv.route("/canon/r/7", respond(b"down", "text/plain", status=502))
     # the feed's headline differs from the page's, as it often does (so title folding does not mask the retry)
@@ -719,10 +703,6 @@ def test_retried_entry_stored_under_another_url_is_cleared(srv: FaultServer, env
 # -- deadlines -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG net.py HttpClient._send: the per-request deadline only caps each single read, so a server that "
-    "drips the status line and headers a byte at a time holds the request (and a host slot) for as long as "
-    "it likes; deadline_s=2 is exceeded"))
 def test_header_drip_is_cut_at_the_deadline(srv: FaultServer, env_factory) -> None:
     srv.route("/drip-head/feed.xml", drip_headers(0.5, 6.0))
     env = env_factory([_outlet("drip-head", srv.url("/drip-head/feed.xml"))])
@@ -766,10 +746,6 @@ def test_public_feed_cannot_point_the_crawler_at_a_private_host(srv: FaultServer
     assert (row["error_class"], row["next_retry_at"]) == ("blocked_address", None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pipeline.collect: allow_private_hosts is the union of the feed hosts of every allow_private outlet "
-    "in the batch, so any other outlet collected in the same batch (here a public feed) may make the crawler "
-    "fetch the private host; the allowance should hold only for that outlet's own requests"))
 def test_private_allowance_does_not_leak_to_other_outlets_in_the_batch(srv: FaultServer, ssrf, env_factory) -> None:
     public, outlets = ssrf
     env = env_factory(outlets)

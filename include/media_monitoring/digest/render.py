@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 import jinja2

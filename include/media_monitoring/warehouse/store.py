@@ -123,10 +123,12 @@ class Warehouse:
         with self.engine.begin() as conn:
             self._upsert(conn, s.staging, rows)
 
-    def staged(self, run_id: str) -> list[dict[str, Any]]:
+    def staged(self) -> list[dict[str, Any]]:
+        """Every staged record not yet processed, this run's and any a failed earlier run left behind."""
         with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(s.staging.c.record).where(s.staging.c.run_id == run_id)
-                                     .order_by(s.staging.c.article_id)).scalars())
+            rows = conn.execute(sa.select(s.staging.c.run_id, s.staging.c.record)
+                                .order_by(s.staging.c.run_id, s.staging.c.article_id)).all()
+        return [{**record, "run_id": record.get("run_id") or run_id} for run_id, record in rows]
 
     def commit_batch(
         self,
@@ -136,8 +138,11 @@ class Warehouse:
         places: Sequence[dict[str, Any]],
         quarantined: Sequence[dict[str, Any]],
         validation: dict[str, Any] | None,
+        processed: Sequence[tuple[str, str]] | None = None,
+        entry_ids: Sequence[str] | None = None,
     ) -> None:
-        """Store one run's processed batch in a single transaction and clear its staging rows."""
+        """Store one processed batch in a single transaction; clear its staging rows (``processed``:
+        (run id, article id) pairs) and the page failures of the feed entries it resolves."""
         ids = [a["article_id"] for a in articles]
         with self.engine.begin() as conn:
             self._upsert(conn, s.articles, articles)
@@ -151,12 +156,29 @@ class Warehouse:
                          update=["failed_expectations", "observed", "record", "run_id"])
             if validation:
                 self._upsert(conn, s.validation_runs, [validation])
-            if ids or quarantined:
-                done = ids + [q["article_id"] for q in quarantined]
-                for start in range(0, len(done), UPSERT_CHUNK):
-                    conn.execute(s.fetch_failures.delete().where(
-                        s.fetch_failures.c.article_id.in_(done[start:start + UPSERT_CHUNK])))
-            conn.execute(s.staging.delete().where(s.staging.c.run_id == run_id))
+            done = sorted({*ids, *(q["article_id"] for q in quarantined), *(entry_ids or ())})
+            for start in range(0, len(done), UPSERT_CHUNK):  # fetched at last: no longer a failure
+                conn.execute(s.fetch_failures.delete().where(
+                    s.fetch_failures.c.article_id.in_(done[start:start + UPSERT_CHUNK])))
+            for staged_run, article_id in processed or ():
+                conn.execute(s.staging.delete().where(s.staging.c.run_id == staged_run,
+                                                      s.staging.c.article_id == article_id))
+
+    def failures_not_due(self, article_ids: Iterable[str], now: datetime) -> set[str]:
+        """Ids with a recorded page failure that is permanent or not yet due for retry."""
+        f = s.fetch_failures
+        ids = list(set(article_ids))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                found.update(conn.execute(sa.select(f.c.article_id).where(
+                    f.c.article_id.in_(ids[start:start + UPSERT_CHUNK]),
+                    sa.or_(f.c.next_retry_at.is_(None), f.c.next_retry_at > now))).scalars())
+        return found
+
+    def clear_fetch_failures(self, article_ids: Sequence[str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(s.fetch_failures.delete().where(s.fetch_failures.c.article_id.in_(list(article_ids))))
 
     def fetch_attempts(self, article_id: str) -> int:
         with self.engine.connect() as conn:
