@@ -253,10 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     from media_monitoring.net import FetchError
+    from media_monitoring.warehouse import WarehouseSchemaError
 
     try:
         return args.func(args)
-    except (FetchError, ConfigError, FileNotFoundError, ValueError) as exc:
+    except (FetchError, ConfigError, FileNotFoundError, ValueError, WarehouseSchemaError) as exc:
         sys.stderr.write(f"media-monitor {args.command}: {exc}\n")
         return 2
 

@@ -1,5 +1,5 @@
 """The warehouse: one schema (SQLAlchemy Core), two backends (embedded SQLite, PostgreSQL)."""
 
-from media_monitoring.warehouse.store import Warehouse
+from media_monitoring.warehouse.store import Warehouse, WarehouseSchemaError
 
-__all__ = ["Warehouse"]
+__all__ = ["Warehouse", "WarehouseSchemaError"]

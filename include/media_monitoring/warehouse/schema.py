@@ -10,6 +10,16 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+# Bump on every change to the tables below; a warehouse of another version is refused with a clear
+# message instead of failing later on a missing column.
+SCHEMA_VERSION = 1
+
+schema_info = sa.Table(
+    "schema_info",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+)
+
 TS = sa.DateTime(timezone=True)
 
 articles = sa.Table(

@@ -26,6 +26,10 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+class WarehouseSchemaError(RuntimeError):
+    """The warehouse was created by another version of the schema."""
+
+
 class Warehouse:
     """A connection pool to the warehouse plus the operations the pipeline needs."""
 
@@ -50,8 +54,26 @@ class Warehouse:
             engine = sa.create_engine(url, pool_pre_ping=True)
         warehouse = cls(engine)
         if create:
-            s.metadata.create_all(engine)
+            warehouse._check_or_create_schema()
         return warehouse
+
+    def _check_or_create_schema(self) -> None:
+        existing = set(sa.inspect(self.engine).get_table_names())
+        if not existing:
+            s.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                conn.execute(s.schema_info.insert().values(version=s.SCHEMA_VERSION))
+            return
+        found = None
+        if "schema_info" in existing:
+            with self.engine.connect() as conn:
+                found = conn.execute(sa.select(sa.func.max(s.schema_info.c.version))).scalar()
+        if found != s.SCHEMA_VERSION:
+            raise WarehouseSchemaError(
+                f"the warehouse at {self.describe()} has schema version {found or 'unknown'}, this code needs "
+                f"{s.SCHEMA_VERSION}: point it at an empty database, or for the embedded demo warehouse remove "
+                "the data folder (make clean) and run again")
+        s.metadata.create_all(self.engine)  # tables added within a version (none expected) appear
 
     @property
     def backend(self) -> str:
