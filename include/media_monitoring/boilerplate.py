@@ -64,7 +64,8 @@ class Cleaned:
 def normalise(line: str) -> str:
     """Comparison form of a line: word tokens, case-folded, without format characters, digits as 0."""
     line = unicodedata.normalize("NFKC", line)
-    line = "".join(ch for ch in line if unicodedata.category(ch) != "Cf")
+    if not line.isprintable():  # the per-character pass only where there is something to drop
+        line = "".join(ch for ch in line if unicodedata.category(ch) != "Cf")
     return " ".join(_WORD_RE.findall(_DIGIT_RE.sub("0", line.casefold())))
 
 
@@ -81,7 +82,7 @@ class OutletTemplate:
     min_share: float = 0.2
     max_words: int = 40
     max_prefix_words: int = 25
-    max_keys: int = 20_000  # bound on the state: keys seen once are evicted first, oldest first
+    max_keys: int = 5_000  # bound on the state (~150 KB of JSON): rarest keys evicted first, oldest first
     articles_seen: int = 0
     # key -> [articles containing it, index of the last article that contained it]
     counts: dict[str, list[int]] = field(default_factory=dict)
@@ -94,7 +95,7 @@ class OutletTemplate:
 
     def observe(self, text: str, article_key: str | None = None) -> bool:
         """Count the lines of one article. Returns False when this article was already observed."""
-        fingerprint = _digest("article", article_key if article_key is not None else normalise(text))
+        fingerprint = _digest("article", article_key if article_key is not None else text.strip())
         if fingerprint in self.recent:
             return False
         self.recent.append(fingerprint)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from media_monitoring.boilerplate import OutletTemplate
 from media_monitoring.config import Outlet, Registry, load_registry, load_watchlists
 from media_monitoring.feeds import FeedEntry, FeedParseError, parse_feed
 from media_monitoring.net import (
@@ -249,7 +250,11 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
             _save_failure(tools, outlet, state, error_class, str(exc), result.status, None)
             return OutletReport(outlet.id, status="failed", error_class=error_class, error=str(exc))
     report.entries = len(entries)
-    staged = _fetch_new(outlet, tools, entries + retries, report)
+    stored_template = wh.outlet_template(outlet.id)
+    template = OutletTemplate.from_json(stored_template) if stored_template else OutletTemplate(outlet.id)
+    staged = _fetch_new(outlet, tools, entries + retries, report, template)
+    if staged:
+        wh.save_outlet_template(outlet.id, template.to_json(), datetime.now(UTC))
     wh.stage(tools.run_id, outlet.id, staged)
     report.staged = len(staged)
     _save_success(tools, outlet, state, result.status, result.etag or state.get("etag"),
@@ -266,7 +271,8 @@ def title_key(title: str | None) -> str | None:
     return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32] if len(words) >= 3 else None
 
 
-def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: OutletReport) -> list[dict[str, Any]]:
+def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: OutletReport,
+               template: OutletTemplate) -> list[dict[str, Any]]:
     wh = tools.wh
     by_id: dict[str, FeedEntry] = {}
     for entry in entries:
@@ -329,6 +335,9 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
             continue
         if key:
             staged_titles[key] = final_id
+        # The outlet's own recurring lines (bylines, "Related News", newsletter prompts) are boilerplate.
+        template.observe(extracted.text, article_key=final_id)
+        cleaned = template.clean(extracted.text)
         staged[final_id] = {
             "article_id": final_id,
             "canonical_url": extracted.canonical_url,
@@ -342,8 +351,10 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
             "date_source": extracted.date_source,
             "language": extracted.language,
             "language_source": extracted.language_source,
-            "text": extracted.text,
-            "word_count": extracted.word_count,
+            "text": cleaned.text,
+            "word_count": cleaned.word_count,
+            "boilerplate_removed": len(cleaned.removed),
+            "extractor": extracted.extractor,
             "sitename": extracted.sitename,
             "sources": [source],
             "fetched_at": datetime.now(UTC).isoformat(),

@@ -102,7 +102,7 @@ def test_scheduler_runs_ingest_on_its_schedule(airflow_stack):
                        timeout=60).json()["access_token"]
     # Generous timeouts: on a loaded 2-core machine the api-server shares the CPU with the scheduler's tasks.
     with httpx.Client(base_url=f"{base}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
-        run = _run_ingest_through_the_scheduler(api, log_path)
+        _run_ingest_through_the_scheduler(api, log_path)
     engine = sa.create_engine(f"sqlite:///{data / 'warehouse.sqlite'}")
     try:
         with engine.connect() as conn:

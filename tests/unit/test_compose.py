@@ -144,7 +144,8 @@ def test_optional_services_are_behind_profiles() -> None:
     assert services["flower"]["profiles"] == ["flower"]
     replay = services["replay"]
     assert replay["profiles"] == ["replay"]
-    assert replay["command"] == ["media-monitor", "replay-server", "--host", "0.0.0.0", "--port", "8765", "--public-base", "http://replay:8765"]
+    assert replay["command"] == ["media-monitor", "replay-server", "--host", "0.0.0.0", "--port", "8765",
+                                 "--public-base", "http://replay:8765"]
     # The Airflow entrypoint would turn any unknown command into `airflow <command>`.
     assert "/entrypoint" not in " ".join(replay["entrypoint"])
 

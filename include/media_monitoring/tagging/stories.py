@@ -40,16 +40,25 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 from media_monitoring.tagging.text import fold, strip_arabic_marks
 
 SHINGLE_WORDS = 3  # words per shingle
-NUM_PERM = 128  # MinHash permutations: 512 bytes of uint32 per article
+NUM_PERM = 512  # MinHash permutations: 2 KiB per article (see pack_signature), about 1 ms to compute
 SEED = 1  # the permutations' seed: signatures are comparable only under the same one
 SCHEME = "affine32"  # datasketch 2.x's default permutation scheme, named so a future default can't change it
-THRESHOLD = 0.2  # estimated Jaccard similarity at which an article joins a story
-WINDOW = timedelta(days=3)  # of published time between an article and the one it joins
-# LSH banding: 64 bands of 2 rows. An article at the threshold (J = 0.2) is a candidate with probability
-# 1 - (1 - 0.2**2)**64 = 0.93; at J = 0.3, 0.998. Verification by the estimate then drops the many
-# unrelated candidates that banding this loose lets through (at J = 0.05, 15 %), which costs a vector
-# comparison each.
-LSH_BANDS, LSH_ROWS = 64, 2
+THRESHOLD = 0.09  # estimated Jaccard similarity at which an article joins a story
+WINDOW = timedelta(days=3)  # of published time: to the article joined, and from the story's first article
+# Why these (bench/tagging/stories_eval.py, numbers in bench/RESULTS.md): measured on 3-word shingles,
+# rewrites of one wire item have a Jaccard similarity of 0.12 to 0.33, different stories at most 0.064
+# (two Russian stories on Lavrov, the CSTO and the Tajik-Afghan border, which share long stock phrases
+# such as «Организации Договора о коллективной безопасности»). Shorter shingles bring different stories
+# closer, longer ones push rewrites down as fast as they separate them. The MinHash estimate errs by
+# sqrt(J(1-J)/NUM_PERM): with 512 permutations and the threshold at 0.09, the hardest rewrite is missed
+# with probability 1.0 % and the closest different stories are grouped with 0.9 % (256: 5.6 % and 3.9 %).
+#
+# LSH banding: 64 bands of one row (the first 64 values). Bands of several rows would miss rewrites this
+# dissimilar (with 2 rows a J = 0.12 pair is a candidate in 256 bands with probability 0.98, in 128 with
+# 0.86). With one row, a pair at the threshold is a candidate with probability 1 - 0.91**64 = 0.998,
+# while the ~80 % of pairs of different stories that share no shingle at all never are; the candidates
+# that share a little are dropped by the estimate, one vector comparison each.
+LSH_BANDS, LSH_ROWS = 64, 1
 # Bump when anything above that changes a signature: signatures of different versions can't be compared,
 # so stored ones of an older version must be recomputed from the stored text.
 SIGNATURE_VERSION = f"minhash-{SCHEME}-sha1-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
@@ -101,6 +110,23 @@ def text_hash(text: str | None) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+def pack_signature(sig: Sequence[int]) -> bytes:
+    """A signature as bytes for a binary column: little-endian uint32, 4 * NUM_PERM bytes."""
+    return np.asarray(sig, dtype="<u4").tobytes()
+
+
+def unpack_signature(data: bytes | Sequence[int]) -> list[int]:
+    """The inverse of :func:`pack_signature`; a list (from a JSON column) passes through."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return [int(v) for v in np.frombuffer(bytes(data), dtype="<u4")]
+    return [int(v) for v in data]
+
+
+def is_empty(sig: Sequence[int] | np.ndarray) -> bool:
+    """True for the signature of an article without a single word: it is similar to nothing."""
+    return bool(np.all(np.asarray(sig) == _MAX_HASH))
+
+
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:
     """Estimated Jaccard similarity of the shingle sets behind two signatures (0.0 if either is empty)."""
     x, y = np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
@@ -111,13 +137,8 @@ def similarity(a: Sequence[int], b: Sequence[int]) -> float:
     return float(np.count_nonzero(x == y)) / len(x)
 
 
-def is_empty(sig: Sequence[int] | np.ndarray) -> bool:
-    """True for the signature of an article without a single word."""
-    return bool(np.all(np.asarray(sig) == _MAX_HASH))
-
-
 def _utc(moment: datetime) -> datetime:
-    """Aware UTC datetimes compare with each other; naive ones are taken as UTC (as the warehouse stores)."""
+    """Aware datetimes in UTC; naive ones are taken as UTC already (as the warehouse stores them)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -133,14 +154,19 @@ class StoryArticle:
     countries: Sequence[str] = ()  # ISO alpha-2 codes the article is tagged with
     text_hash: str | None = None
     story_id: str | None = None
+    # The story's first_seen from the stories table, for stored articles of stories that began before the
+    # index's lookback (their first articles are not loaded); None: the loaded members tell.
+    story_first_seen: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> StoryArticle:
-        """From a warehouse row (articles joined with article_stories); missing optional keys are fine."""
-        return cls(article_id=row["article_id"], signature=list(row["signature"]),
+        """From a warehouse row (articles joined with article_stories and stories); the signature may be
+        packed bytes or a list; optional keys may be missing."""
+        return cls(article_id=row["article_id"], signature=unpack_signature(row["signature"]),
                    published_at=row["published_at"], outlet_id=row["outlet_id"],
                    outlet_country=row.get("outlet_country"), countries=tuple(row.get("countries") or ()),
-                   text_hash=row.get("text_hash"), story_id=row.get("story_id"))
+                   text_hash=row.get("text_hash"), story_id=row.get("story_id"),
+                   story_first_seen=row.get("story_first_seen") or row.get("first_seen"))
 
 
 @dataclass(frozen=True)
@@ -149,9 +175,9 @@ class Assignment:
 
     article_id: str
     story_id: str
-    matched_article_id: str | None  # the article it was found most similar to; None if it founded the story
+    matched_article_id: str | None  # the article it joined through; None if it started the story
     similarity: float | None  # estimated Jaccard similarity to that article (1.0 for an exact duplicate)
-    duplicate_of: str | None  # the earliest article with the same text_hash in the window, if any
+    duplicate_of: str | None  # the earliest article of the window with the same text_hash, if any
 
     @property
     def new_story(self) -> bool:
@@ -175,12 +201,13 @@ class StorySummary:
     copies: int  # all its articles, exact duplicates included
     outlets: tuple[str, ...]  # outlet ids, sorted
     outlet_countries: tuple[str, ...]  # where those outlets are, sorted
-    countries: tuple[str, ...]  # countries its articles are about, most articles first, then by code
+    countries: tuple[str, ...]  # countries its articles are tagged with, most articles first, then by code
 
     @property
     def coverage(self) -> str:
+        """"covered by 3 outlets in 2 countries" (outlet countries; "in ..." left out if none is known)."""
         outlets, countries = len(self.outlets), len(self.outlet_countries)
-        text = f"covered by {outlets} outlet{'s' * (outlets != 1)}"
+        text = f"covered by {outlets} outlet{'s' if outlets != 1 else ''}"
         return text + (f" in {countries} countr{'ies' if countries != 1 else 'y'}" if countries else "")
 
     def to_row(self) -> dict[str, Any]:
@@ -191,7 +218,7 @@ class StorySummary:
 
 
 def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> StorySummary:
-    """Summary of one story's articles (every article given is taken as a member)."""
+    """Summary of one story from its articles (every article given counts as a member)."""
     members = sorted(articles, key=lambda a: (_utc(a.published_at), a.article_id))
     if not members:
         raise ValueError("a story has at least one article")
@@ -201,7 +228,7 @@ def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> 
     return StorySummary(
         story_id=story_id,
         first_seen=_utc(members[0].published_at),
-        last_seen=max(_utc(a.published_at) for a in members),
+        last_seen=_utc(members[-1].published_at),
         article_count=len(texts),
         copies=len(members),
         outlets=tuple(sorted({a.outlet_id for a in members})),
@@ -211,8 +238,8 @@ def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> 
 
 
 def lookback(published: Iterable[datetime], window: timedelta = WINDOW) -> datetime | None:
-    """The earliest published_at of stored articles that new articles published at ``published`` can join:
-    load those (with their stories) into :class:`StoryIndex`. None when there is nothing new."""
+    """Load the stored articles published since this time (with their stories) into :class:`StoryIndex`
+    before assigning articles published at ``published``. None when there is nothing new."""
     times = [_utc(p) for p in published]
     return min(times) - window if times else None
 
@@ -220,10 +247,16 @@ def lookback(published: Iterable[datetime], window: timedelta = WINDOW) -> datet
 class StoryIndex:
     """Recent articles and their stories; assigns new articles to stories.
 
-    Build it from the stored articles published since :func:`lookback` of the new batch (each with its
-    ``story_id``), then call :meth:`assign` once with the batch. Assigned articles are added to the
-    index, so later articles of the batch can join them. The same input always gives the same stories:
-    a batch is taken in order of published time, then article id.
+    Build it from the stored articles published since :func:`lookback` of the new batch, each with its
+    ``story_id``, then call :meth:`assign` with the batch. A new article joins the story of its most
+    similar indexed article (estimated Jaccard >= ``threshold``) published within ``window`` of it, if
+    that story's first article is also within ``window`` before it, so a story spans at most ``window``
+    and a daily report on a template never chains into one endless story. An exact duplicate (same
+    ``text_hash``) joins its original's story under the same time rules. Otherwise the article starts
+    a story whose id is its own article id.
+
+    Assigned articles are added to the index, so later articles of the batch can join them. The result
+    does not depend on the order of the batch: it is taken in order of published time, then article id.
     """
 
     def __init__(self, articles: Iterable[StoryArticle] = (), *, threshold: float = THRESHOLD,
@@ -235,6 +268,7 @@ class StoryIndex:
         self._vectors: dict[str, np.ndarray] = {}
         self._by_text: dict[str, list[str]] = {}
         self._stories: dict[str, list[str]] = {}
+        self._first_seen: dict[str, datetime] = {}
         for article in articles:
             self.add(article)
 
@@ -245,18 +279,19 @@ class StoryIndex:
         return article_id in self._articles
 
     def add(self, article: StoryArticle) -> None:
-        """Index a stored article with its story (re-adding an indexed article id is an error)."""
+        """Index a stored article with its story (indexing one article id twice is an error)."""
         if article.story_id is None:
             raise ValueError(f"article {article.article_id} has no story_id: use assign() for new articles")
         if article.article_id in self._articles:
             raise ValueError(f"article {article.article_id} is already indexed")
-        vector = np.asarray(article.signature, dtype=np.uint32)
-        if len(vector) != NUM_PERM:
-            raise ValueError(f"article {article.article_id}: signature of {len(vector)} values, expected "
-                             f"{NUM_PERM} ({SIGNATURE_VERSION}); recompute it with signature()")
+        vector = self._vector(article)
         self._articles[article.article_id] = article
         self._vectors[article.article_id] = vector
         self._stories.setdefault(article.story_id, []).append(article.article_id)
+        seen = [_utc(article.published_at)] + ([_utc(article.story_first_seen)] if article.story_first_seen else [])
+        if article.story_id in self._first_seen:
+            seen.append(self._first_seen[article.story_id])
+        self._first_seen[article.story_id] = min(seen)
         if article.text_hash:
             self._by_text.setdefault(article.text_hash, []).append(article.article_id)
         if not is_empty(vector):
@@ -264,17 +299,18 @@ class StoryIndex:
                              check_duplication=False)
 
     def assign(self, articles: Iterable[StoryArticle]) -> list[tuple[str, str]]:
-        """(article_id, story_id) for each new article, in the order given."""
+        """(article_id, story_id) of each new article, in the order given."""
         return [(a.article_id, a.story_id) for a in self.assign_detailed(articles)]
 
     def assign_detailed(self, articles: Iterable[StoryArticle]) -> list[Assignment]:
-        """:meth:`assign` with the article matched, its similarity and the exact duplicate, if any."""
+        """:meth:`assign` with the article each one joined through, the similarity and exact duplicates.
+        An article already in the index (a re-run) keeps its story."""
         batch = list(articles)
         done: dict[str, Assignment] = {}
         for article in sorted(batch, key=lambda a: (_utc(a.published_at), a.article_id)):
             if article.article_id in done:
                 continue
-            if article.article_id in self._articles:  # already stored: keep its story (re-runs)
+            if article.article_id in self._articles:
                 known = self._articles[article.article_id]
                 done[article.article_id] = Assignment(article.article_id, str(known.story_id), None, None, None)
                 continue
@@ -285,50 +321,54 @@ class StoryIndex:
                                   assignment.story_id))
         return [done[a.article_id] for a in batch]
 
-    def _within(self, article: StoryArticle, other_id: str) -> bool:
-        delta = _utc(article.published_at) - _utc(self._articles[other_id].published_at)
-        return abs(delta) <= self.window
-
-    def _place(self, article: StoryArticle) -> Assignment:
-        def order(other_id: str) -> tuple[datetime, str]:
-            return _utc(self._articles[other_id].published_at), other_id
-
-        vector = np.asarray(article.signature, dtype=np.uint32)
-        if len(vector) != NUM_PERM:
-            raise ValueError(f"article {article.article_id}: signature of {len(vector)} values, expected {NUM_PERM}")
-        duplicate = None
-        if article.text_hash and not is_empty(vector):
-            copies = [i for i in self._by_text.get(article.text_hash, ()) if self._within(article, i)]
-            duplicate = min(copies, key=order) if copies else None
-        if duplicate is not None:
-            return Assignment(article.article_id, str(self._articles[duplicate].story_id), duplicate, 1.0, duplicate)
-        best: tuple[float, datetime, str] | None = None
-        if not is_empty(vector):
-            query = LeanMinHash(seed=SEED, hashvalues=vector, scheme=SCHEME)
-            for other_id in self._lsh.query(query):
-                if not self._within(article, other_id):
-                    continue
-                score = float(np.count_nonzero(self._vectors[other_id] == vector)) / NUM_PERM
-                if score < self.threshold:
-                    continue
-                # Most similar first; among equals the earliest, then the smallest id: deterministic.
-                key = (-score, *order(other_id))
-                if best is None or key < (-best[0], best[1], best[2]):
-                    best = (score, *order(other_id))
-        if best is None:
-            return Assignment(article.article_id, article.article_id, None, None, None)
-        score, _, other_id = best
-        return Assignment(article.article_id, str(self._articles[other_id].story_id), other_id, score, None)
-
     def members(self, story_id: str) -> list[StoryArticle]:
-        """The indexed articles of a story (those loaded and those assigned), earliest first."""
+        """The indexed articles of a story (loaded and assigned), earliest first."""
         return sorted((self._articles[i] for i in self._stories.get(story_id, ())),
                       key=lambda a: (_utc(a.published_at), a.article_id))
 
     def summary(self, story_id: str) -> StorySummary:
-        """Summary of a story from its indexed articles. A story older than the lookback has members the
-        index never loaded: for the ``stories`` table, summarise all its stored articles instead."""
+        """Summary of a story from its indexed articles. For a story that began before the lookback, the
+        index lacks its first articles: summarise all its stored articles for the ``stories`` table."""
         members = self.members(story_id)
         if not members:
             raise KeyError(story_id)
         return summarise(members, story_id)
+
+    @staticmethod
+    def _vector(article: StoryArticle) -> np.ndarray:
+        vector = np.asarray(article.signature, dtype=np.uint32)
+        if vector.shape != (NUM_PERM,):
+            raise ValueError(f"article {article.article_id}: signature of {len(vector)} values, expected "
+                             f"{NUM_PERM} ({SIGNATURE_VERSION}): recompute it with signature()")
+        return vector
+
+    def _open(self, article: StoryArticle, other_id: str) -> bool:
+        """May ``article`` join ``other_id``'s story? Both within the window, and the story's start too."""
+        when = _utc(article.published_at)
+        other = self._articles[other_id]
+        return (abs(when - _utc(other.published_at)) <= self.window
+                and when - self._first_seen[str(other.story_id)] <= self.window)
+
+    def _place(self, article: StoryArticle) -> Assignment:
+        vector = self._vector(article)
+        if is_empty(vector):  # no words: nothing to compare, not even a text to duplicate
+            return Assignment(article.article_id, article.article_id, None, None, None)
+
+        def order(other_id: str) -> tuple[datetime, str]:
+            return _utc(self._articles[other_id].published_at), other_id
+
+        if article.text_hash:
+            copies = [i for i in self._by_text.get(article.text_hash, ()) if self._open(article, i)]
+            if copies:
+                original = min(copies, key=order)
+                return Assignment(article.article_id, str(self._articles[original].story_id), original, 1.0,
+                                  original)
+        scored = []
+        for other_id in self._lsh.query(LeanMinHash(seed=SEED, hashvalues=vector, scheme=SCHEME)):
+            score = float(np.count_nonzero(self._vectors[other_id] == vector)) / NUM_PERM
+            if score >= self.threshold and self._open(article, other_id):
+                scored.append((-score, *order(other_id)))  # most similar, then earliest, then smallest id
+        if not scored:
+            return Assignment(article.article_id, article.article_id, None, None, None)
+        score, _, other_id = min(scored)
+        return Assignment(article.article_id, str(self._articles[other_id].story_id), other_id, -score, None)

@@ -161,6 +161,14 @@ outlet_quality = sa.Table(
     sa.Index("ix_outlet_quality_outlet_time", "outlet_id", "validated_at"),
 )
 
+outlet_templates = sa.Table(
+    "outlet_templates",
+    metadata,
+    sa.Column("outlet_id", sa.String(64), primary_key=True),
+    sa.Column("state", sa.JSON, nullable=False),  # media_monitoring.boilerplate.OutletTemplate.to_json()
+    sa.Column("updated_at", TS, nullable=False),
+)
+
 validation_runs = sa.Table(
     "validation_runs",
     metadata,

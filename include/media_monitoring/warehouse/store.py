@@ -244,6 +244,15 @@ class Warehouse:
             )).scalars()
             return list(rows)
 
+    def outlet_template(self, outlet_id: str) -> dict[str, Any] | None:
+        t = s.outlet_templates
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.c.state).where(t.c.outlet_id == outlet_id)).scalar()
+
+    def save_outlet_template(self, outlet_id: str, state: dict[str, Any], now: datetime) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, s.outlet_templates, [{"outlet_id": outlet_id, "state": state, "updated_at": now}])
+
     def next_polls(self) -> dict[str, datetime | None]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(s.feed_health.c.outlet_id, s.feed_health.c.next_poll_at))
