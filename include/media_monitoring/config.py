@@ -104,6 +104,10 @@ class Term(_Model):
     name: str
     aliases: tuple[Alias, ...]
     exclude: tuple[str, ...] = ()  # longer names the term must not match inside
+    # Someone else with the same name: when an article names a namesake and none of the anchors (phrases
+    # that pin the intended person), every hit of the term in that article is the namesake's.
+    namesakes: tuple[str, ...] = ()
+    anchors: tuple[str, ...] = ()
 
     @field_validator("aliases", mode="before")
     @classmethod

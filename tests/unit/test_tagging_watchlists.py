@@ -125,3 +125,15 @@ def test_persian_spelling_of_lavrov_is_on_the_watchlist() -> None:
     watchlist = load_watchlists(CONFIG / "watchlists.yaml").watchlists[0]
     lavrov = next(t for t in watchlist.terms if t.name == "Lavrov")
     assert {"لاوروف", "لافروف"} <= {a.text for a in lavrov.aliases}
+
+
+def test_a_namesake_article_is_not_a_hit_unless_the_intended_person_is_pinned(tagger: Tagger) -> None:
+    actor = "Фестиваль памяти Кирилла Лаврова. В программе фильмы с участием Лаврова."
+    assert [h for h in tagger.tag("", actor).watchlist_hits if h.term == "Lavrov"] == []
+    both = actor + " На открытии выступил министр иностранных дел Сергей Лавров."
+    assert {h.matched for h in tagger.tag("", both).watchlist_hits if h.term == "Lavrov"} >= {"Сергей Лавров"}
+
+
+def test_excluded_phrases_do_not_match(tagger: Tagger) -> None:
+    assert tagger.tag("", "An Afghan hound won best in show.").watchlist_hits == []
+    assert [h.term for h in tagger.tag("", "Afghan refugees crossed the border.").watchlist_hits] == ["Afghanistan"]

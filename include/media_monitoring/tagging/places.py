@@ -226,7 +226,9 @@ def _claim_country_names(claims: _Claims) -> tuple[dict[str, str], dict[str, str
     tsv = Path(country_converter.__file__).with_name("country_data.tsv")
     with tsv.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
-            code = row["ISO2"].strip()
+            # a few rows hold a pattern rather than a code ("^GB$|^UK$"): the first code is the ISO one
+            found = re.findall(r"[A-Z]{2}", row["ISO2"])
+            code = found[0] if found else ""
             if len(code) != 2:
                 continue
             names.setdefault(code, row["name_short"])

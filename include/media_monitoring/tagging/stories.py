@@ -11,9 +11,10 @@ near-duplicate pages:
   Unicode forms and Arabic/Persian spelling variants. The estimated Jaccard similarity of two signatures
   is the share of their positions that agree.
 - :class:`StoryIndex` holds the recent stored articles (each with its story) in a MinHash LSH index.
-  A new article asks the index for candidates, keeps those published within :data:`WINDOW` of it whose
-  estimated similarity is at least :data:`THRESHOLD`, and joins the story of the most similar one;
-  with none it starts a story of its own, whose id is its own article id.
+  A new article asks the index for candidates, keeps those published within :data:`WINDOW` of it, in
+  stories that began at most :data:`WINDOW` before it, whose estimated similarity is at least
+  :data:`THRESHOLD`, and joins the story of the most similar one; with none it starts a story of its
+  own, whose id is its own article id.
 - :func:`text_hash` finds exact duplicates (the same body, whatever the headline): a copy joins the
   story of its original and counts once among the story's articles, though its outlet counts among
   the outlets that covered the story.

@@ -36,6 +36,8 @@ class _CompiledTerm:
     patterns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]  # (regex, alias per group)
     exclude: re.Pattern[str] | None
     alias_texts: frozenset[str]
+    namesakes: re.Pattern[str] | None
+    anchors: re.Pattern[str] | None
 
 
 def _alias_pattern(alias: Alias) -> str:
@@ -60,7 +62,18 @@ def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
         patterns.append((pattern, tuple(a.text for a in aliases)))
     exclude = (re.compile("|".join(whole_word(literal(x), arabic=is_arabic_script(x)) for x in term.exclude),
                           re.IGNORECASE) if term.exclude else None)
-    return _CompiledTerm(watchlist, term, tuple(patterns), exclude, frozenset(a.text for a in term.aliases))
+    namesakes, anchors = (
+        re.compile("|".join(whole_word(literal(x), arabic=is_arabic_script(x)) for x in phrases), re.IGNORECASE)
+        if phrases else None for phrases in (term.namesakes, term.anchors))
+    return _CompiledTerm(watchlist, term, tuple(patterns), exclude, frozenset(a.text for a in term.aliases),
+                         namesakes, anchors)
+
+
+def _about_a_namesake(ct: _CompiledTerm, article: str) -> bool:
+    """The article names a namesake (the actor Kirill Lavrov) and nothing that pins the intended person."""
+    if ct.namesakes is None or not ct.namesakes.search(article):
+        return False
+    return ct.anchors is None or not ct.anchors.search(article)
 
 
 class WatchlistMatcher:
@@ -76,10 +89,12 @@ class WatchlistMatcher:
 
     def match(self, title: str, text: str) -> list[Hit]:
         hits: list[Hit] = []
+        whole = f"{title or ''}\n{text or ''}"
+        terms = [ct for ct in self._terms if not _about_a_namesake(ct, whole)]
         for field, content in (("title", title or ""), ("text", text or "")):
             if not content:
                 continue
-            for ct in self._terms:
+            for ct in terms:
                 excluded = [m.span() for m in ct.exclude.finditer(content)] if ct.exclude else []
                 for pattern, aliases in ct.patterns:
                     for m in pattern.finditer(content):

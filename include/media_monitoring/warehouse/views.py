@@ -109,12 +109,18 @@ class HitPage:
 
 def _hit_conditions(flt: HitFilter) -> list[sa.ColumnElement[bool]]:
     a, h, p = s.articles, s.watchlist_hits, s.article_places
-    hit = [h.c.article_id == a.c.article_id]
+    hit = sa.select(sa.literal(1)).where(h.c.article_id == a.c.article_id)
     if flt.term:
-        hit.append(h.c.term == flt.term)
+        # Flattened into a semi-join: PostgreSQL may start from the term's hits (ix_watchlist_hits_term).
+        hit = hit.where(h.c.term == flt.term)
         if flt.watchlists:
-            hit.append(h.c.watchlist.in_(flt.watchlists))
-    conds: list[sa.ColumnElement[bool]] = [sa.exists().where(*hit)]
+            hit = hit.where(h.c.watchlist.in_(flt.watchlists))
+    else:
+        # "Has any hit": OFFSET 0 (PostgreSQL's optimisation fence) keeps it a per-article probe of
+        # the hits' primary key. Flattened into a semi-join, PostgreSQL may hash every hit's article
+        # id (a full scan of watchlist_hits) ahead of a selective region or outlet filter.
+        hit = hit.offset(0)
+    conds: list[sa.ColumnElement[bool]] = [sa.exists(hit)]
     if flt.outlet:
         conds.append(a.c.outlet_id == flt.outlet)
     if flt.region:
