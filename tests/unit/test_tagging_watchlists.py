@@ -131,7 +131,7 @@ def test_a_namesake_article_is_not_a_hit_unless_the_intended_person_is_pinned(ta
     actor = "Фестиваль памяти Кирилла Лаврова. В программе фильмы с участием Лаврова."
     assert [h for h in tagger.tag("", actor).watchlist_hits if h.term == "Lavrov"] == []
     both = actor + " На открытии выступил министр иностранных дел Сергей Лавров."
-    assert {h.matched for h in tagger.tag("", both).watchlist_hits if h.term == "Lavrov"} >= {"Сергей Лавров"}
+    assert "Лавров" in {h.matched for h in tagger.tag("", both).watchlist_hits if h.term == "Lavrov"}
 
 
 def test_excluded_phrases_do_not_match(tagger: Tagger) -> None:
