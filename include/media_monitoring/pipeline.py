@@ -486,9 +486,11 @@ def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: 
         "accepted": len(outcome.accepted), "quarantined": len(quarantined),
         "by_expectation": outcome.by_expectation, "validated_at": run_time,
     } if records else None
+    articles, hits, places = _fold_exact_duplicates(warehouse, articles, hits, places)
     warehouse.commit_batch(run_id, articles, hits, places, quarantined, validation,
                            processed=[(r["run_id"], r["article_id"]) for r in records],
                            entry_ids=[i for r in records for i in r.get("entry_ids", ())])
+    assign_stories(warehouse, articles)
     _record_quality(warehouse, registry, run_id, run_time, outcome.outlets)
     report.stored, report.quarantined, report.hits = len(articles), len(quarantined), len(hits)
     report.tagged_articles = len({h["article_id"] for h in hits})
@@ -521,9 +523,69 @@ def _record_quality(wh: Warehouse, registry: Registry, run_id: str, run_time: da
     wh.record_outlet_quality(rows)
 
 
+MIN_WORDS_TO_FOLD = 20  # shorter texts are too alike by chance to call one a copy of another
+
+
+def _fold_exact_duplicates(wh: Warehouse, articles: list[dict[str, Any]], hits: list[dict[str, Any]],
+                           places: list[dict[str, Any]]
+                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Exact duplicates (the same text under another URL: syndicated agency copy) are one article: the
+    copy's feed entries become sources of the article first stored, and the copy is not stored again."""
+    foldable = [a for a in articles if a["word_count"] >= MIN_WORDS_TO_FOLD]
+    stored = wh.ids_by_text_hash(a["text_hash"] for a in foldable)
+    keep: dict[str, dict[str, Any]] = {}
+    dropped: set[str] = set()
+    for article in sorted(foldable, key=lambda a: (a["published_at"] or datetime.max.replace(tzinfo=UTC),
+                                                   a["article_id"])):
+        original = stored.get(article["text_hash"])
+        if original is None and article["text_hash"] in keep:
+            keep[article["text_hash"]]["sources"].extend(article["sources"])
+            dropped.add(article["article_id"])
+        elif original is not None and original != article["article_id"]:
+            wh.add_sources(original, article["sources"])
+            dropped.add(article["article_id"])
+        else:
+            keep.setdefault(article["text_hash"], article)
+    if dropped:
+        log.info("folded %d exact duplicates into the articles they copy", len(dropped))
+    return ([a for a in articles if a["article_id"] not in dropped],
+            [h for h in hits if h["article_id"] not in dropped],
+            [p for p in places if p["article_id"] not in dropped])
+
+
+def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
+    """Group new articles into stories with the recent archive (MinHash/LSH); returns stories touched."""
+    from media_monitoring.tagging.stories import StoryArticle, StoryIndex, lookback, summarise, unpack_signature
+
+    new = [StoryArticle(a["article_id"], unpack_signature(a["signature"]), a["published_at"] or a["fetched_at"],
+                        a["outlet_id"], a.get("outlet_country"), tuple(a.get("countries") or ()), a["text_hash"])
+           for a in articles if a.get("signature") and (a["published_at"] or a["fetched_at"])]
+    if not new:
+        return 0
+    since = lookback([a.published_at for a in new])
+    stored = [StoryArticle.from_row(r) for r in wh.story_candidates(since, exclude=[a.article_id for a in new])]
+    assignments = StoryIndex(stored).assign_detailed(new)
+    wh.save_stories([a.to_row() for a in assignments], [])
+    touched = sorted({a.story_id for a in assignments})
+    members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in wh.story_members(touched):
+        members[row["story_id"]].append(row)
+    rows = []
+    for story_id, rows_of in members.items():
+        first = min(rows_of, key=lambda r: (r["published_at"], r["article_id"]))
+        summary = summarise([StoryArticle.from_row(r) for r in rows_of], story_id)
+        rows.append({**summary.to_row(), "title": first["title"]})
+    wh.save_stories([], rows)
+    grouped = sum(1 for r in rows if len(r["outlets"]) > 1)
+    log.info("%d new articles in %d stories (%d covered by several outlets)", len(new), len(rows), grouped)
+    return len(rows)
+
+
 def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Tag validated records into article, hit and place rows for the warehouse."""
+    from media_monitoring.tagging import stories
+
     articles, hits, places = [], [], []
     for r in records:
         tags = tagger.tag(r.get("title"), r.get("text"))
@@ -540,6 +602,9 @@ def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str
             "primary_country": tags.primary_country, "primary_region": tags.primary_region,
             "first_run_id": r.get("run_id") or run_id,
             "fetched_at": datetime.fromisoformat(r["fetched_at"]) if r.get("fetched_at") else None,
+            "text_hash": stories.text_hash(r.get("text")),
+            "signature": stories.pack_signature(stories.signature(r.get("title"), r.get("text"))),
+            "signature_version": stories.SIGNATURE_VERSION,
         })
         for h in tags.watchlist_hits:
             hits.append({"article_id": r["article_id"], "watchlist": h.watchlist, "term": h.term,
@@ -569,7 +634,9 @@ def release(article_ids: list[str], *, settings: Settings, warehouse: Warehouse,
     failing = [] if force else [q["record"]["article_id"] for q in outcome.quarantined]
     tagger = Tagger(settings.watchlists_file, settings.regions_file)
     articles, hits, places = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}")
+    articles, hits, places = _fold_exact_duplicates(warehouse, articles, hits, places)
     warehouse.commit_batch("release", articles, hits, places, [], None)
+    assign_stories(warehouse, articles)
     for record in passing:
         warehouse.release(record["article_id"], now)
     log.info("released %d articles; %d still failing; %d unknown", len(passing), len(failing), len(unknown))

@@ -46,6 +46,34 @@ articles = sa.Table(
     sa.Column("primary_region", sa.String(64)),
     sa.Column("first_run_id", sa.String(250)),
     sa.Column("fetched_at", TS),
+    sa.Column("text_hash", sa.String(32), index=True),  # exact duplicates (syndicated copy) are one article
+    sa.Column("signature", sa.LargeBinary),  # MinHash for story grouping (tagging/stories.py)
+    sa.Column("signature_version", sa.String(40)),
+)
+
+stories = sa.Table(
+    "stories",
+    metadata,
+    sa.Column("story_id", sa.String(32), primary_key=True),  # the id of its first article
+    sa.Column("title", sa.Text),
+    sa.Column("first_seen", TS, nullable=False, index=True),
+    sa.Column("last_seen", TS, nullable=False),
+    sa.Column("article_count", sa.Integer, nullable=False),
+    sa.Column("copies", sa.Integer, nullable=False),
+    sa.Column("outlets", sa.JSON, nullable=False),
+    sa.Column("outlet_countries", sa.JSON, nullable=False),
+    sa.Column("countries", sa.JSON, nullable=False),
+)
+
+article_stories = sa.Table(
+    "article_stories",
+    metadata,
+    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("story_id", sa.String(32), nullable=False, index=True),
+    sa.Column("matched_article_id", sa.String(32)),  # the article it joined through
+    sa.Column("similarity", sa.Float),
+    sa.Column("duplicate_of", sa.String(32)),
 )
 
 watchlist_hits = sa.Table(

@@ -302,6 +302,60 @@ class Warehouse:
             conn.execute(h.delete().where(h.c.article_id.in_(list(article_ids)), h.c.watchlist.in_(list(watchlists))))
             self._upsert(conn, h, hits)
 
+    # -- stories --------------------------------------------------------------------------------
+
+    def ids_by_text_hash(self, hashes: Iterable[str]) -> dict[str, str]:
+        """text_hash -> the stored article with that exact text."""
+        a = s.articles
+        wanted = list(set(hashes))
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), UPSERT_CHUNK):
+                for text_hash, article_id in conn.execute(sa.select(a.c.text_hash, a.c.article_id).where(
+                        a.c.text_hash.in_(wanted[start:start + UPSERT_CHUNK]))):
+                    found.setdefault(text_hash, article_id)
+        return found
+
+    def story_candidates(self, since: datetime, exclude: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Stored articles published since ``since`` with what the story index needs."""
+        a, st, sto = s.articles, s.article_stories, s.stories
+        q = (sa.select(a.c.article_id, a.c.signature, a.c.published_at, a.c.fetched_at, a.c.outlet_id,
+                       a.c.outlet_country, a.c.countries, a.c.text_hash, st.c.story_id,
+                       sto.c.first_seen.label("story_first_seen"))
+             .outerjoin(st, st.c.article_id == a.c.article_id).outerjoin(sto, sto.c.story_id == st.c.story_id)
+             .where(a.c.published_at >= since, a.c.signature.is_not(None)))
+        skip = set(exclude)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(q).mappings() if r["article_id"] not in skip]
+        for row in rows:
+            row["published_at"] = _aware(row["published_at"] or row["fetched_at"])
+            row["story_first_seen"] = _aware(row["story_first_seen"])
+        return rows
+
+    def story_members(self, story_ids: Sequence[str]) -> list[dict[str, Any]]:
+        a, st = s.articles, s.article_stories
+        q = (sa.select(a.c.article_id, a.c.signature, a.c.published_at, a.c.fetched_at, a.c.outlet_id,
+                       a.c.outlet_country, a.c.countries, a.c.text_hash, a.c.title, st.c.story_id)
+             .join(st, st.c.article_id == a.c.article_id).where(st.c.story_id.in_(list(story_ids))))
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(q).mappings()]
+        for row in rows:
+            row["published_at"] = _aware(row["published_at"] or row["fetched_at"])
+        return rows
+
+    def save_stories(self, assignments: Sequence[dict[str, Any]], stories: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, s.article_stories, assignments)
+            self._upsert(conn, s.stories, stories)
+
+    def stories_of(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """article_id -> its story row."""
+        st, sto = s.article_stories, s.stories
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(st.c.article_id, sto).join(sto, sto.c.story_id == st.c.story_id)
+                                .where(st.c.article_id.in_(list(article_ids)))).mappings()
+            return {r["article_id"]: dict(r) for r in rows}
+
     # -- quarantine ------------------------------------------------------------------------------
 
     def quarantined(self, *, include_released: bool = False) -> list[dict[str, Any]]:
