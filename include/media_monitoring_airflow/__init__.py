@@ -26,6 +26,7 @@ def warehouse_url() -> str | None:
     """The ``media_warehouse`` connection as a SQLAlchemy URL, or None for the embedded default."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
+
     from media_monitoring.settings import WAREHOUSE_CONN_ID, warehouse_url_from_parts
 
     try:
@@ -40,6 +41,7 @@ def smtp_sender():
     """A send function over the ``media_smtp`` connection, or None to write digests to the outbox."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
+
     from media_monitoring.settings import SMTP_CONN_ID
 
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+
 from media_monitoring.urls import canonical_url
 from media_monitoring.warehouse import schema
 

@@ -39,6 +39,7 @@ from faultserver import (
     stale_validators,
     stream,
 )
+
 from media_monitoring import net, pipeline
 from media_monitoring.net import MAX_FEED_BYTES, MAX_REDIRECTS
 from media_monitoring.pipeline import CollectReport, collect, open_warehouse, process

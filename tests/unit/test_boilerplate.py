@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from media_monitoring.boilerplate import MIN_WORDS, OutletTemplate, learn, normalise
 from media_monitoring.extract import extract_article
 

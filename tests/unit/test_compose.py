@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
 from media_monitoring.settings import warehouse_url_from_uri
 
 pytestmark = pytest.mark.unit

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from media_monitoring.config import (
     ConfigError,
     load_analysts,

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
 from media_monitoring.config import Analysts, Subscription
 from media_monitoring.digest.compose import SubscriptionDigest, WatchlistDigest
 from media_monitoring.digest.deliver import SmtpSend, build_message, deliver, envelope_sender

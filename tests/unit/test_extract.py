@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from media_monitoring.extract import extract_article
 from media_monitoring.feeds import FeedEntry, parse_feed
 

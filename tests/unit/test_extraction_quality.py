@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import trafilatura
+
 from media_monitoring.extract import MIN_WORDS, extract_article
 
 pytestmark = pytest.mark.unit

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from media_monitoring.feeds import FeedParseError, parse_feed
 
 pytestmark = pytest.mark.unit

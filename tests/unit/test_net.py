@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from media_monitoring.net import FEED_CONTENT_TYPES, PAGE_CONTENT_TYPES, FetchError, HttpClient, parse_retry_after
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]

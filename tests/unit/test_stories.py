@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from media_monitoring.tagging import stories
 from media_monitoring.tagging.stories import StoryArticle, StoryIndex
 

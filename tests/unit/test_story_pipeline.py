@@ -3,11 +3,13 @@ exact copies folded into one article."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import yaml
+
 from media_monitoring.pipeline import _fold_exact_duplicates, assign_stories, tag_records
 from media_monitoring.tagging import Tagger
 from media_monitoring.urls import url_key
@@ -81,3 +83,34 @@ def test_an_exact_copy_under_another_url_is_one_article_with_both_sources(wh):
     with wh.engine.connect() as conn:
         sources = conn.execute(sa.text("select sources from articles")).scalar()
     assert "kazinform" in str(sources) and "tass-en" in str(sources)
+
+
+def test_the_digest_tells_a_story_once_with_its_coverage(wh):
+    from datetime import date
+
+    from media_monitoring.config import load_analysts, load_watchlists
+    from media_monitoring.digest.compose import (
+        compose_watchlist,
+        load_subscription_digest,
+        store_watchlist_digest,
+    )
+    from media_monitoring.digest.render import render_digest
+
+    wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
+    _store(wh, [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
+                for a in wire])
+    watchlist = load_watchlists(ROOT / "include/config/watchlists.yaml").watchlists[0]
+    day = datetime.fromisoformat(wire[0]["published"]).astimezone(UTC).date()
+    assert isinstance(day, date)
+    digest = compose_watchlist(wh, day, watchlist)
+    [top] = digest.context["stories"]
+    assert top["coverage"].startswith(f"covered by {len({a['outlet'] for a in wire})} outlets in")
+    leaders = [i for i in digest.items if i["story"]]
+    assert len(leaders) == 1 and len(leaders[0]["story"]["also"]) == len(wire) - 1
+
+    store_watchlist_digest(wh, digest, "run", datetime(2021, 10, 20, 6, tzinfo=UTC))
+    subscription = load_analysts(ROOT / "include/config/analysts.yaml").subscriptions[0]
+    rendered = render_digest(load_subscription_digest(wh, day, subscription, {watchlist.name: watchlist}, {}))
+    assert "Top stories" in rendered.text and top["coverage"] in rendered.text
+    assert ": 1 article," in rendered.text  # the story once, not once per outlet's copy
+    assert "Same story:" in rendered.text

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from media_monitoring.tagging import Tagger
 from media_monitoring.tagging.places import load_gazetteer
 

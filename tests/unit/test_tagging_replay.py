@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from media_monitoring.extract import extract_article
 from media_monitoring.feeds import parse_feed
 from media_monitoring.tagging import Tagger, TagResult

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from media_monitoring.config import load_watchlists
 from media_monitoring.tagging import Tagger
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from media_monitoring.urls import canonical_url, url_key
 
 pytestmark = pytest.mark.unit

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from media_monitoring.quality.validate import Outcome, load_suite, looks_like_error_page, validate_batch
 
 pytestmark = pytest.mark.unit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+
 from media_monitoring.warehouse import Warehouse, WarehouseSchemaError
 from media_monitoring.warehouse import schema as s
 

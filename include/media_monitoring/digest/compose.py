@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from media_monitoring.config import Subscription, Watchlist
+from media_monitoring.tagging.stories import coverage_text
 from media_monitoring.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def compose_watchlist(wh: Warehouse, day: date, watchlist: Watchlist) -> Watchli
                                   "field": row["field"], "snippet": row["snippet"]})
     ranked = sorted(by_article.values(),
                     key=lambda i: (-len(i["terms"]), -i["_hits"], i["published_at"] or datetime.max, i["url"]))
+    ranked, top_stories = _group_stories(wh, ranked)
     counts: Counter[str] = Counter()
     items = []
     for rank, item in enumerate(ranked[:MAX_ITEMS_PER_WATCHLIST], start=1):
@@ -73,6 +75,7 @@ def compose_watchlist(wh: Warehouse, day: date, watchlist: Watchlist) -> Watchli
     term_counts = dict(sorted(counts.items()))
     regions = Counter(i["primary_region"] or "unknown" for i in items)
     context = {
+        "stories": top_stories,
         "spikes": spikes(wh, watchlist.name, day, term_counts),
         "regions": [{"region": r, "articles": n} for r, n in sorted(regions.items(), key=lambda x: (-x[1], x[0]))],
         "attention": [{"outlet_id": h["outlet_id"], "status": h["status"], "reason": h["status_reason"]}
@@ -81,6 +84,38 @@ def compose_watchlist(wh: Warehouse, day: date, watchlist: Watchlist) -> Watchli
                     for oid, q in sorted(wh.latest_outlet_quality().items())],
     }
     return WatchlistDigest(day, watchlist.name, watchlist.version, items, term_counts, _json_safe(context))
+
+
+def _group_stories(wh: Warehouse, ranked: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One entry per story: the best-ranked article leads, the others of the day ride along ("also").
+
+    Returns the items to list and the day's top stories (covered by several outlets), widest first.
+    """
+    stories = wh.stories_of([i["article_id"] for i in ranked])
+    leaders: dict[str, dict[str, Any]] = {}
+    items = []
+    for item in ranked:
+        story = stories.get(item["article_id"])
+        item["story"] = None
+        if story is None:
+            items.append(item)
+            continue
+        lead = leaders.get(story["story_id"])
+        if lead is None:
+            coverage = coverage_text(len(story["outlets"]), len(story["outlet_countries"]))
+            item["story"] = {"story_id": story["story_id"], "coverage": coverage,
+                             "first_seen": story["first_seen"], "outlets": story["outlets"], "also": []}
+            leaders[story["story_id"]] = item
+            items.append(item)
+        else:
+            lead["story"]["also"].append({"article_id": item["article_id"], "title": item["title"],
+                                          "url": item["url"], "outlet_id": item["outlet_id"]})
+    top = [{"story_id": i["story"]["story_id"], "title": i["title"], "url": i["url"],
+            "coverage": i["story"]["coverage"], "first_seen": i["story"]["first_seen"],
+            "outlets": i["story"]["outlets"]}
+           for i in items if i["story"] and len(i["story"]["outlets"]) > 1]
+    top.sort(key=lambda t: (-len(t["outlets"]), str(t["first_seen"])))
+    return items, top
 
 
 def _json_safe(value: Any) -> Any:
@@ -101,7 +136,8 @@ def store_watchlist_digest(wh: Warehouse, digest: WatchlistDigest, run_id: str, 
         [{"digest_date": digest.day, "watchlist": digest.watchlist, "article_id": i["article_id"],
           "rank": i["rank"], "title": i["title"], "url": i["url"], "outlet_id": i["outlet_id"],
           "published_at": i["published_at"], "terms": i["terms"], "outlet_country": i["outlet_country"],
-          "primary_country": i["primary_country"], "primary_region": i["primary_region"]} for i in digest.items],
+          "primary_country": i["primary_country"], "primary_region": i["primary_region"],
+          "story": _json_safe(i.get("story"))} for i in digest.items],
     )
     log.info("digest %s %s (v%s): %d articles, terms %s", digest.day, digest.watchlist, digest.version,
              len(digest.items), digest.term_counts or "none")

@@ -64,6 +64,13 @@ def _published(value: Any, tz: ZoneInfo) -> Any:
     return value
 
 
+def _story(story: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not story:
+        return None
+    return {**story, "also": [{**a, "title": _cut(a["title"]), "url": _web_url(a.get("url"))}
+                              for a in story.get("also", [])]}
+
+
 def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
     import css_inline
 
@@ -74,9 +81,11 @@ def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
         ctx = s.context or {}
         regions = sorted(ctx.get("regions", []), key=lambda r: (r["region"] not in interest, -r["articles"]))
         items = [{**i, "title": _cut(i["title"]), "url": _web_url(i.get("url")),
-                  "published_at": _published(i.get("published_at"), tz),
+                  "published_at": _published(i.get("published_at"), tz), "story": _story(i.get("story")),
                   "terms": [{k: _cut(v) for k, v in t.items()} for t in i["terms"]]} for i in s.items]
-        sections.append({"watchlist": s.watchlist, "version": s.version, "articles": items,
+        stories = [{**st, "title": _cut(st["title"]), "url": _web_url(st.get("url")),
+                    "first_seen": _published(st["first_seen"], tz)} for st in ctx.get("stories", [])]
+        sections.append({"watchlist": s.watchlist, "version": s.version, "articles": items, "stories": stories,
                          "term_counts": s.term_counts, "spikes": [x for x in ctx.get("spikes", []) if x["spike"]],
                          "regions": [{**r, "interest": r["region"] in interest} for r in regions]})
     context = {

@@ -207,15 +207,19 @@ class StorySummary:
     @property
     def coverage(self) -> str:
         """"covered by 3 outlets in 2 countries" (outlet countries; "in ..." left out if none is known)."""
-        outlets, countries = len(self.outlets), len(self.outlet_countries)
-        text = f"covered by {outlets} outlet{'s' if outlets != 1 else ''}"
-        return text + (f" in {countries} countr{'ies' if countries != 1 else 'y'}" if countries else "")
+        return coverage_text(len(self.outlets), len(self.outlet_countries))
 
     def to_row(self) -> dict[str, Any]:
         """The ``stories`` row of this story."""
         return {"story_id": self.story_id, "first_seen": self.first_seen, "last_seen": self.last_seen,
                 "article_count": self.article_count, "copies": self.copies, "outlets": list(self.outlets),
                 "outlet_countries": list(self.outlet_countries), "countries": list(self.countries)}
+
+
+def coverage_text(outlets: int, countries: int) -> str:
+    """"covered by 3 outlets in 2 countries"; the countries part is left out when none is known."""
+    text = f"covered by {outlets} outlet{'s' if outlets != 1 else ''}"
+    return text + (f" in {countries} countr{'ies' if countries != 1 else 'y'}" if countries else "")
 
 
 def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> StorySummary:

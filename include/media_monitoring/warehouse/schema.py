@@ -239,6 +239,8 @@ digest_items = sa.Table(
     sa.Column("outlet_country", sa.String(2)),
     sa.Column("primary_country", sa.String(2)),
     sa.Column("primary_region", sa.String(64)),
+    # the story this article leads in the digest: {story_id, coverage, first_seen, also: [other articles]}
+    sa.Column("story", sa.JSON),
 )
 
 digest_sends = sa.Table(

@@ -1,0 +1,559 @@
+"""The Media Monitor UI plugin in a real headless browser, against a running Airflow API server.
+
+The warehouse is filled by the real pipeline on the replayed seed outlets (collect, process, then
+compose and send both seed digests to the outbox), an ``airflow api-server`` subprocess serves it
+on a loopback port, and Debian's Chromium logs in through Airflow's own login page. What an analyst
+would check: the view is in Airflow's nav, lists both seed digests as sent, the hit filters narrow
+the list, the feed-health table has every outlet, and nobody gets in without logging in.
+
+Screenshots go to a temporary folder; with ``MEDIA_MONITOR_UPDATE_SCREENSHOTS=1`` they are also
+copied to ``docs/screenshots/`` (the ones the README shows).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import browser
+import pytest
+import sqlalchemy as sa
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = secrets.token_urlsafe(12)
+SEED_DAYS = (date(2021, 8, 24), date(2021, 10, 28))
+SEED_OUTLETS = {"almayadeen-en", "pukhtunnama", "tass-en", "ria-ru", "tolonews", "akipress", "kazinform",
+                "asiaplus-tj"}
+SERVER_START_TIMEOUT_S = 90
+
+
+@dataclass
+class Ui:
+    base: str  # http://127.0.0.1:<port>
+    warehouse_url: str
+    data_dir: Path
+    shots: Path
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_http = urllib.request.build_opener(_NoRedirect)
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """GET without following redirects: (status, headers, body)."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with _http.open(req, timeout=20) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, dict(err.headers), err.read()
+
+
+def _token(base: str, username: str = "admin", password: str = PASSWORD) -> str:
+    req = urllib.request.Request(f"{base}/auth/token", method="POST",
+                                 data=json.dumps({"username": username, "password": password}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=20) as resp:
+        return json.loads(resp.read())["access_token"]
+
+
+def _populate(data_dir: Path, replay_base: str) -> str:
+    """The seed warehouse, written by the real pipeline (no Airflow): what the two DAGs would store."""
+    from media_monitoring import pipeline
+    from media_monitoring.digest.run import compose_digests, send_digests
+    from media_monitoring.settings import load_settings
+
+    settings = load_settings()
+    assert settings.data_dir == data_dir.resolve()
+    wh = pipeline.open_warehouse(settings)
+    try:
+        run_id = "manual__ui-test-ingest"
+        outlets = [o.id for o in pipeline.load_outlets(settings).outlets]
+        assert set(outlets) == SEED_OUTLETS
+        pipeline.collect(outlets, run_id=run_id, settings=settings, warehouse=wh)
+        pipeline.process(run_id, settings=settings, warehouse=wh, run_time=datetime(2026, 11, 22, 12, tzinfo=UTC))
+        for day in SEED_DAYS:
+            created = datetime.combine(day + timedelta(days=1), clock(6), UTC)  # the digest DAG's run time
+            run = f"scheduled__{day.isoformat()}"
+            compose_digests(day, settings=settings, warehouse=wh, run_id=run, created_at=created)
+            send_digests(day, settings=settings, warehouse=wh, run_id=run, created_at=created, smtp_send=None)
+        return wh.engine.url.render_as_string(hide_password=False)
+    finally:
+        wh.close()
+
+
+@pytest.fixture(scope="module")
+def ui(airflow_db, replay_server, tmp_path_factory) -> Iterator[Ui]:
+    """The API server (with the plugin) on a loopback port over a freshly populated warehouse."""
+    if reason := browser.missing():
+        pytest.fail(reason)
+    work = tmp_path_factory.mktemp("ui")
+    data_dir, shots, log = work / "data", work / "screenshots", work / "api-server.log"
+    passwords = work / "passwords.json"
+    passwords.write_text(json.dumps({"admin": PASSWORD}), encoding="utf-8")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(64),
+        "AIRFLOW__API__BASE_URL": base + "/",
+        "MEDIA_MONITOR_DATA_DIR": str(data_dir),
+        "MEDIA_MONITOR_REPLAY_BASE": replay_server,
+    }
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    # Started first: it boots while the pipeline fills the warehouse.
+    with log.open("wb") as out:
+        server = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                                  env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+            mp.setenv("MEDIA_MONITOR_DATA_DIR", str(data_dir))
+            mp.setenv("MEDIA_MONITOR_REPLAY_BASE", replay_server)
+            # media_monitoring.sandbox._Worker.close leaves the worker's stdout pipe to the GC, which
+            # warns (ResourceWarning); collect it here, where that warning is not an error.
+            warnings.simplefilter("ignore", ResourceWarning)
+            warehouse_url = _populate(data_dir, replay_server)
+            gc.collect()
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            assert server.poll() is None, "api-server exited:\n" + log.read_text(errors="replace")[-4000:]
+            try:
+                if _get(f"{base}/api/v2/monitor/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "api-server did not start:\n" + log.read_text(errors="replace")[-4000:]
+            time.sleep(0.5)
+        yield Ui(base, warehouse_url, data_dir, shots, log)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)  # its own session: the server and its worker
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=10)
+    if os.environ.get("MEDIA_MONITOR_UPDATE_SCREENSHOTS") == "1" and shots.exists():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for png in shots.glob("*.png"):
+            shutil.copyfile(png, SCREENSHOTS / png.name)
+
+
+@pytest.fixture(scope="module")
+def chrome(ui):
+    with browser.chromium(1440, 1000) as driver:
+        yield driver
+
+
+def _wait(driver, condition, timeout: float = 30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _by(kind: str, value: str):
+    from selenium.webdriver.support import expected_conditions as ec
+
+    return ec.presence_of_element_located((kind, value))
+
+
+def _hit_rows(driver) -> list[tuple[str, str]]:
+    from selenium.webdriver.common.by import By
+
+    return [(r.get_attribute("data-article"), r.get_attribute("data-outlet"))
+            for r in driver.find_elements(By.CSS_SELECTOR, "#hit-table tr.hit")]
+
+
+def _expected_hits(warehouse_url: str, where: str = "1=1", **params) -> list[str]:
+    """Article ids with watchlist hits, newest first, straight from the warehouse."""
+    engine = sa.create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text(
+                "select a.article_id from articles a where exists "
+                "(select 1 from watchlist_hits h where h.article_id = a.article_id) and " + where +
+                " order by a.published_at desc, a.article_id desc"), params).scalars())
+    finally:
+        engine.dispose()
+
+
+# -- tests, in the order an analyst would meet them ------------------------------------------------
+
+
+def test_nobody_gets_in_without_logging_in(ui):
+    # A page: redirected to Airflow's login page, which sends the browser back afterwards.
+    for path in ("/media-monitor/", "/media-monitor/?term=CSTO",
+                 "/media-monitor/digest/email.html?date=2021-10-28&subscription=Russia%20desk"):
+        status, headers, body = _get(ui.base + path)
+        assert status == 302, path
+        location = urlsplit(headers["location"])
+        assert location.path == "/auth/login"
+        assert parse_qs(location.query)["next"] == [path]  # back to this very page after login
+        assert b"digest" not in body.lower()
+    # The JSON API: 401 without a token, 403 with a forged one, 401 with an expired one.
+    status, headers, _ = _get(ui.base + "/media-monitor/api/hits")
+    assert status == 401 and headers["www-authenticate"] == "Bearer"
+    good = _token(ui.base)
+    import jwt
+
+    claims = jwt.decode(good, options={"verify_signature": False})
+    forged = jwt.encode({**claims, "role": "ADMIN"}, "not-the-secret-" * 5, algorithm="HS512")
+    assert _get(ui.base + "/media-monitor/api/hits", {"Authorization": f"Bearer {forged}"})[0] == 403
+    assert _get(ui.base + "/media-monitor/", {"Cookie": f"_token={forged}"})[0] == 302
+    assert _get(ui.base + "/media-monitor/api/digests", {"Cookie": "_token=garbage"})[0] == 403
+    # A wrong password gets no token at all.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _token(ui.base, password="wrong")
+    assert refused.value.code == 401
+    refused.value.close()
+    # With Airflow's token (header or cookie), the same requests are served.
+    status, _, body = _get(ui.base + "/media-monitor/api/digests", {"Authorization": f"Bearer {good}"})
+    assert status == 200
+    assert {(d["digest_date"], d["subscription"]) for d in json.loads(body)["digests"]} == {
+        (day.isoformat(), sub) for day in SEED_DAYS for sub in ("Central Asia desk", "Russia desk")}
+    status, headers, body = _get(ui.base + "/media-monitor/", {"Cookie": f"_token={good}"})
+    assert status == 200 and b"Media Monitor" in body
+    assert "script-src" not in headers["content-security-policy"]  # default-src 'none': no script at all
+    assert "frame-ancestors 'self'" in headers["content-security-policy"]
+
+
+def test_login_through_airflow_and_see_the_digests(ui, chrome):
+    from selenium.webdriver.common.by import By
+
+    chrome.get(ui.base + "/media-monitor/")
+    _wait(chrome, _by(By.NAME, "username"))
+    login = urlsplit(chrome.current_url)
+    assert login.path == "/auth/login" and parse_qs(login.query)["next"] == ["/media-monitor/"]
+    chrome.find_element(By.NAME, "username").send_keys("admin")
+    chrome.find_element(By.NAME, "password").send_keys(PASSWORD)
+    chrome.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _wait(chrome, _by(By.ID, "digest-table"))
+    assert urlsplit(chrome.current_url).path == "/media-monitor/"
+    assert chrome.find_element(By.CSS_SELECTOR, "header .user").text.endswith("admin")
+
+    # Both seed days, both subscriptions, as sent (newest first).
+    sends = [(r.get_attribute("data-date"), r.get_attribute("data-subscription"))
+             for r in chrome.find_elements(By.CSS_SELECTOR, "#digest-table tr.digest-send")]
+    assert sends == [("2021-10-28", "Central Asia desk"), ("2021-10-28", "Russia desk"),
+                     ("2021-08-24", "Central Asia desk"), ("2021-08-24", "Russia desk")]
+    latest = chrome.find_element(By.CSS_SELECTOR, "#digests .latest h3").text
+    assert "2021-10-28" in latest
+
+    # The latest digest's HTML body, exactly as sent, in a sandbox without script.
+    frame = chrome.find_element(By.ID, "latest-email")
+    assert frame.get_attribute("sandbox") == "allow-popups allow-popups-to-escape-sandbox"
+    chrome.switch_to.frame(frame)
+    try:
+        _wait(chrome, _by(By.TAG_NAME, "h1"))
+        email_text = chrome.find_element(By.TAG_NAME, "body").text
+    finally:
+        chrome.switch_to.default_content()
+    assert "Media Monitor digest: 2021-10-28" in email_text
+    assert "Lavrov says CSTO ready to help Tajikistan protect border with Afghanistan" in email_text
+
+    # Feed health: every outlet of the registry, with its status.
+    feeds = {r.get_attribute("data-outlet"): r.find_element(By.CSS_SELECTOR, ".status").text.lower()
+             for r in chrome.find_elements(By.CSS_SELECTOR, "#feed-table tr.feed")}
+    assert set(feeds) == SEED_OUTLETS
+    assert set(feeds.values()) <= {"ok", "quiet", "failing", "blocked", "drifting"}
+
+    # No stories table yet: a placeholder, no invented groups.
+    assert "stories" not in sa.inspect(sa.create_engine(ui.warehouse_url)).get_table_names()
+    assert chrome.find_elements(By.ID, "stories-placeholder")
+
+    # Every article with a watchlist hit, newest first.
+    assert [a for a, _ in _hit_rows(chrome)] == _expected_hits(ui.warehouse_url)
+
+
+def test_hit_filters(ui, chrome):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    chrome.get(ui.base + "/media-monitor/")
+    everything = _hit_rows(chrome)
+    assert len(everything) == len(_expected_hits(ui.warehouse_url)) > 2
+
+    # Term: the form, as an analyst uses it.
+    Select(chrome.find_element(By.ID, "f-term")).select_by_value("CSTO")
+    chrome.find_element(By.ID, "f-apply").click()
+    _wait(chrome, lambda d: "term=CSTO" in d.current_url)
+    csto = _expected_hits(ui.warehouse_url, "exists (select 1 from watchlist_hits h2 where "
+                          "h2.article_id = a.article_id and h2.term = :t)", t="CSTO")
+    assert [a for a, _ in _hit_rows(chrome)] == csto
+    assert 0 < len(csto) < len(everything)
+    for row in chrome.find_elements(By.CSS_SELECTOR, "#hit-table tr.hit"):
+        assert row.find_elements(By.CSS_SELECTOR, '.term[data-term="CSTO"]')
+
+    # Term and outlet together.
+    Select(chrome.find_element(By.ID, "f-outlet")).select_by_value("tass-en")
+    chrome.find_element(By.ID, "f-apply").click()
+    _wait(chrome, lambda d: "outlet=tass-en" in d.current_url)
+    rows = _hit_rows(chrome)
+    assert len(rows) == 1 and rows[0][1] == "tass-en"
+
+    # A date range: only the August seed article.
+    chrome.get(ui.base + "/media-monitor/?from=2021-08-01&to=2021-08-31")
+    assert [o for _, o in _hit_rows(chrome)] == ["almayadeen-en"]
+
+    # A region (as tagged in article_places).
+    chrome.get(ui.base + "/media-monitor/?region=" + quote("Eastern Asia"))
+    assert [a for a, _ in _hit_rows(chrome)] == _expected_hits(
+        ui.warehouse_url, "exists (select 1 from article_places p where p.article_id = a.article_id "
+        "and p.kind = 'region' and p.code = :r)", r="Eastern Asia")
+
+    # Nothing matches: said so, no table.
+    chrome.get(ui.base + "/media-monitor/?term=CSTO&outlet=tolonews")
+    assert not _hit_rows(chrome) and chrome.find_elements(By.ID, "no-hits")
+
+    # Keyset pages of 2: every article exactly once, in order.
+    seen: list[str] = []
+    chrome.get(ui.base + "/media-monitor/?limit=2")
+    for _ in range(20):
+        seen += [a for a, _ in _hit_rows(chrome)]
+        nxt = chrome.find_elements(By.ID, "hits-next")
+        if not nxt:
+            break
+        chrome.get(nxt[0].get_attribute("href"))
+    assert seen == [a for a, _ in everything]
+
+
+def test_digest_as_sent_and_its_screenshot(ui, chrome):
+    from selenium.webdriver.common.by import By
+
+    chrome.get(ui.base + "/media-monitor/")
+    row = '#digest-table tr[data-date="2021-08-24"][data-subscription="Russia desk"]'
+    chrome.find_element(By.CSS_SELECTOR, row + " a").click()
+    _wait(chrome, _by(By.ID, "email-html"))
+    assert "Media Monitor 2021-08-24" in chrome.find_element(By.CSS_SELECTOR, "#digest h2").text
+    assert "russia-desk@media-monitor.example.org" in chrome.find_element(By.CSS_SELECTOR, "dl.meta").text
+    chrome.find_element(By.LINK_TEXT, "Plain text").click()
+    text = _wait(chrome, _by(By.ID, "email-text")).text
+    assert "Lavrov: Russia Does not want US Army in Central Asia" in text
+
+    # The HTML body on its own URL: the bytes stored at send time, served in a CSP sandbox.
+    token = _token(ui.base)
+    status, headers, body = _get(ui.base + "/media-monitor/digest/email.html?date=2021-10-28&subscription="
+                                 + quote("Central Asia desk"), {"Authorization": f"Bearer {token}"})
+    assert status == 200
+    assert headers["content-security-policy"].startswith("sandbox ")
+    engine = sa.create_engine(ui.warehouse_url)
+    with engine.connect() as conn:
+        sent = conn.execute(sa.text("select body_html from digest_sends where digest_date = :d and "
+                                    "subscription = :s"), {"d": "2021-10-28", "s": "Central Asia desk"}).scalar_one()
+    engine.dispose()
+    assert body.decode() == sent
+
+    chrome.get(ui.base + "/media-monitor/digest/email.html?date=2021-10-28&subscription=" + quote("Central Asia desk"))
+    assert "Media Monitor digest: 2021-10-28" in _wait(chrome, _by(By.TAG_NAME, "h1")).text
+    browser.full_page_png(chrome, ui.shots / "digest-email.png", width=760)
+    assert (ui.shots / "digest-email.png").stat().st_size > 20_000
+
+
+def test_the_view_in_airflows_nav(ui, chrome):
+    from selenium.webdriver.common.by import By
+
+    chrome.set_window_size(1440, 1300)
+    chrome.get(ui.base + "/")
+    link = _wait(chrome, _by(By.CSS_SELECTOR, 'a[href$="plugin/media-monitor"]'))
+    link.click()
+    frame = _wait(chrome, _by(By.CSS_SELECTOR, 'iframe[src*="media-monitor"]'))
+    chrome.switch_to.frame(frame)
+    try:
+        _wait(chrome, _by(By.ID, "digest-table"))
+        assert len(_hit_rows(chrome)) > 0
+    finally:
+        chrome.switch_to.default_content()
+    time.sleep(1)  # let the nested digest preview paint
+    ui.shots.mkdir(parents=True, exist_ok=True)
+    chrome.save_screenshot(str(ui.shots / "media-monitor-view.png"))
+    assert (ui.shots / "media-monitor-view.png").stat().st_size > 50_000
+    chrome.set_window_size(1440, 1000)
+
+
+def test_hostile_headline_stays_text(ui, chrome):
+    """A headline from the web carrying markup shows as text, and its javascript: URL is no link."""
+    from selenium.webdriver.common.by import By
+
+    from media_monitoring.warehouse import Warehouse
+
+    payload = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+    wh = Warehouse.connect(ui.warehouse_url, create=False)
+    try:
+        article_id = "f" * 32
+        wh.commit_batch("manual__hostile", [{
+            "article_id": article_id, "canonical_url": "javascript:alert(1)//x", "url": "javascript:alert(1)",
+            "outlet_id": "evil-outlet", "outlet_country": "ZZ", "title": payload, "title_key": None, "author": None,
+            "published_at": datetime(2020, 1, 1, tzinfo=UTC), "date_source": "meta", "language": "en",
+            "language_source": "meta", "text": "CSTO " + payload, "word_count": 3, "sources": [], "countries": [],
+            "regions": [payload], "primary_country": None, "primary_region": None, "first_run_id": "manual__hostile",
+            "fetched_at": datetime(2020, 1, 1, tzinfo=UTC)}],
+            [{"article_id": article_id, "watchlist": "central-asia-security", "term": "CSTO", "field": "text",
+              "start": 0, "end": 4, "alias": "CSTO", "matched": "CSTO", "snippet": payload, "version": "x"}],
+            [], [], None)
+    finally:
+        wh.close()
+    chrome.get(ui.base + "/media-monitor/?outlet=evil-outlet")
+    rows = chrome.find_elements(By.CSS_SELECTOR, "#hit-table tr.hit")
+    assert len(rows) == 1
+    title_cell = rows[0].find_element(By.CSS_SELECTOR, "td.title")
+    assert title_cell.text == payload  # shown literally
+    assert not title_cell.find_elements(By.TAG_NAME, "a")  # javascript: URL: not a link
+    assert not chrome.find_elements(By.CSS_SELECTOR, "#hit-table script, #hit-table img")
+    assert chrome.title != "pwned"
+
+
+# -- speed at scale ----------------------------------------------------------------------------------
+
+BENCH_ARTICLES = int(os.environ.get("MEDIA_MONITOR_UI_BENCH_ARTICLES", "200000"))
+BIG_TABLES = {"articles", "watchlist_hits", "article_places"}
+QUERY_BUDGET_MS = 1000  # per query: generous for a loaded 2-core CI machine (typically 1-250 ms)
+
+
+def _fill_synthetic(url: str, n: int) -> None:
+    """``n`` articles from 500 outlets, one a minute; hits on 5% / 2% / 0.5% / 0.02% of them (three
+    mentions each), region tags on every article (one region on 0.1% only), a few undated ones."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("""
+                INSERT INTO articles (article_id, canonical_url, url, outlet_id, outlet_country, title, published_at,
+                                      language, text, word_count, sources, countries, regions, primary_region)
+                SELECT md5(i::text), 'https://o' || (i % 500) || '.example/a/' || i,
+                       'https://o' || (i % 500) || '.example/a/' || i, 'outlet-' || (i % 500), 'RU',
+                       'Headline ' || i,
+                       CASE WHEN i % 50000 = 7 THEN NULL ELSE timestamptz '2021-01-01' + i * interval '1 minute' END,
+                       'en', 'body', 1, '[]', '[]', '["Central Asia"]', 'Central Asia'
+                FROM generate_series(1, :n) i"""), {"n": n})
+            conn.execute(sa.text("""
+                INSERT INTO watchlist_hits (article_id, watchlist, term, field, start, "end", alias, matched,
+                                            snippet, version)
+                SELECT md5(i::text), 'central-asia-security', t.term, 'text', k, k + 4, t.term, t.term, 's', 'v1'
+                FROM generate_series(1, :n) i
+                CROSS JOIN (VALUES ('Afghanistan', 20), ('Lavrov', 50), ('CSTO', 200), ('Rare', 5000)) t(term, every)
+                CROSS JOIN generate_series(1, 3) k
+                WHERE i % t.every = 0"""), {"n": n})
+            conn.execute(sa.text("""
+                INSERT INTO article_places (article_id, kind, code, name, mentions, evidence)
+                SELECT md5(i::text), 'region', r.code, r.code, 1, '[]'
+                FROM generate_series(1, :n) i
+                CROSS JOIN (VALUES ('Central Asia', 1), ('Eastern Europe', 3), ('Northern Africa', 997)) r(code, every)
+                WHERE i % r.every = 0"""), {"n": n})
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_warehouse):
+    """Every hit-list shape the UI can ask for, EXPLAINed on PostgreSQL over ``BENCH_ARTICLES``
+    articles (200,000 by default; ``MEDIA_MONITOR_UI_BENCH_ARTICLES=1000000`` for the million):
+    no sequential scan of a big table, each within budget, and keyset pages equal to OFFSET pages."""
+    from sqlalchemy.dialects import postgresql
+
+    from media_monitoring.warehouse import Warehouse, views
+
+    wh = Warehouse.connect(postgres_warehouse)  # creates the schema, with its indexes, as the DAGs do
+    try:
+        _fill_synthetic(postgres_warehouse, BENCH_ARTICLES)
+        w = ("central-asia-security",)
+        with wh.engine.connect() as conn:
+            deep = conn.execute(views.hit_articles_query(views.HitFilter(), limit=BENCH_ARTICLES // 40)).all()[-1]
+        cursor = views.HitCursor(deep.published_at, deep.article_id)
+        cases = {
+            "all hits": (views.HitFilter(), None),
+            "common term": (views.HitFilter(term="Afghanistan", watchlists=w), None),
+            "uncommon term": (views.HitFilter(term="CSTO", watchlists=w), None),
+            "rare term": (views.HitFilter(term="Rare", watchlists=w), None),
+            "unknown term": (views.HitFilter(term="Nobody", watchlists=w), None),
+            "outlet": (views.HitFilter(outlet="outlet-200"), None),
+            "common region": (views.HitFilter(region="Eastern Europe"), None),
+            "rare region": (views.HitFilter(region="Northern Africa"), None),
+            "one month": (views.HitFilter(since=date(2021, 2, 1), until=date(2021, 2, 28)), None),
+            "term + outlet": (views.HitFilter(term="CSTO", watchlists=w, outlet="outlet-200"), None),
+            "term + rare region": (views.HitFilter(term="CSTO", watchlists=w, region="Northern Africa"), None),
+            "all filters, no match": (views.HitFilter(term="CSTO", watchlists=w, outlet="outlet-201",
+                                                      region="Northern Africa", since=date(2021, 1, 1),
+                                                      until=date(2021, 12, 31)), None),
+            "deep page": (views.HitFilter(), cursor),
+            "deep page + term": (views.HitFilter(term="CSTO", watchlists=w), cursor),
+        }
+        statements = {name: views.hit_articles_query(f, after=c, limit=views.DEFAULT_PAGE_SIZE + 1)
+                      for name, (f, c) in cases.items()}
+        statements["undated"] = views.undated_hit_articles_query(views.HitFilter(), limit=51)
+        statements["outlet choices"] = views.outlets_query()
+        statements["region choices"] = views.regions_query()
+        with wh.engine.connect() as conn:
+            page_ids = list(conn.execute(statements["all hits"]).scalars())
+        statements["hits of a page"] = views.hits_of_articles_query(page_ids)
+
+        report = []
+        with wh.engine.connect() as conn:
+            for name, stmt in statements.items():
+                sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+                result = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql).scalar()[0]
+                scanned = {n.get("Relation Name") for n in _plan_nodes(result["Plan"]) if n["Node Type"] == "Seq Scan"}
+                report.append(f"{name}: {result['Execution Time']:.1f} ms, seq scans {sorted(scanned) or 'none'}")
+                assert not scanned & BIG_TABLES, (name, scanned, sql)
+                assert result["Execution Time"] < QUERY_BUDGET_MS, (name, result["Execution Time"])
+        print(f"\n{BENCH_ARTICLES} articles:\n  " + "\n  ".join(report))
+
+        # Keyset pages are exactly the OFFSET pages (a brute-force listing), across page boundaries.
+        flt = views.HitFilter(term="CSTO", watchlists=w)
+        walked, after = [], None
+        for _ in range(3):
+            page = views.hit_page(wh, flt, after=after, limit=50)
+            walked += [a["article_id"] for a in page.articles]
+            after = page.next_cursor
+        with wh.engine.connect() as conn:
+            expected = list(conn.execute(sa.text(
+                "select a.article_id from articles a where exists (select 1 from watchlist_hits h where "
+                "h.article_id = a.article_id and h.term = 'CSTO') order by a.published_at desc nulls last, "
+                "a.article_id desc limit 150")).scalars())
+        assert walked == expected
+        page = views.hit_page(wh, views.HitFilter(term="CSTO", watchlists=w), limit=1)
+        assert {"watchlist": "central-asia-security", "term": "CSTO", "mentions": 3, "in_title": False,
+                "forms": ["CSTO"], "snippet": "s"} in page.articles[0]["terms"]
+    finally:
+        wh.close()
