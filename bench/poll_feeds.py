@@ -1,11 +1,11 @@
 """Benchmark of feed polling: N feeds on a local server with added latency, polled by ``collect``.
 
-    .venv/bin/python bench/poll_feeds.py [--feeds 1000 --latency-ms 100] [--no-profile] [--json out.json]
+    .venv/bin/python bench/poll_feeds.py [--feeds 1000 --latency-ms 100] [--profile] [--what-if] [--json out.json]
 
 What it does, in one process (plus one server process):
 
 * starts a local HTTP server on 127.0.0.1 (asyncio, in a child process so it does not share the
-  poller's GIL) serving N distinct RSS feeds at /feed/<i>.xml, ~20 items and 10-30 KB each, gzip on
+  poller's GIL) serving N distinct RSS feeds at /feed/<i>.xml, ~20 items and 17-31 KB each, gzip on
   request, every response held back by the latency, with ETag / Last-Modified and 304 on a match;
 * writes an outlet registry for them (allow_private, one loopback host with max_concurrency 64 and
   min_delay_s 0: politeness is per host, and here one loopback host stands for N different hosts);
@@ -15,9 +15,11 @@ What it does, in one process (plus one server process):
 * times ``media_monitoring.pipeline.collect`` (the code the Airflow collect task runs) for a cold
   poll (no feed state: unconditional GETs, every feed parsed) and then an all-304 poll (validators
   sent, the server answers 304, nothing parsed), then a naive baseline of the same fetches (httpx +
-  a ThreadPoolExecutor of the same width + ``feedparser.parse``), then, unless ``--no-profile``, the
-  product's cold and 304 polls again under cProfile (every worker thread) and a wall-clock stack
-  sampler, to say where the time goes.
+  a ThreadPoolExecutor of the same width + ``feedparser.parse``), a server check at 4x the width,
+  and the single-thread cost of each piece of a poll;
+* with ``--what-if``, in-process variants (the product's files are not touched): keep-alive after a
+  304, 32 and 64 outlet threads, no ``add_sources``; with ``--profile``, the polls again under a
+  wall-clock stack sampler and under cProfile with a thread-CPU timer (every worker thread).
 
 Every request goes to 127.0.0.1, every loop is bounded, and the server exits with its parent (stdin
 closes) or after ``SERVER_MAX_LIFETIME_S`` at the latest.
@@ -32,10 +34,12 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import os
 import platform
 import pstats
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -55,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVER_MAX_LIFETIME_S = 900  # the server stops itself after this even if its parent vanished
 SERVER_START_TIMEOUT_S = 30
 HOST = "127.0.0.1"
+PROFILED_FEEDS = 200  # outlets in the cProfiled pass
 HOST_MAX_CONCURRENCY = 64  # the registry's upper bound (config.HostLimits); >= OUTLET_THREADS
 BASE_DATE = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FIXED_LAST_MODIFIED = format_datetime(BASE_DATE, usegmt=True)
@@ -187,6 +192,9 @@ class _FeedServer(asyncio.Protocol):
             name, _, value = line.partition(b":")
             headers[name.strip().lower()] = value.strip()
         path = target.split(b"?", 1)[0]
+        delay = self.latency
+        if path.startswith(b"/fast/"):  # no added latency: for the single-thread component costs
+            path, delay = path[5:], 0.0
         if path.startswith(b"/__"):  # control: stats and reset, answered at once
             body = json.dumps(self.stats.snapshot()).encode()
             if path == b"/__reset":
@@ -207,12 +215,12 @@ class _FeedServer(asyncio.Protocol):
                 kind, response = "feed_200", gz
             else:
                 kind, response = "feed_200", plain
-        self.stats.requests[kind] += 1
+        self.stats.requests[kind if delay else kind + " (no delay)"] += 1
         slot: list[bytes | None] = [None]
         self.pending.append(slot)
         self.stats.inflight += 1
         self.stats.max_inflight = max(self.stats.max_inflight, self.stats.inflight)
-        due = self.loop.time() + self.latency
+        due = self.loop.time() + delay
         self.loop.call_at(due, self._ready, slot, response, due)
 
     def _ready(self, slot: list[bytes | None], response: bytes, due: float) -> None:
@@ -364,6 +372,9 @@ def prestore_articles(wh: Any, base: str, ids: list[str], items: int, *, with_so
     return len(rows)
 
 
+TABLE_RE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', re.IGNORECASE)
+
+
 class SqlCounters:
     """Connections opened, pool checkouts and statements by kind on the warehouse engine."""
 
@@ -388,13 +399,8 @@ class SqlCounters:
     def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self._local.t0 = time.perf_counter()
         word = statement.lstrip().split(None, 1)[0].upper()
-        table = ""
-        if word in ("INSERT", "UPDATE", "DELETE", "SELECT"):
-            for t in ("articles", "quarantine", "feed_health", "fetch_failures", "staging"):
-                if t in statement:
-                    table = t
-                    break
-        self._count(f"sql {word} {table}".strip())
+        found = TABLE_RE.search(statement)
+        self._count(f"sql {word} {found.group(1) if found else ''}".strip())
 
     def _after(self, *args: Any) -> None:
         elapsed = time.perf_counter() - getattr(self._local, "t0", time.perf_counter())
@@ -409,16 +415,25 @@ class SqlCounters:
         return out
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all cores, all processes), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def measured() -> Iterator[dict[str, float]]:
-    """Wall time and CPU time of this process (all threads) plus reaped children."""
-    out: dict[str, float] = {}
+    """Wall time and CPU time of this process (all threads) plus reaped children, and the machine's busy time."""
+    out: dict[str, float] = {"loadavg_1m_before": os.getloadavg()[0]}
     ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = machine_busy_s()
     wall0, cpu0 = time.perf_counter(), time.process_time()
     yield out
     out["wall_s"] = time.perf_counter() - wall0
     ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out["cpu_s"] = time.process_time() - cpu0 + (ch1.ru_utime - ch0.ru_utime) + (ch1.ru_stime - ch0.ru_stime)
+    out["machine_busy_s"] = machine_busy_s() - busy0
 
 
 def run_collect(ids: list[str], run_id: str, settings: Any, wh: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -467,43 +482,138 @@ def baseline_poll(urls: list[str], width: int, etags: dict[str, str] | None
     return m, {"statuses": dict(statuses), "entries": entries}, found_etags, bodies
 
 
-def parse_floor(bodies: list[bytes]) -> dict[str, float]:
-    """CPU to parse every feed once, single-threaded: the product's options and feedparser's defaults."""
-    import feedparser
-    from media_monitoring.feeds import parse_feed
+def component_costs(wh: Any, registry: Path, ids: list[str], base: str, items: int, sample: int
+                    ) -> dict[str, dict[str, float]]:
+    """What one call of each piece of a poll costs, one thread, no contention: CPU and wall ms per call.
 
-    out = {}
-    t0 = time.process_time()
-    for i, body in enumerate(bodies):
-        parse_feed(body, f"http://{HOST}{feed_path(i)}")
-    out["parse_feed_cpu_s"] = time.process_time() - t0
-    t0 = time.process_time()
-    for body in bodies:
-        feedparser.parse(body)
-    out["feedparser_defaults_cpu_s"] = time.process_time() - t0
+    Run on the warehouse of the timed passes after them (feed state and pre-stored articles in place),
+    against the server's no-latency paths. Their per-feed sum, set against the measured CPU per feed,
+    shows how much the 16-thread run adds (GIL hand-offs, lock convoys).
+    """
+    import feedparser
+    import httpx
+    import yaml
+
+    from media_monitoring.config import Registry, load_registry
+    from media_monitoring.feeds import parse_feed
+    from media_monitoring.net import FEED_CONTENT_TYPES, MAX_FEED_BYTES, HttpClient
+    from media_monitoring.pipeline import FEED_ACCEPT
+    from media_monitoring.urls import url_key
+
+    out: dict[str, dict[str, float]] = {}
+
+    def cost(name: str, calls: list[Callable[[], Any]]) -> None:
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for call in calls:
+            call()
+        n = max(1, len(calls))
+        out[name] = {"calls": len(calls), "cpu_ms": round(1000 * (time.process_time() - cpu0) / n, 3),
+                     "wall_ms": round(1000 * (time.perf_counter() - wall0) / n, 3)}
+
+    text = registry.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    cost("registry: load_registry (once per collect call)", [lambda: load_registry(registry, "")])
+    cost("registry: yaml.safe_load part", [lambda: yaml.safe_load(text)])
+    cost("registry: yaml.compose part (line numbers for errors)", [lambda: yaml.compose(text)])
+    cost("registry: pydantic validation part", [lambda: Registry.model_validate(data)])
+    cost("registry: yaml CSafeLoader instead (what-if)", [lambda: yaml.load(text, Loader=yaml.CSafeLoader)])
+
+    feeds = list(range(min(sample, len(ids))))
+    fast = [f"{base}/fast{feed_path(i)}" for i in feeds]
+    with HttpClient("bench", allow_private_hosts={HOST}) as client, \
+            httpx.Client(trust_env=False, timeout=30) as plain:
+        get = client.get
+        results = [get(u, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT, content_types=FEED_CONTENT_TYPES)
+                   for u in fast[:5]]  # warm: connection open
+        cost("http: HttpClient.get 200 (gzip, inflate)",
+             [lambda u=u: get(u, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT, content_types=FEED_CONTENT_TYPES)
+              for u in fast])
+        etag = results[0].etag
+        cost("http: HttpClient.get 304",
+             [lambda u=fast[0]: get(u, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT, content_types=FEED_CONTENT_TYPES,
+                                    etag=etag) for _ in feeds])
+        cost("http: plain httpx.Client.get 200 (baseline)", [lambda u=u: plain.get(u).content for u in fast])
+        cost("http: plain httpx.Client.get 304 (baseline)",
+             [lambda u=fast[0]: plain.get(u, headers={"If-None-Match": etag}) for _ in feeds])
+        bodies = [plain.get(u).content for u in fast]
+    cost("parse: parse_feed (product options)",
+         [lambda b=b, i=i: parse_feed(b, f"{base}{feed_path(i)}") for i, b in zip(feeds, bodies, strict=True)])
+    cost("parse: feedparser.parse defaults (baseline)", [lambda b=b: feedparser.parse(b) for b in bodies])
+    cost("parse: sha256 of the body", [lambda b=b: hashlib.sha256(b).hexdigest() for b in bodies])
+
+    keys = {i: [url_key(article_link(base, i, j)) for j in range(items)] for i in feeds}
+    sources = {i: [{"outlet_id": ids[i], "feed_url": f"{base}{feed_path(i)}", "entry_id": entry_guid(i, j),
+                    "link": article_link(base, i, j)} for j in range(items)] for i in feeds}
+    now = datetime.now(UTC)
+    cost("db: feed_state (per feed)", [lambda i=i: wh.feed_state(ids[i]) for i in feeds])
+    cost("db: due_retries (per feed)", [lambda i=i: wh.due_retries(ids[i], now) for i in feeds])
+    cost("db: known_ids of 20 entries (per feed, cold)", [lambda i=i: wh.known_ids(keys[i]) for i in feeds])
+    cost("db: known_ids of no entries (per feed, 304)", [lambda: wh.known_ids([]) for _ in feeds])
+    if hasattr(wh, "failures_not_due"):
+        cost("db: failures_not_due of 20 entries (per feed, cold)",
+             [lambda i=i: wh.failures_not_due(keys[i], now) for i in feeds])
+    if hasattr(wh, "outlet_template"):
+        cost("db: outlet_template (per feed)", [lambda i=i: wh.outlet_template(ids[i]) for i in feeds])
+    cost("db: add_sources, source already there (per entry, cold)",
+         [lambda i=i, j=j: wh.add_sources(keys[i][j], [sources[i][j]]) for i in feeds for j in range(items)])
+    cost("db: stage of no records (per feed)", [lambda i=i: wh.stage("bench-components", ids[i], []) for i in feeds])
+    states = {i: wh.feed_state(ids[i]) for i in feeds}
+    cost("db: save_feed_state, one commit (per feed)", [lambda i=i: wh.save_feed_state(states[i]) for i in feeds])
+
+    # what-ifs for the suggested changes, bench code only (same rows, same results)
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import sqlite
+
+    from media_monitoring.warehouse import schema as s
+
+    table = s.feed_health
+    stmt = sqlite.insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=["outlet_id"], set_={
+        c.name: stmt.excluded[c.name] for c in table.columns if c.name != "outlet_id"})
+
+    def save_prebuilt(row: dict[str, Any]) -> None:
+        with wh.engine.begin() as conn:
+            conn.execute(stmt, [row])
+
+    cost("what-if db: save_feed_state with the upsert built once (per feed)",
+         [lambda i=i: save_prebuilt(states[i]) for i in feeds])
+    select_sources = sa.select(s.articles.c.article_id, s.articles.c.sources).where(
+        s.articles.c.article_id.in_(sa.bindparam("ids", expanding=True)))
+
+    def sources_batched(i: int) -> None:  # one query for the feed's known entries; UPDATE only if one changed
+        with wh.engine.begin() as conn:
+            current = dict(conn.execute(select_sources, {"ids": keys[i]}).all())
+            changed = [k for j, k in enumerate(keys[i]) if sources[i][j] not in current.get(k, [sources[i][j]])]
+            assert not changed
+
+    cost("what-if db: add_sources batched, one query per feed (per feed)",
+         [lambda i=i: sources_batched(i) for i in feeds])
     return out
 
 
-def registry_load_cost(path: Path) -> dict[str, float]:
-    """CPU of loading the generated registry as collect does, and of its parts (each call does it once)."""
-    import yaml
-    from media_monitoring.config import Registry, load_registry
+def per_feed_estimate(c: dict[str, dict[str, float]], feeds: int, items: int) -> dict[str, float]:
+    """Single-thread CPU ms per feed predicted from the component costs, cold and 304."""
+    def ms(name: str) -> float:
+        return next((v["cpu_ms"] for k, v in c.items() if k.startswith(name)), 0.0)
 
-    text = path.read_text(encoding="utf-8")
-
-    def cpu(fn: Callable[[], Any]) -> float:
-        t0 = time.process_time()
-        fn()
-        return round(time.process_time() - t0, 3)
-
-    data = yaml.safe_load(text)
-    return {
-        "load_registry_cpu_s": cpu(lambda: load_registry(path, "")),
-        "yaml_safe_load_cpu_s": cpu(lambda: yaml.safe_load(text)),
-        "yaml_compose_cpu_s": cpu(lambda: yaml.compose(text)),
-        "pydantic_validate_cpu_s": cpu(lambda: Registry.model_validate(data)),
-        "yaml_CSafeLoader_cpu_s": cpu(lambda: yaml.load(text, Loader=yaml.CSafeLoader)),
-    }
+    common = (ms("registry: load_registry") / feeds + ms("db: feed_state") + ms("db: due_retries")
+              + ms("db: stage of no records") + ms("db: save_feed_state") + ms("db: outlet_template"))
+    cold = (common + ms("http: HttpClient.get 200") + ms("parse: parse_feed") + ms("parse: sha256")
+            + ms("db: known_ids of 20") + ms("db: failures_not_due") + items * ms("db: add_sources"))
+    not_modified = common + ms("http: HttpClient.get 304") + ms("db: known_ids of no entries")
+    baseline_cold = ms("http: plain httpx.Client.get 200") + ms("parse: feedparser.parse defaults")
+    cold_fixed = (cold - items * ms("db: add_sources") + ms("what-if db: add_sources batched")
+                  - ms("db: save_feed_state") + ms("what-if db: save_feed_state with"))
+    return {"product_cold": round(cold, 2), "product_304": round(not_modified, 2),
+            "product_cold_with_both_what_ifs": round(cold_fixed, 2),
+            "product_304_with_prebuilt_upsert": round(not_modified - ms("db: save_feed_state")
+                                                      + ms("what-if db: save_feed_state with"), 2),
+            "baseline_cold": round(baseline_cold, 2), "baseline_304": ms("http: plain httpx.Client.get 304"),
+            "of_cold_add_sources": round(items * ms("db: add_sources"), 2),
+            "of_cold_parse_feed": ms("parse: parse_feed"),
+            "of_cold_and_304_db_per_feed": round(ms("db: feed_state") + ms("db: due_retries")
+                                                 + ms("db: outlet_template") + ms("db: stage of no records")
+                                                 + ms("db: save_feed_state"), 2)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -512,18 +622,23 @@ def registry_load_cost(path: Path) -> dict[str, float]:
 
 @contextmanager
 def profile_all_threads() -> Iterator[list[cProfile.Profile]]:
-    """A cProfile.Profile in every thread started inside the block (and in this one)."""
+    """A cProfile.Profile in every thread started inside the block (and in this one).
+
+    The timer is ``time.thread_time``: times are CPU seconds of the thread, so waits (socket, locks,
+    the GIL) count for nothing and the numbers say where the CPU goes; the stack sampler says where
+    the wall time goes.
+    """
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
 
     def start_in_thread(*_: Any) -> None:
         sys.setprofile(None)
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)
         with lock:
             profiles.append(profile)
         profile.enable()
 
-    main = cProfile.Profile()
+    main = cProfile.Profile(time.thread_time)
     profiles.append(main)
     threading.setprofile(start_in_thread)
     main.enable()
@@ -549,8 +664,8 @@ def _func_name(func: tuple[str, int, str]) -> str:
 def top_functions(stats: pstats.Stats, key: str, limit: int, callers: int = 0) -> list[dict[str, Any]]:
     """The top functions by ``key``; with ``callers``, the heaviest callers of each (by cumulative time).
 
-    Times are per-thread wall clock (cProfile's default timer), summed over threads: a wait in one
-    thread (socket, lock, GIL after a blocking call) counts as that function's time.
+    Times are thread CPU seconds summed over threads (see :func:`profile_all_threads`); cProfile's own
+    overhead inflates them about twofold, so read them as shares, not as absolute costs.
     """
     rows = []
     for func, (_cc, nc, tt, ct, by_caller) in stats.stats.items():  # type: ignore[attr-defined]
@@ -561,6 +676,46 @@ def top_functions(stats: pstats.Stats, key: str, limit: int, callers: int = 0) -
         rows.append(row)
     rows.sort(key=lambda r: r[key], reverse=True)
     return rows[:limit]
+
+
+KEY_FUNCTIONS = (  # (file suffix, function): cumulative thread-CPU of the product's stages
+    ("pipeline.py", "collect"), ("pipeline.py", "load_outlets"), ("pipeline.py", "collect_outlet"),
+    ("net.py", "get"), ("feeds.py", "parse_feed"), ("pipeline.py", "_fetch_new"), ("store.py", "add_sources"),
+    ("store.py", "known_ids"), ("store.py", "feed_state"), ("store.py", "due_retries"), ("store.py", "stage"),
+    ("store.py", "save_feed_state"), ("pipeline.py", "_save_success"), ("scheduling.py", "health_status"),
+)
+
+
+def key_functions(stats: pstats.Stats) -> dict[str, float]:
+    out = {}
+    for (filename, _line, name), (_cc, nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        for suffix, func in KEY_FUNCTIONS:
+            if name == func and filename.endswith("media_monitoring/" + suffix) or (
+                    name == func and filename.endswith("warehouse/" + suffix)):
+                out[f"{suffix}:{func} ({nc} calls)"] = round(ct, 3)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def by_package(stats: pstats.Stats) -> dict[str, float]:
+    """Self thread-CPU grouped by where the code lives (C functions by what they belong to)."""
+    groups: Counter[str] = Counter()
+    for (filename, _line, name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if filename == "~":
+            label = next((g for k, g in (("sqlite3", "sqlite3 (C)"), ("pyexpat", "expat (C, under feedparser)"),
+                                         ("zlib", "zlib (C)"), ("socket", "sockets (C)"), ("select", "sockets (C)"),
+                                         ("_ssl", "ssl (C)"), ("lock", "locks (C)"), ("_imp", "import machinery"))
+                          if k in name), "other C builtins")
+        elif "site-packages/" in filename:
+            label = filename.split("site-packages/", 1)[1].split("/", 1)[0]
+        elif "media_monitoring/" in filename:
+            label = "media_monitoring/" + filename.split("media_monitoring/", 1)[1]
+        elif "/bench/" in filename:
+            label = "bench harness"
+        else:
+            label = "stdlib " + _short(filename).split("/", 1)[0].removesuffix(".py")
+        groups[label] += tt
+    total = sum(groups.values()) or 1.0
+    return {k: round(100 * v / total, 1) for k, v in groups.most_common(25)}
 
 
 def _short(filename: str) -> str:
@@ -645,9 +800,18 @@ def machine() -> dict[str, Any]:
     import feedparser
     import httpx
     import sqlalchemy
+
     from media_monitoring import __version__
 
-    return {"nproc": os.cpu_count(), "cpu": model, "ram_gib": round(mem_kb / 2**20, 1),
+    def git(*cmd: str) -> str:
+        try:
+            return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return "?"
+
+    code = {"head": git("rev-parse", "--short", "HEAD"),
+            "uncommitted_product_files": git("status", "--porcelain", "--", "include").splitlines()}
+    return {"code": code, "nproc": os.cpu_count(), "cpu": model, "ram_gib": round(mem_kb / 2**20, 1),
             "python": platform.python_version(), "os": platform.platform(), "httpx": httpx.__version__,
             "feedparser": feedparser.__version__, "sqlalchemy": sqlalchemy.__version__,
             "media_monitoring": __version__}
@@ -676,9 +840,46 @@ def timed_pass(label: str, ids: list[str], settings: Any, wh: Any, server: Serve
             m, totals = run_collect(ids, f"bench-{label}", settings, wh)
     result = {**{k: round(v, 3) for k, v in m.items()}, "totals": totals, "server": server.control("stats"),
               "sql": counters.take()}
+    _others(result)
     if extra is not None:
         result["_extra"] = extra
     return result
+
+
+def baseline_pass(urls: list[str], width: int, etags: dict[str, str] | None, server: ServerProcess
+                  ) -> tuple[dict[str, Any], dict[str, str]]:
+    server.control("reset")
+    m, info, found, _ = baseline_poll(urls, width, etags)
+    result = {**{k: round(v, 3) for k, v in m.items()}, "width": width, **info, "server": server.control("stats")}
+    _others(result)
+    return result, found
+
+
+def _others(result: dict[str, Any]) -> None:
+    """CPU that other processes on the machine used during the pass (a shared machine is noisy)."""
+    others = result["machine_busy_s"] - result["cpu_s"] - result["server"]["cpu_s"]
+    result["others_cpu_s"] = round(max(0.0, others), 2)
+    result["others_cores"] = round(max(0.0, others) / result["wall_s"], 2)
+
+
+@contextmanager
+def patched(obj: Any, name: str, value: Any) -> Iterator[None]:
+    """A what-if in this process only: the product's files are not touched."""
+    old = getattr(obj, name)
+    setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        setattr(obj, name, old)
+
+
+class WarningCount(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
 def main() -> int:
@@ -689,7 +890,14 @@ def main() -> int:
     parser.add_argument("--new-sources", action="store_true",
                         help="pre-store articles without their feed source, so the cold poll writes one "
                              "UPDATE per entry (a feed whose entries are known from another feed)")
-    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile and stack-sampler passes")
+    parser.add_argument("--profile", action="store_true",
+                        help="add a stack-sampled and a cProfiled cold+304 pass (about +90 s at 1000 feeds)")
+    parser.add_argument("--what-if", action="store_true",
+                        help="add in-process what-ifs: 304 poll with connections kept after a 304, with 32 and 64 "
+                             "outlet threads; cold poll with add_sources skipped (about +50 s at 1000 feeds)")
+    parser.add_argument("--outlet-threads", type=int, metavar="N",
+                        help="what-if: run every pass with pipeline.OUTLET_THREADS set to N in this process "
+                             "(the baseline uses the same width)")
     parser.add_argument("--json", type=Path, help="also write the raw results to this file")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -702,21 +910,33 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "include"))
     for var in ("MEDIA_MONITOR_WAREHOUSE_URL", "AIRFLOW_CONN_MEDIA_WAREHOUSE"):
         os.environ.pop(var, None)  # always the embedded SQLite warehouse in the temp dir
-    import logging
+    from media_monitoring import pipeline
+    from media_monitoring.warehouse.store import Warehouse
 
-    logging.basicConfig(level=logging.ERROR)  # the pipeline logs a line per outlet at INFO; keep that out
-
-    from media_monitoring.pipeline import OUTLET_THREADS
-
+    if args.outlet_threads:
+        if not 1 <= args.outlet_threads <= 256:
+            parser.error("--outlet-threads 1..256")
+        pipeline.OUTLET_THREADS = args.outlet_threads  # this process only; the product's file is unchanged
+    threads = pipeline.OUTLET_THREADS
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                                "params": {"feeds": args.feeds, "latency_ms": args.latency_ms, "items": args.items,
-                                          "outlet_threads": OUTLET_THREADS, "host_max_concurrency":
-                                          HOST_MAX_CONCURRENCY, "prestored_sources": not args.new_sources}}
+                                          "outlet_threads": threads,
+                                          "outlet_threads_patched": bool(args.outlet_threads),
+                                          "host_max_concurrency": HOST_MAX_CONCURRENCY,
+                                          "prestored_sources": not args.new_sources}}
+    busy0 = machine_busy_s()
+    time.sleep(2)
+    results["background_cores_before"] = round((machine_busy_s() - busy0) / 2, 2)  # others, before we start
     started = time.monotonic()
     server = ServerProcess(args.feeds, args.items, args.latency_ms)
+    warnings = WarningCount()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
             workdir = Path(tmp)
+            # INFO to a file, as an Airflow task log gets it (the pipeline logs a line or two per outlet)
+            logging.basicConfig(level=logging.INFO, filename=workdir / "pipeline.log",
+                                format="%(asctime)s %(levelname)s %(name)s %(message)s")
+            logging.getLogger().addHandler(warnings)
             registry = workdir / "outlets.yaml"
             ids = write_registry(registry, server.base, args.feeds)
             settings, wh = fresh_warehouse(workdir, "timed", registry)
@@ -726,58 +946,111 @@ def main() -> int:
             results["params"]["sqlalchemy_pool"] = counters.pool
             results["server"] = {"loop": server.loop_name}
             sizes = [len(render_feed(server.base, i, args.items)) for i in range(min(args.feeds, 200))]
-            results["feed_bytes"] = {"min": min(sizes), "mean": round(sum(sizes) / len(sizes)), "max": max(sizes)}
+            gz = [len(gzip.compress(render_feed(server.base, i, args.items), 6)) for i in range(min(args.feeds, 50))]
+            results["feed_bytes"] = {"min": min(sizes), "mean": round(sum(sizes) / len(sizes)), "max": max(sizes),
+                                     "gzip_mean": round(sum(gz) / len(gz))}
 
             # warm-up outside the timings: feedparser's import and first parse (the product imports it lazily)
             from media_monitoring.feeds import parse_feed
 
             parse_feed(render_feed(server.base, 0, args.items), server.base + feed_path(0))
             counters.take()
+            print(f"code {results['machine']['code']}; machine busy before the run: "
+                  f"{results['background_cores_before']} cores (other processes)")
+            print(f"feed server {server.base} ({server.loop_name}); {args.feeds} feeds x {args.items} items "
+                  f"({results['feed_bytes']}), {args.latency_ms:g} ms latency; {threads} outlet threads; "
+                  f"{results['prestored_articles']} articles pre-stored", flush=True)
 
-            print(f"feed server {server.base} ({server.loop_name}); {args.feeds} feeds x {args.items} items, "
-                  f"{args.latency_ms:g} ms latency; {OUTLET_THREADS} outlet threads", flush=True)
             results["product_cold"] = timed_pass("cold", ids, settings, wh, server, counters)
             _print_pass("product cold", results["product_cold"], args.feeds)
             results["product_304"] = timed_pass("304", ids, settings, wh, server, counters)
             _print_pass("product 304", results["product_304"], args.feeds)
-            wh.close()
 
             urls = [server.base + feed_path(i) for i in range(args.feeds)]
-            server.control("reset")
-            m, info, etags, bodies = baseline_poll(urls, OUTLET_THREADS, None)
-            results["baseline_cold"] = {**{k: round(v, 3) for k, v in m.items()}, **info,
-                                        "server": server.control("stats")}
+            results["baseline_cold"], etags = baseline_pass(urls, threads, None, server)
             _print_pass("baseline cold", results["baseline_cold"], args.feeds)
-            server.control("reset")
-            m, info, _, _ = baseline_poll(urls, OUTLET_THREADS, etags)
-            results["baseline_304"] = {**{k: round(v, 3) for k, v in m.items()}, **info,
-                                       "server": server.control("stats")}
+            results["baseline_304"], _ = baseline_pass(urls, threads, etags, server)
             _print_pass("baseline 304", results["baseline_304"], args.feeds)
-            results["parse_floor"] = {k: round(v, 3) for k, v in parse_floor(bodies).items()}
-            print(f"parse floor (1 thread): {results['parse_floor']}", flush=True)
-            results["registry_load"] = registry_load_cost(registry)
-            print(f"registry load (once per collect call): {results['registry_load']}", flush=True)
+            # the server at 4x the product's concurrency: if it kept up, wall ~ feeds / 64 x latency
+            results["server_check_304_width64"], _ = baseline_pass(urls, 64, etags, server)
+            _print_pass("server check", results["server_check_304_width64"], args.feeds)
 
-            if not args.no_profile:
+            with measured() as cm:
+                results["components"] = component_costs(wh, registry, ids, server.base, args.items,
+                                                        min(200, args.feeds))
+            results["components_others_cores"] = round(max(0.0, cm["machine_busy_s"] - cm["cpu_s"]) / cm["wall_s"], 2)
+            print(f"{'':>14}  single-thread component costs (other processes "
+                  f"{results['components_others_cores']} cores):", flush=True)
+            results["components_estimate_cpu_ms_per_feed"] = per_feed_estimate(results["components"], args.feeds,
+                                                                               args.items)
+            for name, v in results["components"].items():
+                print(f"{'':>16}{v['cpu_ms']:9.3f} ms cpu {v['wall_ms']:9.3f} ms wall  {name}", flush=True)
+            print(f"{'':>16}single-thread estimate, CPU ms per feed: "
+                  f"{results['components_estimate_cpu_ms_per_feed']}", flush=True)
+            counters.take()
+
+            if args.what_if:
+                from media_monitoring.net import HttpClient
+
+                finish = HttpClient._finish
+
+                def finish_reading_304(self: Any, response: Any, *rest: Any) -> Any:
+                    if response.status_code == 304:
+                        response.read()  # no body; marks the exchange complete so the connection is kept
+                    return finish(self, response, *rest)
+
+                with patched(HttpClient, "_finish", finish_reading_304):
+                    r = timed_pass("304-keepalive", ids, settings, wh, server, counters)
+                results["whatif_304_keepalive"] = r
+                _print_pass("304 keepalive", r, args.feeds)
+                for width in (32, 64):
+                    with patched(pipeline, "OUTLET_THREADS", width):
+                        r = timed_pass(f"304-threads{width}", ids, settings, wh, server, counters)
+                    results[f"whatif_304_threads{width}"] = r
+                    _print_pass(f"304 {width} thr", r, args.feeds)
+            wh.close()
+            if args.what_if:
+                settings, wh = fresh_warehouse(workdir, "whatif", registry)
+                prestore_articles(wh, server.base, ids, args.items, with_sources=not args.new_sources)
+                counters = SqlCounters(wh.engine)
+                with patched(Warehouse, "add_sources", lambda self, article_id, sources: None):
+                    r = timed_pass("cold-no-add-sources", ids, settings, wh, server, counters)
+                results["whatif_cold_add_sources_skipped"] = r
+                _print_pass("cold, no a_s", r, args.feeds)
+                wh.close()
+
+            if args.profile:
+                subset_registry = workdir / "outlets-subset.yaml"  # registry cost in proportion to the subset
+                write_registry(subset_registry, server.base, min(PROFILED_FEEDS, args.feeds))
                 for name, wrap in (("sampled", StackSampler), ("profiled", profile_all_threads)):
-                    settings, wh = fresh_warehouse(workdir, name, registry)
+                    settings, wh = fresh_warehouse(workdir, name, registry if name == "sampled" else subset_registry)
                     prestore_articles(wh, server.base, ids, args.items, with_sources=not args.new_sources)
                     counters = SqlCounters(wh.engine)
+                    # cProfile with a thread-CPU timer costs ~6x: profile a subset; shares are what count
+                    subset = ids if name == "sampled" else ids[:PROFILED_FEEDS]
                     for label in ("cold", "304"):
-                        r = timed_pass(f"{name}-{label}", ids, settings, wh, server, counters, wrap)
+                        r = timed_pass(f"{name}-{label}", subset, settings, wh, server, counters, wrap)
+                        r["feeds"] = len(subset)
                         extra = r.pop("_extra")
                         if name == "sampled":
                             r["wall_places_pct"] = extra.shares()
                             r["samples"] = extra.samples
                         else:
                             stats = merged_stats(extra)
-                            r["top_tottime"] = top_functions(stats, "tottime_s", 25, callers=4)
-                            r["top_cumtime"] = top_functions(stats, "cumtime_s", 60)
+                            r["top_tottime"] = top_functions(stats, "tottime_s", 30, callers=4)
+                            r["self_cpu_by_package_pct"] = by_package(stats)
+                            r["key_functions_cum_cpu_s"] = key_functions(stats)
+                            r["top_cumtime"] = top_functions(stats, "cumtime_s", 80)
                         results[f"{name}_{label}"] = r
-                        _print_pass(f"{name} {label}", r, args.feeds)
+                        _print_pass(f"{name} {label}", r, len(subset))
                     wh.close()
+            logging.getLogger().removeHandler(warnings)
+            for handler in logging.getLogger().handlers[:]:
+                handler.close()
+                logging.getLogger().removeHandler(handler)
     finally:
         server.stop()
+    results["pipeline_warnings"] = warnings.count
     results["total_runtime_s"] = round(time.monotonic() - started, 1)
     _summary(results, args.feeds)
     if args.json:
@@ -791,15 +1064,18 @@ def _print_pass(label: str, r: dict[str, Any], feeds: int) -> None:
     print(f"{label:>14}: wall {r['wall_s']:7.2f} s  cpu {r['cpu_s']:7.2f} s"
           f"  cpu/feed {1000 * r['cpu_s'] / feeds:6.2f} ms"
           f"  served {srv['requests']}  server cpu {srv['cpu_s']} s  late p99 {srv['late_ms_p99']} ms"
-          f" max {srv['late_ms_max']} ms  max in flight {srv['max_inflight']}", flush=True)
+          f" max {srv['late_ms_max']} ms  max in flight {srv['max_inflight']}  connections {srv['connections']}"
+          f"  | other processes {r['others_cores']} cores, load {r['loadavg_1m_before']:.1f}", flush=True)
     if "totals" in r:
-        t = {k: v for k, v in r["totals"].items()}
-        print(f"{'':>14}  totals {t}", flush=True)
+        print(f"{'':>14}  totals {r['totals']}", flush=True)
         print(f"{'':>14}  sql {r['sql']}", flush=True)
     if "wall_places_pct" in r:
         print(f"{'':>14}  worker wall time by place (% of samples): {r['wall_places_pct']}", flush=True)
+    if "self_cpu_by_package_pct" in r:
+        print(f"{'':>14}  self CPU by package (%): {r['self_cpu_by_package_pct']}", flush=True)
+        print(f"{'':>14}  cumulative CPU of product stages (s, profiled): {r['key_functions_cum_cpu_s']}", flush=True)
     if "top_tottime" in r:
-        for row in r["top_tottime"][:12]:
+        for row in r["top_tottime"][:15]:
             print(f"{'':>16}{row['tottime_s']:8.3f} s self {row['cumtime_s']:8.3f} s cum {row['calls']:>8} "
                   f"{row['function']}", flush=True)
 
@@ -809,6 +1085,7 @@ def _summary(results: dict[str, Any], feeds: int) -> None:
     ratios = {
         "product_304_over_cold_wall": round(p3["wall_s"] / pc["wall_s"], 3),
         "product_304_over_cold_cpu": round(p3["cpu_s"] / pc["cpu_s"], 3),
+        "baseline_304_over_cold_wall": round(b3["wall_s"] / bc["wall_s"], 3),
         "product_over_baseline_cold_wall": round(pc["wall_s"] / bc["wall_s"], 2),
         "product_over_baseline_cold_cpu": round(pc["cpu_s"] / bc["cpu_s"], 2),
         "product_over_baseline_304_wall": round(p3["wall_s"] / b3["wall_s"], 2),
@@ -817,9 +1094,15 @@ def _summary(results: dict[str, Any], feeds: int) -> None:
     results["ratios"] = ratios
     results["cpu_ms_per_feed"] = {k: round(1000 * results[k]["cpu_s"] / feeds, 2)
                                   for k in ("product_cold", "product_304", "baseline_cold", "baseline_304")}
+    results["cpu_cores_used"] = {k: round(results[k]["cpu_s"] / results[k]["wall_s"], 2)
+                                 for k in ("product_cold", "product_304", "baseline_cold", "baseline_304")}
+    p = results["params"]
+    results["io_floor_s"] = round(feeds / p["outlet_threads"] * p["latency_ms"] / 1000, 2)
     results["goal_cold_under_30s"] = pc["wall_s"] < 30
     print("ratios:", ratios)
-    print("cpu ms per feed:", results["cpu_ms_per_feed"])
+    print("cpu ms per feed:", results["cpu_ms_per_feed"], " cores used:", results["cpu_cores_used"])
+    print(f"I/O floor at {p['outlet_threads']} threads: {results['io_floor_s']} s; pipeline warnings logged: "
+          f"{results['pipeline_warnings']}")
     print(f"goal (cold poll of {feeds} feeds under 30 s wall): {'met' if pc['wall_s'] < 30 else 'NOT met'} "
           f"({pc['wall_s']:.1f} s); total runtime {results['total_runtime_s']} s")
 

@@ -17,6 +17,10 @@ OUTLET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 REPLAY_TOKEN = "{{REPLAY_BASE}}"
 
 
+# libyaml's loader is ~15x faster than the pure-Python one on a registry of thousands of outlets
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class ConfigError(ValueError):
     """A reference-data file is missing or invalid; the message says where and how to fix it."""
 
@@ -74,8 +78,10 @@ class HostLimits(_Model):
 
 
 class FetchLimits(_Model):
-    """Timeouts of the HTTP client (seconds); defaults in media_monitoring.net."""
+    """Timeouts of the HTTP client (seconds); defaults in media_monitoring.net. ``threads``: feeds polled
+    at once in one task (I/O-bound; parsing holds the GIL, so more helps only with slow servers)."""
 
+    threads: int | None = Field(None, ge=1, le=128)  # None: media_monitoring.pipeline.OUTLET_THREADS
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(10.0, gt=0)
     deadline_s: float = Field(30.0, gt=0)
@@ -185,13 +191,13 @@ def load_yaml_model(path: Path, model: type[_Model], substitutions: dict[str, st
     for token, value in (substitutions or {}).items():
         text = text.replace(token, value)
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 (a safe loader, the C one when built)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        root = yaml.compose(text, Loader=_SafeLoader)  # node positions, only needed to report errors
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"])

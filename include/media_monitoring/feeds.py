@@ -34,6 +34,9 @@ def parse_feed(body: bytes, feed_url: str) -> list[FeedEntry]:
         FeedParseError: when the document is not a feed at all.
     """
     import feedparser  # heavy-ish; imported where used
+    import feedparser.api
+
+    feedparser.api.PREFERRED_XML_PARSERS = []  # expat only: libxml2's driver is absent and probed per parse
 
     if not isinstance(body, bytes):  # a str would be read as a path or URL by feedparser
         raise TypeError("parse_feed takes the fetched bytes")

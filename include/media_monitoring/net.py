@@ -310,6 +310,7 @@ class HttpClient:
         try:
             status = response.status_code
             if status == 304:
+                response.read()  # drain the (empty) body so the connection goes back to the pool
                 return FetchResult(final, 304, b"", "", response.headers.get("etag"),
                                    response.headers.get("last-modified"), redirects,
                                    time.monotonic() - started)

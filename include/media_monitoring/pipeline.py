@@ -48,7 +48,7 @@ from media_monitoring.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-OUTLET_THREADS = 16  # feeds polled at once inside one task (I/O-bound); per-host limits still apply
+OUTLET_THREADS = 16  # default feeds polled at once in one task (registry fetch.threads overrides)
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 # Page failures worth retrying on a later run, and the first wait; it doubles per attempt.
@@ -186,8 +186,8 @@ def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse
                         read_timeout=limits.read_timeout_s, deadline=limits.deadline_s) as client:
             tools = _Tools(client, host_limiter(registry), RobotsRules(client), extractor, polling_policy(registry),
                            warehouse, run_id)
-            with ThreadPoolExecutor(max_workers=OUTLET_THREADS) as pool:
-                report.outlets = list(pool.map(lambda o: _collect_outlet_safely(o, tools), outlets))
+            with ThreadPoolExecutor(max_workers=limits.threads or OUTLET_THREADS) as pool:
+                report.outlets = list(pool.map(lambda o: _collect_outlet_safely(o, tools), _interleave_hosts(outlets)))
     finally:
         if own_extractor:
             extractor.close()
@@ -196,6 +196,19 @@ def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse
              "%d page failures", t["outlets"], t["outlets_failed"], t["entries"], t["staged"],
              t["already_stored"], t["folded"], t["page_failures"])
     return report
+
+
+def _interleave_hosts(outlets: list[Outlet]) -> list[Outlet]:
+    """Round-robin over hosts, so threads waiting on one host's spacing never hold up the others."""
+    by_host: dict[str, list[Outlet]] = defaultdict(list)
+    for outlet in outlets:
+        by_host[feed_host(outlet)].append(outlet)
+    queues = list(by_host.values())
+    order = []
+    while queues:
+        order.extend(q.pop(0) for q in queues)
+        queues = [q for q in queues if q]
+    return order
 
 
 def _collect_outlet_safely(outlet: Outlet, tools: _Tools) -> OutletReport:
@@ -283,11 +296,12 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
     waiting = wh.failures_not_due(by_id, datetime.now(UTC))
     staged: dict[str, dict[str, Any]] = {}
     staged_titles: dict[str, str] = {}
+    provenance: dict[str, list[dict[str, Any]]] = defaultdict(list)  # stored articles seen again
     for article_id, entry in by_id.items():
         source = _source(outlet, entry)
         if article_id in known:
             report.already_stored += 1
-            wh.add_sources(article_id, [source])
+            provenance[article_id].append(source)
             continue
         if article_id in waiting:
             report.waiting_retry += 1
@@ -361,6 +375,7 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
             "run_id": tools.run_id,
             "entry_ids": sorted({article_id, final_id}),  # keys of the feed links that led here
         }
+    wh.add_sources_many(provenance)  # one transaction for every already-stored entry of the feed
     return list(staged.values())
 
 

@@ -124,6 +124,32 @@ class Warehouse:
                         sa.select(table.c.article_id).where(table.c.article_id.in_(chunk))).scalars())
         return found
 
+    def add_sources_many(self, new: dict[str, list[dict[str, Any]]]) -> int:
+        """Record more feed entries per stored article in one read and one transaction; returns rows changed."""
+        if not new:
+            return 0
+        a = s.articles
+        ids = list(new)
+        current: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                for article_id, sources in conn.execute(sa.select(a.c.article_id, a.c.sources).where(
+                        a.c.article_id.in_(ids[start:start + UPSERT_CHUNK]))):
+                    current[article_id] = list(sources or [])
+        changes = {}
+        for article_id, sources in current.items():
+            merged = list(sources)
+            for src in new[article_id]:
+                if src not in merged:
+                    merged.append(src)
+            if merged != sources:
+                changes[article_id] = merged
+        if changes:
+            with self.engine.begin() as conn:
+                for article_id, merged in changes.items():
+                    conn.execute(a.update().where(a.c.article_id == article_id).values(sources=merged))
+        return len(changes)
+
     def add_sources(self, article_id: str, sources: list[dict[str, Any]]) -> None:
         """Record more feed entries pointing at a stored article (provenance), without duplicates."""
         with self.engine.begin() as conn:
