@@ -25,6 +25,7 @@ install: $(BIN)/python
 
 install-test: install
 	$(BIN)/pip install -q -r requirements-test.txt -c constraints.txt
+	bash scripts/install-browser.sh
 
 demo: install
 	bash scripts/demo.sh

@@ -293,9 +293,15 @@ def test_login_through_airflow_and_see_the_digests(ui, chrome):
     assert set(feeds) == SEED_OUTLETS
     assert set(feeds.values()) <= {"ok", "quiet", "failing", "blocked", "drifting"}
 
-    # No stories table yet: a placeholder, no invented groups.
-    assert "stories" not in sa.inspect(sa.create_engine(ui.warehouse_url)).get_table_names()
-    assert chrome.find_elements(By.ID, "stories-placeholder")
+    # Story groups: exactly the stories of two or more articles the pipeline stored (none in the seed).
+    engine = sa.create_engine(ui.warehouse_url)
+    with engine.connect() as conn:
+        groups = list(conn.execute(sa.text("select story_id from stories where copies >= 2 "
+                                           "order by first_seen desc, story_id desc")).scalars())
+    engine.dispose()
+    shown = [r.get_attribute("data-story") for r in chrome.find_elements(By.CSS_SELECTOR, "#story-table tr.story")]
+    assert shown == groups[:20]
+    assert bool(chrome.find_elements(By.ID, "no-stories")) == (not groups)
 
     # Every article with a watchlist hit, newest first.
     assert [a for a, _ in _hit_rows(chrome)] == _expected_hits(ui.warehouse_url)
@@ -406,6 +412,40 @@ def test_the_view_in_airflows_nav(ui, chrome):
     chrome.set_window_size(1440, 1000)
 
 
+def test_story_groups(ui, chrome):
+    """A story reported by two outlets is listed once, with both articles."""
+    from selenium.webdriver.common.by import By
+
+    from media_monitoring.warehouse import Warehouse
+
+    engine = sa.create_engine(ui.warehouse_url)
+    with engine.connect() as conn:
+        members = conn.execute(sa.text(
+            "select article_id, outlet_id, outlet_country, title, published_at from articles "
+            "where outlet_id in ('tass-en', 'ria-ru') and exists (select 1 from watchlist_hits h where "
+            "h.article_id = articles.article_id and h.term = 'CSTO') order by published_at")).mappings().all()
+    engine.dispose()
+    assert [m["outlet_id"] for m in members] == ["tass-en", "ria-ru"]
+    story_id = members[0]["article_id"]
+    first, last = (datetime.fromisoformat(str(m["published_at"])).replace(tzinfo=UTC) for m in members)
+    wh = Warehouse.connect(ui.warehouse_url, create=False)
+    try:
+        wh.save_stories(
+            [{"article_id": m["article_id"], "story_id": story_id, "matched_article_id": story_id,
+              "similarity": 0.8 if i else None, "duplicate_of": None} for i, m in enumerate(members)],
+            [{"story_id": story_id, "title": members[0]["title"], "first_seen": first, "last_seen": last,
+              "article_count": 2, "copies": 2, "outlets": ["ria-ru", "tass-en"], "outlet_countries": ["RU"],
+              "countries": ["RU", "TJ", "AF"]}])
+    finally:
+        wh.close()
+    chrome.get(ui.base + "/media-monitor/")
+    rows = chrome.find_elements(By.CSS_SELECTOR, "#story-table tr.story")
+    assert [r.get_attribute("data-story") for r in rows] == [story_id]
+    assert [m.get_attribute("data-outlet") for m in rows[0].find_elements(By.CSS_SELECTOR, "li.member")] == [
+        "tass-en", "ria-ru"]
+    assert "Lavrov says CSTO ready" in rows[0].text
+
+
 def test_hostile_headline_stays_text(ui, chrome):
     """A headline from the web carrying markup shows as text, and its javascript: URL is no link."""
     from selenium.webdriver.common.by import By
@@ -441,13 +481,14 @@ def test_hostile_headline_stays_text(ui, chrome):
 # -- speed at scale ----------------------------------------------------------------------------------
 
 BENCH_ARTICLES = int(os.environ.get("MEDIA_MONITOR_UI_BENCH_ARTICLES", "200000"))
-BIG_TABLES = {"articles", "watchlist_hits", "article_places"}
+BIG_TABLES = {"articles", "watchlist_hits", "article_places", "stories", "article_stories"}
 QUERY_BUDGET_MS = 1000  # per query: generous for a loaded 2-core CI machine (typically 1-250 ms)
 
 
 def _fill_synthetic(url: str, n: int) -> None:
     """``n`` articles from 500 outlets, one a minute; hits on 5% / 2% / 0.5% / 0.02% of them (three
-    mentions each), region tags on every article (one region on 0.1% only), a few undated ones."""
+    mentions each), region tags on every article (one region on 0.1% only), a few undated ones, and
+    stories of five articles each, one in ten of them a group."""
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
@@ -474,6 +515,19 @@ def _fill_synthetic(url: str, n: int) -> None:
                 FROM generate_series(1, :n) i
                 CROSS JOIN (VALUES ('Central Asia', 1), ('Eastern Europe', 3), ('Northern Africa', 997)) r(code, every)
                 WHERE i % r.every = 0"""), {"n": n})
+            # A story per five articles; one in ten of them groups five articles (the rest: one).
+            conn.execute(sa.text("""
+                INSERT INTO stories (story_id, title, first_seen, last_seen, article_count, copies, outlets,
+                                     outlet_countries, countries)
+                SELECT md5('s' || i), 'Story ' || i, timestamptz '2021-01-01' + i * interval '1 minute',
+                       timestamptz '2021-01-01' + (i + 4) * interval '1 minute',
+                       CASE WHEN i % 50 = 0 THEN 5 ELSE 1 END, CASE WHEN i % 50 = 0 THEN 5 ELSE 1 END,
+                       '["outlet-1"]', '["RU"]', '["RU"]'
+                FROM generate_series(5, :n, 5) i"""), {"n": n})
+            conn.execute(sa.text("""
+                INSERT INTO article_stories (article_id, story_id, matched_article_id, similarity, duplicate_of)
+                SELECT md5(i::text), md5('s' || (i / 5 * 5)), NULL, NULL, NULL
+                FROM generate_series(5, :n) i"""), {"n": n})
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     finally:
@@ -527,6 +581,13 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
         with wh.engine.connect() as conn:
             page_ids = list(conn.execute(statements["all hits"]).scalars())
         statements["hits of a page"] = views.hits_of_articles_query(page_ids)
+        statements["story groups"] = views.story_groups_query()
+        with wh.engine.connect() as conn:
+            story_ids = list(conn.execute(statements["story groups"]).scalars())
+            deep_story = conn.execute(views.story_groups_query(limit=BENCH_ARTICLES // 1000)).all()[-1]
+        statements["story groups, deep page"] = views.story_groups_query(
+            after=views.HitCursor(deep_story.first_seen, deep_story.story_id))
+        statements["members of a story page"] = views.story_members_query(story_ids)
 
         report = []
         with wh.engine.connect() as conn:
