@@ -263,9 +263,9 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
             _save_failure(tools, outlet, state, error_class, str(exc), result.status, None)
             return OutletReport(outlet.id, status="failed", error_class=error_class, error=str(exc))
     report.entries = len(entries)
-    stored_template = wh.outlet_template(outlet.id)
+    stored_template = wh.outlet_template(outlet.id) if entries or retries else None  # a 304 needs none
     template = OutletTemplate.from_json(stored_template) if stored_template else OutletTemplate(outlet.id)
-    staged = _fetch_new(outlet, tools, entries + retries, report, template)
+    staged = _fetch_new(outlet, tools, entries + retries, report, template) if entries or retries else []
     if staged:
         wh.save_outlet_template(outlet.id, template.to_json(), datetime.now(UTC))
     wh.stage(tools.run_id, outlet.id, staged)
