@@ -49,6 +49,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 
 import trafilatura  # noqa: E402
+
 from media_monitoring.boilerplate import OutletTemplate  # noqa: E402
 from media_monitoring.extract import extract_article  # noqa: E402
 

@@ -42,6 +42,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 
 from datasketch import MinHash  # noqa: E402
+
 from media_monitoring.tagging import stories  # noqa: E402
 
 SEEDS = ROOT / "seeds"
