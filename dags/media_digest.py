@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+
 from media_monitoring_airflow import DEFAULT_ARGS, notify_failure, smtp_sender, warehouse_url
 
 

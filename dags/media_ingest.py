@@ -22,6 +22,7 @@ import logging
 from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
+
 from media_monitoring_airflow import DEFAULT_ARGS, notify_failure, warehouse_url
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
+
 from media_monitoring_airflow import DEFAULT_ARGS, notify_failure, warehouse_url
 
 
