@@ -164,6 +164,7 @@ class Subscription(_Model):
 class Analysts(_Model):
     sender: str
     reply_to: str | None = None
+    operators: tuple[str, ...] = ()  # who is told when a run fails (a digest not sent, an ingest down)
     subscriptions: tuple[Subscription, ...]
 
 

@@ -61,8 +61,21 @@ def smtp_sender():
 
 
 def notify_failure(context: dict[str, Any]) -> None:
-    """Failure callback: say clearly which run and task failed, and why."""
+    """Failure callback: record an operator alert for the failed run and mail it (once per run)."""
+    from media_monitoring.alerts import alert_failure
+    from media_monitoring.settings import load_settings
+
     ti = context.get("ti") or context.get("task_instance")
-    exc = context.get("exception")
-    log.error("media-monitoring: %s.%s failed in run %s: %s",
-              getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), context.get("run_id"), exc)
+    dag = context.get("dag")
+    dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", "?")
+    error = context.get("exception") or context.get("reason") or "failed (see the task log)"
+    try:
+        send = smtp_sender()
+    except Exception:  # connections may be out of reach where a DAG-level callback runs: the file still is
+        log.warning("media-monitoring: no SMTP for the failure alert", exc_info=True)
+        send = None
+    try:
+        alert_failure(load_settings(), dag_id=dag_id, run_id=str(context.get("run_id")),
+                      task_id=getattr(ti, "task_id", None), error=str(error), smtp_send=send)
+    except Exception:  # a callback must never hide the original failure
+        log.exception("media-monitoring: could not record the failure alert of %s", dag_id)

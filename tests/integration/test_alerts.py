@@ -1,0 +1,45 @@
+"""A digest that cannot be sent fails the run, sends nothing half-way, and alerts the operator."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+import sqlalchemy as sa
+
+pytestmark = pytest.mark.integration
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens here once the socket is closed
+
+
+def test_unsendable_digest_alerts_the_operator_once(run_dag, replay_server, data_dir, monkeypatch):
+    monkeypatch.setenv("MEDIA_MONITOR_REPLAY_BASE", replay_server)
+    assert run_dag("media_ingest", datetime(2026, 11, 22, 12, tzinfo=UTC)) == "success"
+    monkeypatch.setenv("AIRFLOW_CONN_MEDIA_SMTP", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": _closed_port(),
+        "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 2, "retry_limit": 0}}))
+
+    assert run_dag("media_digest", datetime(2021, 10, 29, 6, tzinfo=UTC)) == "failed"
+
+    alerts = sorted((data_dir / "alerts").glob("*.eml"))
+    assert len(alerts) == 1, "task- and DAG-level callbacks of one run make one alert"
+    alert = message_from_bytes(alerts[0].read_bytes(), policy=policy.default)
+    assert alert["To"] == "ops@media-monitor.example.org"
+    assert alert["Subject"].startswith("[media-monitor] media_digest failed")
+    body = alert.get_content()
+    assert "Central Asia desk" in body and "Russia desk" in body  # which subscriptions were not sent
+
+    engine = sa.create_engine(f"sqlite:///{data_dir / 'warehouse.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            sent = conn.execute(sa.text("select count(*) from digest_sends where status = 'sent'")).scalar()
+    finally:
+        engine.dispose()
+    assert sent == 0
