@@ -24,18 +24,20 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 
-run_dag() {  # dag_id logical_date
-  echo "==> airflow dags test $1 $2  (log: $LOG/$1-$2.log)"
-  if ! "$BIN/airflow" dags test "$1" "$2" >"$LOG/$1-$2.log" 2>&1; then
-    tail -40 "$LOG/$1-$2.log"; echo "!! $1 failed; full log in $LOG/$1-$2.log"; exit 1
+run_dag() {  # dag_id logical_date [conf json]
+  local log="$LOG/$1-$2.log"
+  echo "==> airflow dags test $1 $2 ${3:+-c $3}  (log: $log)"
+  if ! "$BIN/airflow" dags test "$1" "$2" ${3:+-c "$3"} >"$log" 2>&1; then
+    tail -40 "$log"; echo "!! $1 failed; full log in $log"; exit 1
   fi
   grep -E "Marking run .* (successful|failed)|dag_run.*state" "$LOG/$1-$2.log" | tail -1 || true
 }
 
 run_dag media_ingest "$(date -u +%Y-%m-%dT%H:%M:00+00:00)"
-# The digest for day D runs at 06:00 UTC on D+1: the seed articles are from 24 Aug and 28 Oct 2021.
-run_dag media_digest 2021-08-25T06:00:00+00:00
-run_dag media_digest 2021-10-29T06:00:00+00:00
+# The seed articles are from 24 Aug and 28 Oct 2021: send those days' digests to every subscription now
+# (scheduled runs send each subscription its previous day at its own digest_time).
+run_dag media_digest 2021-08-25T06:00:00+00:00 '{"digest_date": "2021-08-24"}'
+run_dag media_digest 2021-10-29T06:00:00+00:00 '{"digest_date": "2021-10-28"}'
 
 echo "==> Done. Where things are:"
 "$BIN/media-monitor" where

@@ -152,6 +152,25 @@ class Subscription(_Model):
     watchlists: tuple[str, ...]
     regions: tuple[str, ...] = ()
     timezone: str = "UTC"
+    digest_time: str = "07:00"  # local time (in ``timezone``) the digest of the previous day goes out
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Almaty)") from None
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("digest_time is HH:MM, 24-hour local time")
+        return value
 
     @field_validator("email")
     @classmethod

@@ -88,8 +88,8 @@ def dags(airflow_db):
 def run_dag(dags):
     """Run one DAG through Airflow (``dag.test``) and return the finished run's state."""
 
-    def run(dag_id: str, logical_date: datetime) -> str:
-        dag_run = dags[dag_id].test(logical_date=logical_date)
+    def run(dag_id: str, logical_date: datetime, conf: dict | None = None) -> str:
+        dag_run = dags[dag_id].test(logical_date=logical_date, run_conf=conf)
         return str(dag_run.state)
 
     return run

@@ -26,7 +26,8 @@ def test_unsendable_digest_alerts_the_operator_once(run_dag, replay_server, data
         "conn_type": "smtp", "host": "127.0.0.1", "port": _closed_port(),
         "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 2, "retry_limit": 0}}))
 
-    assert run_dag("media_digest", datetime(2021, 10, 29, 6, tzinfo=UTC)) == "failed"
+    conf = {"digest_date": "2021-10-28"}
+    assert run_dag("media_digest", datetime(2021, 10, 29, 6, tzinfo=UTC), conf) == "failed"
 
     alerts = sorted((data_dir / "alerts").glob("*.eml"))
     assert len(alerts) == 1, "task- and DAG-level callbacks of one run make one alert"

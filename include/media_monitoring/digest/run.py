@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from media_monitoring.config import load_analysts, load_registry, load_watchlists
+from media_monitoring.config import Analysts, load_analysts, load_registry, load_watchlists
 from media_monitoring.digest.compose import (
     compose_watchlist,
     load_subscription_digest,
@@ -18,6 +19,22 @@ from media_monitoring.settings import Settings
 from media_monitoring.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
+
+
+def due_subscriptions(analysts: Analysts, start: datetime, end: datetime) -> dict[date, list[str]]:
+    """Subscriptions whose local digest time falls in [start, end), grouped by the day their digest covers
+    (the analyst's previous local day)."""
+    due: dict[date, list[str]] = {}
+    for sub in analysts.subscriptions:
+        tz = ZoneInfo(sub.timezone)
+        hour, minute = (int(x) for x in sub.digest_time.split(":"))
+        local_start = start.astimezone(tz)
+        for offset in (0, 1):  # the window may cross local midnight
+            day = local_start.date() + timedelta(days=offset)
+            moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+            if start <= moment < end:
+                due.setdefault(day - timedelta(days=1), []).append(sub.name)
+    return due
 
 
 class DigestDeliveryError(RuntimeError):
@@ -46,7 +63,7 @@ def compose_digests(day: date, *, settings: Settings, warehouse: Warehouse, run_
 
 
 def send_digests(day: date, *, settings: Settings, warehouse: Warehouse, run_id: str, created_at: datetime,
-                 smtp_send: SmtpSend | None) -> dict[str, Any]:
+                 smtp_send: SmtpSend | None, only: list[str] | None = None) -> dict[str, Any]:
     """Render and deliver each subscription's digest once; one failure does not stop the others.
 
     Raises:
@@ -59,6 +76,8 @@ def send_digests(day: date, *, settings: Settings, warehouse: Warehouse, run_id:
     results: dict[str, Any] = {}
     failures: dict[str, str] = {}
     for sub in analysts.subscriptions:
+        if only is not None and sub.name not in only:
+            continue
         unknown = [w for w in sub.watchlists if w not in watchlists]
         if unknown:
             failures[sub.name] = f"unknown watchlist(s) {unknown} in {settings.analysts_file}"
