@@ -13,6 +13,11 @@ configured auth manager validates it (signature, expiry, revocation), and the us
 to see the Airflow UI (``AccessView.WEBSITE``), the least any UI user has. Airflow's security
 imports are deferred to the first request: the scheduler and workers also import plugins.
 
+Data quality (``/quality``): every run's validation result (``validation_runs``), a report per run
+(``/quality/run?id=RUN_ID``: each expectation of the suites with its reason and how many rows
+failed, the outlet batches, the quarantined articles) and the articles still in quarantine. The
+suites' names and reasons come from the suite files (:func:`media_monitoring.quality.validate.load_suite`).
+
 Digests are shown exactly as they were sent: the stored HTML body is served on its own URL with a
 ``Content-Security-Policy: sandbox`` header and embedded in a sandboxed iframe, so markup from the
 web (headlines, snippets) can never run script in the Airflow origin.
@@ -25,6 +30,7 @@ DeprecationWarning on every plugin scan).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -290,6 +296,19 @@ def _ts(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def _observed(value: Any, limit: int = 160) -> str:
+    """A value a quarantined article failed on, as JSON (strings quoted), shortened."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _web_link(url: str | None) -> str | None:
     """Only http(s) links from the web are rendered as links (never javascript: or data:)."""
     if not url:
@@ -310,6 +329,8 @@ templates = jinja2.Environment(
 )
 templates.filters["ts"] = _ts
 templates.filters["web_link"] = _web_link
+templates.filters["pct"] = _pct
+templates.filters["observed"] = _observed
 templates.globals["query"] = lambda **params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
@@ -493,6 +514,148 @@ def digest_email(request: Request, user: HtmlUser) -> HTMLResponse:
     send = _send_or_404(request, sources.get())
     return HTMLResponse(send["body_html"] or "<p>(this digest was sent as plain text only)</p>",
                         headers=EMAIL_HEADERS)
+
+
+# -- data quality --------------------------------------------------------------------------------
+
+SUITE_NAMES = ("articles", "outlet_batches")  # row-level checks, then the per-outlet batch checks
+SUITE_UNITS = {"articles": ("article", "articles"), "outlet_batches": ("outlet batch", "outlet batches")}
+
+
+@dataclass
+class Expectation:
+    """One expectation of a suite file, as the report shows it."""
+
+    suite: str
+    name: str
+    why: str
+    rule: str
+    failed: int = 0
+    in_suite: bool = True  # False: failed in the run, but no longer in the current suite file
+
+
+def _suites() -> dict[str, dict[str, Any]]:
+    """The expectation suites as versioned in the package (read on each request: two small files)."""
+    from media_monitoring.quality.validate import load_suite
+
+    suites = {}
+    for name in SUITE_NAMES:
+        try:
+            suites[name] = load_suite(name)
+        except Exception:  # noqa: BLE001 (the report still shows the stored counts)
+            log.warning("expectation suite %s could not be read", name, exc_info=True)
+    return suites
+
+
+def _reasons(suites: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Expectation name -> its human reason (``meta.why``), across the suites."""
+    return {e.get("meta", {}).get("name", e.get("type", "")): e.get("meta", {}).get("why", "")
+            for suite in suites.values() for e in suite.get("expectations", [])}
+
+
+def _rule(expectation: dict[str, Any]) -> str:
+    """What an expectation checks, in a few words: ``word_count from 50 to 20000``."""
+    kind = str(expectation.get("type", ""))
+    kwargs = dict(expectation.get("kwargs") or {})
+    column = str(kwargs.pop("column", ""))
+    lo, hi = kwargs.pop("min_value", None), kwargs.pop("max_value", None)
+    if kind == "expect_column_values_to_not_be_null":
+        text = f"{column} is present"
+    elif kind == "expect_column_values_to_be_between":
+        text = (f"{column} from {lo} to {hi}" if lo is not None and hi is not None
+                else f"{column} ≥ {lo}" if lo is not None else f"{column} ≤ {hi}")
+    elif kind == "expect_column_values_to_be_in_set":
+        text = f"{column} in {json.dumps(kwargs.pop('value_set', []))}"
+    elif kind == "expect_column_values_to_match_regex":
+        text = f"{column} matches {kwargs.pop('regex', '')}"
+    else:
+        text = " ".join(filter(None, (column, kind.removeprefix("expect_column_values_to_").replace("_", " "))))
+    extra = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in kwargs.items())
+    return f"{text} ({extra})" if extra else text
+
+
+def _suite_version(suite: dict[str, Any]) -> str:
+    return str(suite.get("meta", {}).get("version", ""))
+
+
+def _expectations(suites: dict[str, dict[str, Any]], run: dict[str, Any],
+                  outlets: list[dict[str, Any]]) -> list[Expectation]:
+    """Every expectation of both suites with the rows that failed it in this run.
+
+    Row-level failures are the run's ``by_expectation`` counts (articles); batch-level ones are
+    counted from the run's ``outlet_quality`` rows (outlets). A name that failed in the run but is
+    no longer in the suite file is listed too, so no stored failure goes unshown.
+    """
+    failed = {"articles": dict(run["by_expectation"]), "outlet_batches": {}}
+    for outlet in outlets:
+        for name in outlet["failed_expectations"]:
+            failed["outlet_batches"][name] = failed["outlet_batches"].get(name, 0) + 1
+    rows: list[Expectation] = []
+    for suite_name in SUITE_NAMES:
+        counts, seen = failed[suite_name], set()
+        for e in suites.get(suite_name, {}).get("expectations", []):
+            meta = e.get("meta", {})
+            name = str(meta.get("name", e.get("type", "")))
+            seen.add(name)
+            rows.append(Expectation(suite_name, name, str(meta.get("why", "")), _rule(e), int(counts.get(name, 0))))
+        rows += [Expectation(suite_name, name, "", "", int(n), in_suite=False)
+                 for name, n in sorted(counts.items()) if name not in seen]
+    return rows
+
+
+def _cursor(request: Request, name: str, max_key: int) -> tuple[str, Any]:
+    from media_monitoring.warehouse import views
+
+    raw = request.query_params.get(name, "")[:max_key + 40]
+    return raw, views.TimeCursor.decode(raw, max_key=max_key)
+
+
+@app.get("/quality", response_class=HTMLResponse, name="quality")
+def quality(request: Request, user: HtmlUser) -> HTMLResponse:
+    """Every validation run, newest first, and the articles still in quarantine."""
+    from media_monitoring.warehouse import views
+
+    source = sources.get()
+    wh, tables = source.warehouse, source.tables
+    runs_after, runs_cursor = _cursor(request, "runs_after", views.MAX_RUN_ID)
+    q_after, q_cursor = _cursor(request, "q_after", 32)
+    runs = views.validation_run_page(wh, after=runs_cursor) if "validation_runs" in tables else None
+    has_quarantine = "quarantine" in tables
+    quarantine = views.quarantine_page(wh, open_only=True, after=q_cursor) if has_quarantine else None
+    open_count = views.open_quarantine_count(wh) if has_quarantine else 0
+    suites = _suites()
+    return _render(
+        request, "quality.html", user=user_name(user), warehouse=wh.describe() if wh else source.url,
+        backend=wh.backend if wh else None, runs=runs, runs_after=runs_after, quarantine=quarantine,
+        q_after=q_after, open_count=open_count, count_cap=views.OPEN_QUARANTINE_COUNT_CAP,
+        reasons=_reasons(suites), outlet_names=source.outlet_names,
+    )
+
+
+@app.get("/quality/run", response_class=HTMLResponse, name="quality_run")
+def quality_run(request: Request, user: HtmlUser) -> HTMLResponse:
+    """One run's validation report: the expectations and their failures, outlet batches, quarantine."""
+    from media_monitoring.warehouse import views
+
+    source = sources.get()
+    wh, tables = source.warehouse, source.tables
+    run_id = request.query_params.get("id", "")
+    run = views.validation_run(wh, run_id) \
+        if run_id and len(run_id) <= views.MAX_RUN_ID and "validation_runs" in tables else None
+    if run is None:
+        raise HTTPException(status_code=404, detail="No validation result is stored for that run.")
+    q_after, q_cursor = _cursor(request, "q_after", 32)
+    outlets = views.outlet_quality_of_run(wh, run_id) if "outlet_quality" in tables else []
+    quarantine = views.quarantine_page(wh, run_id=run_id, after=q_cursor) if "quarantine" in tables else None
+    suites = _suites()
+    suite_name, _, run_version = str(run["suite"]).partition(" ")
+    return _render(
+        request, "quality_run.html", user=user_name(user), run=run, outlets=outlets, quarantine=quarantine,
+        q_after=q_after, expectations=_expectations(suites, run, outlets), reasons=_reasons(suites),
+        run_suite=suite_name, run_version=run_version,
+        current_versions={name: _suite_version(suite) for name, suite in suites.items()},
+        units=SUITE_UNITS, outlet_names=source.outlet_names,
+    )
 
 
 # -- JSON API ------------------------------------------------------------------------------------

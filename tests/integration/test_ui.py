@@ -4,7 +4,8 @@ The warehouse is filled by the real pipeline on the replayed seed outlets (colle
 compose and send both seed digests to the outbox), an ``airflow api-server`` subprocess serves it
 on a loopback port, and Debian's Chromium logs in through Airflow's own login page. What an analyst
 would check: the view is in Airflow's nav, lists both seed digests as sent, the hit filters narrow
-the list, the feed-health table has every outlet, and nobody gets in without logging in.
+the list, the feed-health table has every outlet, the data-quality pages show the ingest run's
+validation (the kazinform consent wall quarantined, and why), and nobody gets in without logging in.
 
 Screenshots go to a temporary folder; with ``MEDIA_MONITOR_UPDATE_SCREENSHOTS=1`` they are also
 copied to ``docs/screenshots/`` (the ones the README shows).
@@ -45,6 +46,7 @@ SEED_DAYS = (date(2021, 8, 24), date(2021, 10, 28))
 SEED_OUTLETS = {"almayadeen-en", "pukhtunnama", "tass-en", "ria-ru", "tolonews", "akipress", "kazinform",
                 "asiaplus-tj"}
 SERVER_START_TIMEOUT_S = 90
+INGEST_RUN = "manual__ui-test-ingest"
 
 
 @dataclass
@@ -99,7 +101,7 @@ def _populate(data_dir: Path, replay_base: str) -> str:
     assert settings.data_dir == data_dir.resolve()
     wh = pipeline.open_warehouse(settings)
     try:
-        run_id = "manual__ui-test-ingest"
+        run_id = INGEST_RUN
         outlets = [o.id for o in pipeline.load_outlets(settings).outlets]
         assert set(outlets) == SEED_OUTLETS
         pipeline.collect(outlets, run_id=run_id, settings=settings, warehouse=wh)
@@ -213,19 +215,26 @@ def _expected_hits(warehouse_url: str, where: str = "1=1", **params) -> list[str
         engine.dispose()
 
 
+def _json_value(value):
+    """A JSON column read with plain SQL: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 # -- tests, in the order an analyst would meet them ------------------------------------------------
 
 
 def test_nobody_gets_in_without_logging_in(ui):
     # A page: redirected to Airflow's login page, which sends the browser back afterwards.
     for path in ("/media-monitor/", "/media-monitor/?term=CSTO",
-                 "/media-monitor/digest/email.html?date=2021-10-28&subscription=Russia%20desk"):
+                 "/media-monitor/digest/email.html?date=2021-10-28&subscription=Russia%20desk",
+                 "/media-monitor/quality", f"/media-monitor/quality/run?id={INGEST_RUN}",
+                 "/media-monitor/quality/run?id=no-such-run"):
         status, headers, body = _get(ui.base + path)
         assert status == 302, path
         location = urlsplit(headers["location"])
         assert location.path == "/auth/login"
         assert parse_qs(location.query)["next"] == [path]  # back to this very page after login
-        assert b"digest" not in body.lower()
+        assert b"digest" not in body.lower() and b"quarantin" not in body.lower()
     # The JSON API: 401 without a token, 403 with a forged one, 401 with an expired one.
     status, headers, _ = _get(ui.base + "/media-monitor/api/hits")
     assert status == 401 and headers["www-authenticate"] == "Bearer"
@@ -236,6 +245,7 @@ def test_nobody_gets_in_without_logging_in(ui):
     forged = jwt.encode({**claims, "role": "ADMIN"}, "not-the-secret-" * 5, algorithm="HS512")
     assert _get(ui.base + "/media-monitor/api/hits", {"Authorization": f"Bearer {forged}"})[0] == 403
     assert _get(ui.base + "/media-monitor/", {"Cookie": f"_token={forged}"})[0] == 302
+    assert _get(ui.base + f"/media-monitor/quality/run?id={INGEST_RUN}", {"Cookie": f"_token={forged}"})[0] == 302
     assert _get(ui.base + "/media-monitor/api/digests", {"Cookie": "_token=garbage"})[0] == 403
     # A wrong password gets no token at all.
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -251,6 +261,11 @@ def test_nobody_gets_in_without_logging_in(ui):
     assert status == 200 and b"Media Monitor" in body
     assert "script-src" not in headers["content-security-policy"]  # default-src 'none': no script at all
     assert "frame-ancestors 'self'" in headers["content-security-policy"]
+    for path in ("/media-monitor/quality", f"/media-monitor/quality/run?id={INGEST_RUN}"):
+        status, headers, body = _get(ui.base + path, {"Cookie": f"_token={good}"})
+        assert status == 200 and INGEST_RUN.encode() in body, path
+        assert "script-src" not in headers["content-security-policy"]
+    assert _get(ui.base + "/media-monitor/quality/run?id=no-such-run", {"Cookie": f"_token={good}"})[0] == 404
 
 
 def test_login_through_airflow_and_see_the_digests(ui, chrome):
@@ -391,6 +406,73 @@ def test_digest_as_sent_and_its_screenshot(ui, chrome):
     assert (ui.shots / "digest-email.png").stat().st_size > 20_000
 
 
+def test_data_quality_pages(ui, chrome):
+    """The ingest run's validation: listed, reported expectation by expectation, its quarantine shown."""
+    from selenium.webdriver.common.by import By
+
+    from media_monitoring.quality.validate import load_suite
+
+    engine = sa.create_engine(ui.warehouse_url)
+    with engine.connect() as conn:
+        run = conn.execute(sa.text("select * from validation_runs")).mappings().one()
+        batches = {r["outlet_id"]: _json_value(r["failed_expectations"]) for r in conn.execute(sa.text(
+            "select outlet_id, failed_expectations from outlet_quality where run_id = :r"), {"r": INGEST_RUN}
+        ).mappings()}
+        wall = conn.execute(sa.text("select article_id, url, outlet_id, failed_expectations from quarantine"
+                                    )).mappings().one()
+    engine.dispose()
+    suites = {name: load_suite(name) for name in ("articles", "outlet_batches")}
+    why = {e["meta"]["name"]: e["meta"]["why"] for suite in suites.values() for e in suite["expectations"]}
+    row_level = {e["meta"]["name"] for e in suites["articles"]["expectations"]}
+    failures = _json_value(run["by_expectation"])  # row-level failures (articles); batch-level: outlets
+    failures.update({name: sum(name in failed for failed in batches.values()) for name in set(why) - row_level})
+    assert (run["run_id"], run["quarantined"], wall["outlet_id"]) == (INGEST_RUN, 1, "kazinform")
+    assert "not_error_page" in _json_value(wall["failed_expectations"])
+
+    # From the plugin's nav: the runs, newest first, with their counts and failures.
+    chrome.get(ui.base + "/media-monitor/")
+    chrome.find_element(By.ID, "nav-quality").click()
+    _wait(chrome, _by(By.ID, "run-table"))
+    runs = chrome.find_elements(By.CSS_SELECTOR, "#run-table tr.run")
+    assert [(r.get_attribute("data-run"), r.get_attribute("data-quarantined")) for r in runs] == [(INGEST_RUN, "1")]
+    cells = [c.text for c in runs[0].find_elements(By.TAG_NAME, "td")]
+    assert cells[2] == f"articles {suites['articles']['meta']['version']}"
+    assert cells[3:6] == [str(run["evaluated"]), str(run["accepted"]), "1"]
+    assert "not_error_page ×1" in cells[6]
+
+    # The current quarantine: the consent wall, with how to release it.
+    held = chrome.find_elements(By.CSS_SELECTOR, "#quarantine-table tr.quarantined-article")
+    assert [(r.get_attribute("data-article"), r.get_attribute("data-outlet")) for r in held] == [
+        (wall["article_id"], "kazinform")]
+    assert "media-monitor release ARTICLE_ID" in chrome.find_element(By.ID, "release-note").text
+
+    # The run's report: every expectation of both suites, its reason and its failures in the run.
+    runs[0].find_element(By.TAG_NAME, "a").click()
+    _wait(chrome, _by(By.ID, "expectation-table"))
+    assert parse_qs(urlsplit(chrome.current_url).query)["id"] == [INGEST_RUN]
+    assert chrome.find_element(By.ID, "run-quarantined").text == "1"
+    rows = {r.get_attribute("data-expectation"): r
+            for r in chrome.find_elements(By.CSS_SELECTOR, "#expectation-table tr.expectation")}
+    assert set(rows) == set(why)
+    for name, row in rows.items():
+        assert row.get_attribute("data-failed") == str(failures.get(name, 0)), name
+        assert row.find_element(By.CSS_SELECTOR, ".reason").text == why[name]
+    assert rows["not_error_page"].get_attribute("data-failed") == "1"
+    assert "cookie walls, paywalls" in rows["not_error_page"].text
+
+    # Every outlet's batch of the run, then the quarantined page: its URL a link, what it failed and why.
+    assert {r.get_attribute("data-outlet") for r in chrome.find_elements(By.CSS_SELECTOR, "#outlet-table tr")
+            if r.get_attribute("data-outlet")} == set(batches)
+    held = chrome.find_elements(By.CSS_SELECTOR, "#quarantine-table tr.quarantined-article")
+    assert [r.get_attribute("data-article") for r in held] == [wall["article_id"]]
+    assert held[0].find_element(By.CSS_SELECTOR, ".url a").get_attribute("href") == wall["url"]
+    failed = held[0].find_element(By.CSS_SELECTOR, '.failed-expectation[data-expectation="not_error_page"]')
+    assert failed.text.startswith("not_error_page: true") and why["not_error_page"] in failed.text
+    assert "in quarantine" in held[0].text
+    browser.full_page_png(chrome, ui.shots / "data-quality-report.png")
+    assert (ui.shots / "data-quality-report.png").stat().st_size > 20_000
+
+
 def test_the_view_in_airflows_nav(ui, chrome):
     from selenium.webdriver.common.by import By
 
@@ -475,6 +557,42 @@ def test_hostile_headline_stays_text(ui, chrome):
     assert title_cell.text == payload  # shown literally
     assert not title_cell.find_elements(By.TAG_NAME, "a")  # javascript: URL: not a link
     assert not chrome.find_elements(By.CSS_SELECTOR, "#hit-table script, #hit-table img")
+    assert chrome.title != "pwned"
+
+
+def test_hostile_quarantine_stays_text(ui, chrome):
+    """A quarantined page's title, URL and observed values from the web, and an odd run id, stay text."""
+    from selenium.webdriver.common.by import By
+
+    from media_monitoring.warehouse import Warehouse
+
+    payload = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+    run_id = 'manual__<b>odd</b>&id=x#"|'
+    at = datetime(2030, 1, 1, tzinfo=UTC)  # the newest run
+    wh = Warehouse.connect(ui.warehouse_url, create=False)
+    try:
+        wh.commit_batch(run_id, [], [], [], [{
+            "article_id": "e" * 32, "canonical_url": "javascript:alert(1)//q", "url": "javascript:alert(1)",
+            "outlet_id": "evil-outlet", "run_id": run_id, "failed_expectations": ["title_not_site_name"],
+            "observed": {"title_not_site_name": payload}, "record": {"title": payload, "language": "en"},
+            "quarantined_at": at}],
+            {"run_id": run_id, "suite": "articles x", "evaluated": 1, "accepted": 0, "quarantined": 1,
+             "by_expectation": {"title_not_site_name": 1, payload: 1}, "validated_at": at})
+    finally:
+        wh.close()
+    chrome.get(ui.base + "/media-monitor/quality")
+    assert chrome.find_elements(By.CSS_SELECTOR, "#run-table tr.run")[0].get_attribute("data-run") == run_id
+    row = chrome.find_element(By.CSS_SELECTOR, '#quarantine-table tr[data-outlet="evil-outlet"]')
+    assert payload in row.find_element(By.CSS_SELECTOR, "td.title").text  # shown literally
+    assert not row.find_elements(By.CSS_SELECTOR, "td.title a")  # javascript: URL: not a link
+    assert not chrome.find_elements(By.CSS_SELECTOR, "main script, main img")
+    row.find_element(By.CSS_SELECTOR, "td:last-child a").click()  # the odd run id survives the round trip
+    _wait(chrome, _by(By.ID, "expectation-table"))
+    assert chrome.find_element(By.CSS_SELECTOR, "#report h2 code").text == run_id
+    assert chrome.find_element(By.CSS_SELECTOR, '#expectation-table tr[data-expectation="title_not_site_name"]'
+                               ).get_attribute("data-failed") == "1"
+    assert payload in chrome.find_element(By.ID, "expectation-table").text  # a name no longer in the suite
+    assert not chrome.find_elements(By.CSS_SELECTOR, "main script, main img")
     assert chrome.title != "pwned"
 
 
@@ -588,6 +706,15 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
         statements["story groups, deep page"] = views.story_groups_query(
             after=views.HitCursor(deep_story.first_seen, deep_story.story_id))
         statements["members of a story page"] = views.story_members_query(story_ids)
+        # Data quality: small tables (a row per run, per outlet and run, per quarantined page).
+        quality_at = datetime(2021, 6, 1, tzinfo=UTC)
+        statements["validation runs"] = views.validation_runs_query()
+        statements["validation runs, next page"] = views.validation_runs_query(
+            after=views.TimeCursor(quality_at, "scheduled__2021-06-01T00:00:00+00:00"))
+        statements["outlet batches of a run"] = views.outlet_quality_of_run_query("scheduled__2021-06-01")
+        statements["quarantine, not released"] = views.quarantine_query(
+            open_only=True, after=views.TimeCursor(quality_at, "f" * 32))
+        statements["quarantine of a run"] = views.quarantine_query(run_id="scheduled__2021-06-01")
 
         report = []
         with wh.engine.connect() as conn:
@@ -616,5 +743,21 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
         page = views.hit_page(wh, views.HitFilter(term="CSTO", watchlists=w), limit=1)
         assert {"watchlist": "central-asia-security", "term": "CSTO", "mentions": 3, "in_title": False,
                 "forms": ["CSTO"], "snippet": "s"} in page.articles[0]["terms"]
+
+        # The data-quality reads on PostgreSQL: JSON columns, the title out of the stored record.
+        wh.commit_batch("scheduled__q", [], [], [], [{
+            "article_id": "e" * 32, "canonical_url": "https://q.example/1", "url": "https://q.example/1",
+            "outlet_id": "outlet-1", "run_id": "scheduled__q", "failed_expectations": ["body_word_count"],
+            "observed": {"body_word_count": 12}, "record": {"title": "Заголовок", "language": "ru", "text": "x"},
+            "quarantined_at": quality_at}],
+            {"run_id": "scheduled__q", "suite": "articles v", "evaluated": 2, "accepted": 1, "quarantined": 1,
+             "by_expectation": {"body_word_count": 1}, "validated_at": quality_at})
+        assert [(r["run_id"], r["by_expectation"]) for r in views.validation_run_page(wh).runs] == [
+            ("scheduled__q", {"body_word_count": 1})]
+        [held] = views.quarantine_page(wh, open_only=True).articles
+        assert (held["title"], held["language"], held["observed"], held["quarantined_at"]) == (
+            "Заголовок", "ru", {"body_word_count": 12}, quality_at)
+        assert views.quarantine_page(wh, run_id="scheduled__q").articles == [held]
+        assert views.open_quarantine_count(wh) == 1
     finally:
         wh.close()

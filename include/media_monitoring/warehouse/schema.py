@@ -119,6 +119,8 @@ quarantine = sa.Table(
     sa.Column("record", sa.JSON, nullable=False),  # the extracted article, kept to release it later
     sa.Column("quarantined_at", TS, nullable=False),
     sa.Column("released_at", TS),
+    sa.Index("ix_quarantine_run", "run_id", "quarantined_at", "article_id"),  # a run's validation report
+    sa.Index("ix_quarantine_open", "released_at", "quarantined_at", "article_id"),  # what is still held
 )
 
 staging = sa.Table(
@@ -207,6 +209,7 @@ validation_runs = sa.Table(
     sa.Column("quarantined", sa.Integer, nullable=False),
     sa.Column("by_expectation", sa.JSON, nullable=False),
     sa.Column("validated_at", TS, nullable=False),
+    sa.Index("ix_validation_runs_time", "validated_at", "run_id"),
 )
 
 daily_digests = sa.Table(
