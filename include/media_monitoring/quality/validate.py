@@ -127,28 +127,14 @@ def validate_batch(
     frame = prepare_frame(records, run_time, outlet_languages)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        context.data_sources.add_pandas("articles")
-        .add_dataframe_asset("run_batch")
-        .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    suite = gx.ExpectationSuite(name=suite_def["name"], expectations=suite_def["expectations"])
-    result = batch.validate(
-        suite,
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["article_id"]},
-    )
+    failures = _run_suite(context, suite_def, frame, key="article_id")
     failed: dict[str, list[str]] = {}
     observed: dict[str, dict[str, Any]] = {}
     counts: Counter[str] = Counter()
-    for res in result.results:
-        name = res.expectation_config.meta.get("name", res.expectation_config.type)
-        column = res.expectation_config.kwargs.get("column")
-        for item in res.result.get("unexpected_index_list") or []:
-            article_id = item["article_id"]
-            failed.setdefault(article_id, []).append(name)
-            observed.setdefault(article_id, {})[name] = _plain(item.get(column))
-            counts[name] += 1
+    for name, article_id, value in failures:
+        failed.setdefault(article_id, []).append(name)
+        observed.setdefault(article_id, {})[name] = value
+        counts[name] += 1
     for record in records:
         names = failed.get(record["article_id"])
         if names:
@@ -163,28 +149,41 @@ def validate_batch(
     return outcome
 
 
-def _validate_outlets(context: Any, records: list[dict[str, Any]], quarantined_ids: set[str]
-                      ) -> dict[str, dict[str, Any]]:
-    """Batch-level checks per outlet, in the same ephemeral context."""
+def _run_suite(context: Any, suite_def: dict[str, Any], frame: Any, *, key: str) -> list[tuple[str, Any, Any]]:
+    """Validate ``frame`` against a suite file's expectations in ``context``.
+
+    Returns one (expectation name, row key, observed value) per failing row and expectation.
+    """
     import great_expectations as gx
 
-    suite_def = load_suite(OUTLET_SUITE)
-    frame = outlet_frame(records, quarantined_ids)
     batch = (
-        context.data_sources.add_pandas("outlet_batches")
-        .add_dataframe_asset("run_outlets")
+        context.data_sources.add_pandas(suite_def["name"])
+        .add_dataframe_asset("run")
         .add_batch_definition_whole_dataframe("whole")
         .get_batch(batch_parameters={"dataframe": frame})
     )
     suite = gx.ExpectationSuite(name=suite_def["name"], expectations=suite_def["expectations"])
-    result = batch.validate(
-        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["outlet_id"]})
-    outlets = {row["outlet_id"]: {**{k: _plain(v) for k, v in row.items()}, "failed": []}
-               for row in frame.to_dict("records")}
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE",
+                                                  "unexpected_index_column_names": [key]})
+    failures = []
     for res in result.results:
         name = res.expectation_config.meta.get("name", res.expectation_config.type)
+        column = res.expectation_config.kwargs.get("column")
         for item in res.result.get("unexpected_index_list") or []:
-            outlets[item["outlet_id"]]["failed"].append(name)
+            failures.append((name, item[key], _plain(item.get(column))))
+    return failures
+
+
+def _validate_outlets(context: Any, records: list[dict[str, Any]], quarantined_ids: set[str]
+                      ) -> dict[str, dict[str, Any]]:
+    """Batch-level checks per outlet, in the same ephemeral context."""
+
+    suite_def = load_suite(OUTLET_SUITE)
+    frame = outlet_frame(records, quarantined_ids)
+    outlets = {row["outlet_id"]: {**{k: _plain(v) for k, v in row.items()}, "failed": []}
+               for row in frame.to_dict("records")}
+    for name, outlet_id, _value in _run_suite(context, suite_def, frame, key="outlet_id"):
+        outlets[outlet_id]["failed"].append(name)
     for outlet_id, stats in outlets.items():
         if stats["failed"]:
             log.warning("outlet %s failed batch checks %s: %d articles, short %.0f%%, empty %.0f%%, "
