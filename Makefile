@@ -13,7 +13,7 @@ export MEDIA_MONITOR_DATA_DIR ?= $(CURDIR)/data
 export GX_ANALYTICS_ENABLED := False
 export NO_COLOR := 1
 
-.PHONY: install install-test demo test lint airflow-ui airflow-native clean
+.PHONY: install install-test demo test lint bench airflow-ui airflow-native clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ demo: install
 
 test: install-test
 	bash scripts/test.sh
+
+# The finished benchmarks in one go (loopback only; several minutes); results are in bench/RESULTS.md.
+bench: install-test
+	$(BIN)/python bench/poll_feeds.py
+	$(BIN)/python bench/extraction/evaluate.py
+	$(BIN)/python bench/tagging/evaluate.py
 
 lint: install-test
 	$(BIN)/ruff check dags plugins include tests bench
