@@ -77,8 +77,10 @@ def dags_report(env: dict[str, str]) -> tuple[float, list[dict[str, Any]]]:
     wall = time.perf_counter() - t
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
-    text = out.stdout[out.stdout.index("["):]
-    return wall, json.loads(text)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith(("[{", "[]"))), None)
+    if line is None:
+        raise RuntimeError(f"no JSON report in: {out.stdout[-2000:]}")
+    return wall, json.loads(line)
 
 
 def _seconds(value: Any) -> float:

@@ -270,6 +270,11 @@ class StatementLog:
         return items
 
 
+def run_sql(wh: Any, text: str) -> list[Any]:
+    with wh.engine.connect() as conn:
+        return list(conn.exec_driver_sql(text).all())
+
+
 def explain(raw_dsn: dict[str, Any], statement: str, parameters: Any) -> str:
     conn = psycopg2.connect(**raw_dsn)
     try:
@@ -288,6 +293,8 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    ap.add_argument("--unfenced", action="store_true",
+                    help="also time the hit-list SQL with views.py's OFFSET 0 fence removed")
     ap.add_argument("--try-indexes", action="store_true",
                     help="then build CANDIDATE_INDEXES on the throwaway database and time everything again")
     ap.add_argument("--json", type=Path)
@@ -448,6 +455,20 @@ def main() -> None:
                 timings.append(row)
             return timings
 
+        if args.unfenced:  # the hit-list SQL as views.py builds it, and without its OFFSET 0 fence
+            from sqlalchemy.dialects import postgresql as pg_dialect
+
+            for label, flt in [("no filter", views.HitFilter()), (f"region={QUIET_REGION} (no hits)",
+                                                                    views.HitFilter(region=QUIET_REGION)),
+                               ("region=Northern America", views.HitFilter(region="Northern America")),
+                               (f"outlet={quiet_outlet} (no hits)", views.HitFilter(outlet=quiet_outlet)),
+                               (f"outlet={a_outlet}", views.HitFilter(outlet=a_outlet)),
+                               ("term=Lavrov", views.HitFilter(term="Lavrov", watchlists=wl))]:
+                sql = str(views.hit_articles_query(flt, limit=51).compile(
+                    dialect=pg_dialect.dialect(), compile_kwargs={"literal_binds": True}))
+                for variant, text in (("as built (OFFSET 0 fence)", sql),
+                                      ("fence removed", sql.replace("\n LIMIT ALL OFFSET 0", ""))):
+                    cases.append((f"sql hits {label}: {variant}", lambda text=text: run_sql(wh, text)))
         timings = time_cases()
         if args.try_indexes:
             t = time.perf_counter()
