@@ -60,12 +60,6 @@ TERMS = ("Afghanistan", "CSTO", "Lavrov")
 HIT_SHARE = 0.05
 QUIET_OUTLETS = 5  # the last outlets never have watchlist hits (a sports site): worst case of the outlet filter
 QUIET_REGION = "Polynesia"  # tagged only on those outlets' articles: a region filter that matches no hit
-CANDIDATE_INDEXES = [  # tried on the throwaway database only (--try-indexes); schema.py is not touched
-    "CREATE INDEX ix_bench_articles_outlet_published ON articles (outlet_id, published_at, article_id)",
-    "CREATE INDEX ix_bench_articles_published_id ON articles (published_at, article_id)",
-    "CREATE INDEX ix_bench_hits_watchlist_article ON watchlist_hits (watchlist, article_id, term)",
-    "CREATE INDEX ix_bench_places_code_article ON article_places (kind, code, article_id)",
-]
 COUNTRIES = [("KZ", "Central Asia"), ("KG", "Central Asia"), ("TJ", "Central Asia"), ("UZ", "Central Asia"),
              ("TM", "Central Asia"), ("RU", "Eastern Europe"), ("CN", "Eastern Asia"), ("IR", "Southern Asia"),
              ("PK", "Southern Asia"), ("AF", "Southern Asia"), ("IN", "Southern Asia"), ("TR", "Western Asia"),
@@ -295,8 +289,6 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     ap.add_argument("--unfenced", action="store_true",
                     help="also time the hit-list SQL with views.py's OFFSET 0 fence removed")
-    ap.add_argument("--try-indexes", action="store_true",
-                    help="then build CANDIDATE_INDEXES on the throwaway database and time everything again")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -348,6 +340,9 @@ def main() -> None:
             raw.commit()
             index_s = time.perf_counter() - t
             t = time.perf_counter()
+            hit_places = wh.rebuild_hit_places()  # derived table: filled from the loaded hits and places
+            hit_places_s = time.perf_counter() - t
+            t = time.perf_counter()
             raw.autocommit = True
             cur.execute("VACUUM ANALYZE")
             analyze_s = time.perf_counter() - t
@@ -356,6 +351,7 @@ def main() -> None:
             sizes = {r[0]: r[1] for r in cur.fetchall()}
         raw.close()
         result["load"] = {"rows": loader.rows, "copy_s": round(load_s, 1), "index_s": round(index_s, 1),
+                          "hit_places_rows": hit_places, "hit_places_s": round(hit_places_s, 1),
                           "vacuum_analyze_s": round(analyze_s, 1), "sizes": sizes,
                           "secondary_indexes": [d for _, d in secondary], "hit_articles": meta["hit_articles"],
                           "load_after": loadavg()}
@@ -400,6 +396,10 @@ def main() -> None:
              lambda: views.hit_page(wh, views.HitFilter(region=QUIET_REGION))),
             ("ui hits: term=Lavrov + region=Northern America, page 1", lambda: views.hit_page(
                 wh, views.HitFilter(term="Lavrov", watchlists=wl, region="Northern America"))),
+            (f"ui hits: term=Lavrov + region={QUIET_REGION} (no hits), page 1", lambda: views.hit_page(
+                wh, views.HitFilter(term="Lavrov", watchlists=wl, region=QUIET_REGION))),
+            (f"ui hits: outlet={quiet_outlet} + region=Central Asia (no hits), page 1", lambda: views.hit_page(
+                wh, views.HitFilter(outlet=quiet_outlet, region="Central Asia"))),
             ("ui hits: date range (one week), page 1", lambda: views.hit_page(
                 wh, views.HitFilter(since=week[0], until=week[1]))),
             ("ui hits: term+region+outlet+dates, page 1", lambda: views.hit_page(wh, views.HitFilter(
@@ -470,29 +470,9 @@ def main() -> None:
                                       ("fence removed", sql.replace("\n LIMIT ALL OFFSET 0", ""))):
                     cases.append((f"sql hits {label}: {variant}", lambda text=text: run_sql(wh, text)))
         timings = time_cases()
-        if args.try_indexes:
-            t = time.perf_counter()
-            conn = psycopg2.connect(**dsn)
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("SET maintenance_work_mem = '256MB'")
-                for statement in CANDIDATE_INDEXES:
-                    cur.execute(statement)
-                cur.execute("VACUUM ANALYZE")
-            conn.close()
-            result["candidate_indexes"] = {"statements": CANDIDATE_INDEXES,
-                                           "build_s": round(time.perf_counter() - t, 1)}
-            print(f"\n== with the candidate indexes ({time.perf_counter() - t:.0f} s to build):\n  "
-                  + "\n  ".join(CANDIDATE_INDEXES))
-            result["queries_with_candidate_indexes"] = time_cases()
-            print(f"\n{'query':66s} {'before ms':>9s} {'after ms':>9s}")
-            for before, after in zip(timings, result["queries_with_candidate_indexes"], strict=True):
-                print(f"{before['query']:66s} {before['median_ms']:9.1f} {after['median_ms']:9.1f}")
         result["queries"] = timings
         result["load_after"] = loadavg()
         slow_rows = [r for r in timings if r.get("slow_statements")]
-        slow_rows += [{**r, "query": r["query"] + " [with candidate indexes]"}
-                      for r in result.get("queries_with_candidate_indexes", []) if r.get("slow_statements")]
         for r in slow_rows:
             print(f"\n===== over {SLOW_MS:.0f} ms: {r['query']} (median {r['median_ms']} ms)")
             for s in r["slow_statements"]:

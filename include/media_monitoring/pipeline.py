@@ -18,7 +18,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from media_monitoring.boilerplate import OutletTemplate
@@ -45,6 +45,9 @@ from media_monitoring.scheduling import (
 from media_monitoring.settings import Settings
 from media_monitoring.urls import url_key
 from media_monitoring.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from media_monitoring.extract import Extracted
 
 log = logging.getLogger(__name__)
 
@@ -349,34 +352,44 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
             continue
         if key:
             staged_titles[key] = final_id
-        # The outlet's own recurring lines (bylines, "Related News", newsletter prompts) are boilerplate.
-        template.observe(extracted.text, article_key=final_id)
-        cleaned = template.clean(extracted.text)
-        staged[final_id] = {
-            "article_id": final_id,
-            "canonical_url": extracted.canonical_url,
-            "url": page.url,
-            "outlet_id": outlet.id,
-            "outlet_country": outlet.country,
-            "title": extracted.title,
-            "title_key": title_key(extracted.title) or key,
-            "author": extracted.author,
-            "published_at": extracted.published.isoformat() if extracted.published else None,
-            "date_source": extracted.date_source,
-            "language": extracted.language,
-            "language_source": extracted.language_source,
-            "text": cleaned.text,
-            "word_count": cleaned.word_count,
-            "boilerplate_removed": len(cleaned.removed),
-            "extractor": extracted.extractor,
-            "sitename": extracted.sitename,
-            "sources": [source],
-            "fetched_at": datetime.now(UTC).isoformat(),
-            "run_id": tools.run_id,
-            "entry_ids": sorted({article_id, final_id}),  # keys of the feed links that led here
-        }
+        staged[final_id] = staged_record(outlet, extracted, page.url, template=template, source=source,
+                                         feed_title_key=key, run_id=tools.run_id,
+                                         entry_ids=sorted({article_id, final_id}))
     wh.add_sources_many(provenance)  # one transaction for every already-stored entry of the feed
     return list(staged.values())
+
+
+def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, template: OutletTemplate,
+                  source: dict[str, Any], feed_title_key: str | None, run_id: str,
+                  entry_ids: list[str]) -> dict[str, Any]:
+    """The staging row of one extracted page, its text cleaned of the outlet's recurring lines (bylines,
+    "Related News", newsletter prompts) that ``template`` has learnt from the pages it observed."""
+    article_id = url_key(extracted.canonical_url)
+    template.observe(extracted.text, article_key=article_id)
+    cleaned = template.clean(extracted.text)
+    return {
+        "article_id": article_id,
+        "canonical_url": extracted.canonical_url,
+        "url": page_url,
+        "outlet_id": outlet.id,
+        "outlet_country": outlet.country,
+        "title": extracted.title,
+        "title_key": title_key(extracted.title) or feed_title_key,
+        "author": extracted.author,
+        "published_at": extracted.published.isoformat() if extracted.published else None,
+        "date_source": extracted.date_source,
+        "language": extracted.language,
+        "language_source": extracted.language_source,
+        "text": cleaned.text,
+        "word_count": cleaned.word_count,
+        "boilerplate_removed": len(cleaned.removed),
+        "extractor": extracted.extractor,
+        "sitename": extracted.sitename,
+        "sources": [source],
+        "fetched_at": datetime.now(UTC).isoformat(),
+        "run_id": run_id,
+        "entry_ids": entry_ids,  # keys of the feed links that led here
+    }
 
 
 def _source(outlet: Outlet, entry: FeedEntry) -> dict[str, Any]:

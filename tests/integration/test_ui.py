@@ -599,13 +599,14 @@ def test_hostile_quarantine_stays_text(ui, chrome):
 # -- speed at scale ----------------------------------------------------------------------------------
 
 BENCH_ARTICLES = int(os.environ.get("MEDIA_MONITOR_UI_BENCH_ARTICLES", "200000"))
-BIG_TABLES = {"articles", "watchlist_hits", "article_places", "stories", "article_stories"}
+BIG_TABLES = {"articles", "watchlist_hits", "article_places", "hit_places", "stories", "article_stories"}
 QUERY_BUDGET_MS = 1000  # per query: generous for a loaded 2-core CI machine (typically 1-250 ms)
 
 
 def _fill_synthetic(url: str, n: int) -> None:
     """``n`` articles from 500 outlets, one a minute; hits on 5% / 2% / 0.5% / 0.02% of them (three
-    mentions each), region tags on every article (one region on 0.1% only), a few undated ones, and
+    mentions each; the odd-numbered outlets have none), region tags on every article (one region on 0.1%
+    only, one on half of them but never on an article with hits), a few undated ones, and
     stories of five articles each, one in ten of them a group."""
     engine = sa.create_engine(url)
     try:
@@ -633,6 +634,12 @@ def _fill_synthetic(url: str, n: int) -> None:
                 FROM generate_series(1, :n) i
                 CROSS JOIN (VALUES ('Central Asia', 1), ('Eastern Europe', 3), ('Northern Africa', 997)) r(code, every)
                 WHERE i % r.every = 0"""), {"n": n})
+            # A region only on odd-numbered articles, which never have hits (every hit term's period is even):
+            # the worst case for a region filter, which must not walk every article to find nothing.
+            conn.execute(sa.text("""
+                INSERT INTO article_places (article_id, kind, code, name, mentions, evidence)
+                SELECT md5(i::text), 'region', 'Polynesia', 'Polynesia', 1, '[]'
+                FROM generate_series(1, :n, 2) i"""), {"n": n})
             # A story per five articles; one in ten of them groups five articles (the rest: one).
             conn.execute(sa.text("""
                 INSERT INTO stories (story_id, title, first_seen, last_seen, article_count, copies, outlets,
@@ -646,6 +653,9 @@ def _fill_synthetic(url: str, n: int) -> None:
                 INSERT INTO article_stories (article_id, story_id, matched_article_id, similarity, duplicate_of)
                 SELECT md5(i::text), md5('s' || (i / 5 * 5)), NULL, NULL, NULL
                 FROM generate_series(5, :n) i"""), {"n": n})
+        from media_monitoring.warehouse import Warehouse
+
+        Warehouse(engine).rebuild_hit_places()  # derived from the hits and places written above
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     finally:
@@ -682,6 +692,8 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
             "outlet": (views.HitFilter(outlet="outlet-200"), None),
             "common region": (views.HitFilter(region="Eastern Europe"), None),
             "rare region": (views.HitFilter(region="Northern Africa"), None),
+            "outlet without hits": (views.HitFilter(outlet="outlet-201"), None),
+            "region without hits": (views.HitFilter(region="Polynesia"), None),
             "one month": (views.HitFilter(since=date(2021, 2, 1), until=date(2021, 2, 28)), None),
             "term + outlet": (views.HitFilter(term="CSTO", watchlists=w, outlet="outlet-200"), None),
             "term + rare region": (views.HitFilter(term="CSTO", watchlists=w, region="Northern Africa"), None),
@@ -716,16 +728,18 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
             open_only=True, after=views.TimeCursor(quality_at, "f" * 32))
         statements["quarantine of a run"] = views.quarantine_query(run_id="scheduled__2021-06-01")
 
-        report = []
+        report, slow = [], []
         with wh.engine.connect() as conn:
             for name, stmt in statements.items():
                 sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
                 result = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql).scalar()[0]
                 scanned = {n.get("Relation Name") for n in _plan_nodes(result["Plan"]) if n["Node Type"] == "Seq Scan"}
                 report.append(f"{name}: {result['Execution Time']:.1f} ms, seq scans {sorted(scanned) or 'none'}")
-                assert not scanned & BIG_TABLES, (name, scanned, sql)
-                assert result["Execution Time"] < QUERY_BUDGET_MS, (name, result["Execution Time"])
+                slow.extend([(name, sorted(scanned), sql)] if scanned & BIG_TABLES else [])
+                slow.extend([(name, result["Execution Time"], sql)]
+                            if result["Execution Time"] >= QUERY_BUDGET_MS else [])
         print(f"\n{BENCH_ARTICLES} articles:\n  " + "\n  ".join(report))
+        assert not slow, slow
 
         # Keyset pages are exactly the OFFSET pages (a brute-force listing), across page boundaries.
         flt = views.HitFilter(term="CSTO", watchlists=w)
@@ -739,6 +753,19 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
                 "select a.article_id from articles a where exists (select 1 from watchlist_hits h where "
                 "h.article_id = a.article_id and h.term = 'CSTO') order by a.published_at desc nulls last, "
                 "a.article_id desc limit 150")).scalars())
+        assert walked == expected
+        # The same through hit_places (a region filter without a term).
+        walked, after = [], None
+        for _ in range(3):
+            page = views.hit_page(wh, views.HitFilter(region="Eastern Europe"), after=after, limit=50)
+            walked += [a["article_id"] for a in page.articles]
+            after = page.next_cursor
+        with wh.engine.connect() as conn:
+            expected = list(conn.execute(sa.text(
+                "select a.article_id from articles a where exists (select 1 from watchlist_hits h where "
+                "h.article_id = a.article_id) and exists (select 1 from article_places p where p.article_id = "
+                "a.article_id and p.kind = 'region' and p.code = 'Eastern Europe') "
+                "order by a.published_at desc nulls last, a.article_id desc limit 150")).scalars())
         assert walked == expected
         page = views.hit_page(wh, views.HitFilter(term="CSTO", watchlists=w), limit=1)
         assert {"watchlist": "central-asia-security", "term": "CSTO", "mentions": 3, "in_title": False,

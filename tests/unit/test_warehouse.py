@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -30,6 +32,52 @@ def test_a_new_warehouse_records_its_version_and_reopens(tmp_path):
     wh.close()
 
 
+def test_a_version_1_warehouse_is_upgraded_in_place_and_keeps_its_rows(tmp_path, caplog):
+    """A warehouse made by the first release: no text_hash/signature columns, no stories tables, the
+    narrower indexes. Connecting upgrades it; the rows stay, the new columns and indexes appear."""
+    url = f"sqlite:///{tmp_path / 'v1.sqlite'}"
+    wh = Warehouse.connect(url)
+    article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
+               "text": "body", "word_count": 1, "sources": [], "countries": [], "regions": []}
+    wh.commit_batch("r1", [article], [], [], [], None, processed=[], entry_ids=[])
+    with wh.engine.begin() as conn:
+        conn.execute(s.digest_sends.insert().values(
+            digest_date=date(2021, 8, 24), subscription="x", recipients=[], message_id="m", subject="s",
+            transport="outbox", run_id="r", status="sent", sent_at=datetime(2021, 8, 24, tzinfo=UTC)))
+        for statement in ("DROP TABLE article_stories", "DROP TABLE stories",
+                          "DROP INDEX ix_articles_text_hash", "ALTER TABLE articles DROP COLUMN text_hash",
+                          "ALTER TABLE articles DROP COLUMN signature", "ALTER TABLE daily_digests DROP COLUMN context",
+                          "ALTER TABLE digest_sends DROP COLUMN body_text",
+                          "DROP INDEX ix_articles_published", "DROP INDEX ix_articles_outlet_published",
+                          "DROP INDEX ix_article_places_code_article", "DROP INDEX ix_watchlist_hits_article",
+                          "CREATE INDEX ix_articles_published_at ON articles (published_at)",
+                          "CREATE INDEX ix_articles_outlet_id ON articles (outlet_id)",
+                          "CREATE INDEX ix_article_places_code ON article_places (kind, code)",
+                          "UPDATE schema_info SET version = 1"):
+            conn.exec_driver_sql(statement)
+    wh.close()
+
+    caplog.set_level("INFO", logger="media_monitoring.warehouse.store")
+    for _ in range(2):  # the second connect finds the current version and changes nothing
+        wh = Warehouse.connect(url)
+        inspector = sa.inspect(wh.engine)
+        assert {c["name"] for c in inspector.get_columns("articles")} >= {"text_hash", "signature"}
+        assert {"context", "item_count"} <= {c["name"] for c in inspector.get_columns("daily_digests")}
+        assert {"stories", "article_stories"} <= set(inspector.get_table_names())
+        indexes = {i["name"] for t in ("articles", "article_places", "watchlist_hits")
+                   for i in inspector.get_indexes(t)}
+        assert {"ix_articles_published", "ix_articles_outlet_published", "ix_article_places_code_article",
+                "ix_watchlist_hits_article", "ix_articles_text_hash"} <= indexes
+        assert not indexes & {"ix_articles_published_at", "ix_articles_outlet_id", "ix_article_places_code"}
+        with wh.engine.connect() as conn:
+            assert conn.execute(sa.select(s.schema_info.c.version)).scalars().all() == [s.SCHEMA_VERSION]
+            assert conn.execute(sa.select(s.articles.c.article_id, s.articles.c.text_hash)).all() == [("a1", None)]
+            # a send made before body_text existed reads back with an empty body, not NULL
+            assert conn.execute(sa.select(s.digest_sends.c.body_text)).scalars().all() == [""]
+        wh.close()
+    assert sum("upgrading the warehouse" in r.message for r in caplog.records) == 1
+
+
 def test_staging_is_a_queue_and_commit_is_idempotent(tmp_path):
     wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
     record = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
@@ -42,4 +90,35 @@ def test_staging_is_a_queue_and_commit_is_idempotent(tmp_path):
     for _ in range(2):
         wh.commit_batch("r2", [article], [], [], [], None, processed=[("r1", "a1")], entry_ids=["a1"])
     assert wh.count("articles") == 1 and wh.count("staging") == 0
+    wh.close()
+
+
+def test_the_region_filter_follows_hits_through_retagging(tmp_path):
+    """hit_places (what the UI's region filter reads) stays in step with hits and places on every write."""
+    from media_monitoring.warehouse import views
+
+    wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    when = datetime(2021, 8, 24, 9, tzinfo=UTC)
+    article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
+               "text": "Lavrov in Dushanbe", "word_count": 3, "sources": [], "countries": ["TJ"],
+               "regions": ["Central Asia"], "published_at": when}
+    hit = {"article_id": "a1", "watchlist": "w", "term": "Lavrov", "field": "text", "start": 0, "end": 6,
+           "alias": "Lavrov", "matched": "Lavrov", "snippet": "Lavrov in Dushanbe", "version": "1"}
+    place = {"article_id": "a1", "kind": "region", "code": "Central Asia", "name": "Central Asia", "mentions": 1,
+             "evidence": []}
+
+    def listed() -> list[str]:
+        return [a["article_id"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles]
+
+    wh.commit_batch("r1", [article], [hit], [place], [], None)
+    assert listed() == ["a1"]
+    wh.replace_hits(["a1"], ["w"], [])  # a watchlist change drops the article's only hit
+    assert listed() == []
+    wh.replace_hits(["a1"], ["w"], [hit])
+    assert listed() == ["a1"]
+    wh.commit_batch("r2", [{**article, "published_at": when + timedelta(hours=1)}], [hit], [], [], None)
+    assert listed() == []  # re-tagged without the region
+    wh.commit_batch("r3", [article], [hit], [place], [], None)
+    assert [a["published_at"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles] == [when]
+    assert wh.rebuild_hit_places() == 1
     wh.close()

@@ -43,9 +43,12 @@ def strip_arabic_marks(text: str) -> str:
     return ARABIC_MARKS_RE.sub("", text)
 
 
+_FOLD_TABLE = str.maketrans(_FOLD)
+
+
 def fold(text: str) -> str:
     """The lookup key of a name as written: spaces collapsed, Arabic/Persian letter variants folded."""
-    return "".join(_FOLD.get(ch, ch) for ch in " ".join(text.split()))
+    return " ".join(text.split()).translate(_FOLD_TABLE)
 
 
 def whole_word(pattern: str, *, arabic: bool = False) -> str:

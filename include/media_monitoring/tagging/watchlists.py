@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from media_monitoring.config import Alias, Term, Watchlist
-from media_monitoring.tagging.text import is_arabic_script, literal, snippet, whole_word
+from media_monitoring.tagging.text import fold, is_arabic_script, literal, snippet, trie_pattern, whole_word
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,10 @@ class WatchlistMatcher:
     def __init__(self, watchlists: tuple[Watchlist, ...]) -> None:
         self.watchlists = watchlists
         self._terms = [_compile_term(w, t) for w in watchlists for t in w.terms]
+        # One pass over the article that finds any alias anywhere (any case, inside words too): most
+        # articles name none, and for them this scan is all the matching there is.
+        aliases = {fold(a.text) for w in watchlists for t in w.terms for a in t.aliases}
+        self._screen = re.compile(trie_pattern(sorted(aliases)), re.IGNORECASE) if aliases else None
 
     @property
     def versions(self) -> dict[str, str]:
@@ -90,6 +94,8 @@ class WatchlistMatcher:
     def match(self, title: str, text: str) -> list[Hit]:
         hits: list[Hit] = []
         whole = f"{title or ''}\n{text or ''}"
+        if self._screen is None or not self._screen.search(whole):
+            return hits
         terms = [ct for ct in self._terms if not _about_a_namesake(ct, whole)]
         for field, content in (("title", title or ""), ("text", text or "")):
             if not content:

@@ -10,9 +10,17 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
-# Bump on every change to the tables below; a warehouse of another version is refused with a clear
-# message instead of failing later on a missing column.
-SCHEMA_VERSION = 1
+# Bump on every change to the tables below. A warehouse of an older version is upgraded in place when
+# the change is additive (new tables, nullable columns, indexes: see ``Warehouse._upgrade``); any other
+# version is refused with a clear message instead of failing later on a missing column.
+#   1: the first schema (the first releases lacked articles.text_hash/signature and stories)
+#   2: hit_places and indexes for the UI's outlet and region filters and the digest's spikes, measured
+#      on 1M articles (bench/RESULTS.md, "Warehouse at 1M articles")
+SCHEMA_VERSION = 2
+UPGRADABLE_FROM = frozenset({1})
+# Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
+RETIRED_INDEXES = {"articles": ("ix_articles_outlet_id", "ix_articles_published_at"),
+                   "article_places": ("ix_article_places_code",)}
 
 schema_info = sa.Table(
     "schema_info",
@@ -28,12 +36,12 @@ articles = sa.Table(
     sa.Column("article_id", sa.String(32), primary_key=True),
     sa.Column("canonical_url", sa.Text, nullable=False, unique=True),
     sa.Column("url", sa.Text, nullable=False),
-    sa.Column("outlet_id", sa.String(64), nullable=False, index=True),
+    sa.Column("outlet_id", sa.String(64), nullable=False),
     sa.Column("outlet_country", sa.String(2)),
     sa.Column("title", sa.Text),
     sa.Column("title_key", sa.String(32), index=True),  # normalised title hash: same-outlet duplicates fold
     sa.Column("author", sa.Text),
-    sa.Column("published_at", TS, index=True),
+    sa.Column("published_at", TS),
     sa.Column("date_source", sa.String(8)),
     sa.Column("language", sa.String(8)),
     sa.Column("language_source", sa.String(10)),
@@ -49,6 +57,10 @@ articles = sa.Table(
     sa.Column("text_hash", sa.String(32), index=True),  # exact duplicates (syndicated copy) are one article
     sa.Column("signature", sa.LargeBinary),  # MinHash for story grouping (tagging/stories.py)
     sa.Column("signature_version", sa.String(40)),
+    # Newest first, ties by id: the UI's keyset walk and every date range (digest days, spikes, stories).
+    sa.Index("ix_articles_published", "published_at", "article_id"),
+    # An outlet's articles newest first: the UI's outlet filter reads them in order, never the whole table.
+    sa.Index("ix_articles_outlet_published", "outlet_id", "published_at", "article_id"),
 )
 
 stories = sa.Table(
@@ -91,6 +103,8 @@ watchlist_hits = sa.Table(
     sa.Column("snippet", sa.Text, nullable=False),
     sa.Column("version", sa.String(50), nullable=False),
     sa.Index("ix_watchlist_hits_term", "watchlist", "term"),
+    # A watchlist's hit articles without touching the heap: the digest's 14-day spike baseline.
+    sa.Index("ix_watchlist_hits_article", "watchlist", "article_id", "term"),
 )
 
 article_places = sa.Table(
@@ -103,7 +117,23 @@ article_places = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("mentions", sa.Integer, nullable=False),
     sa.Column("evidence", sa.JSON, nullable=False),
-    sa.Index("ix_article_places_code", "kind", "code"),
+    # A region's (or country's) articles as an id list: the UI's region filter joins it with the hits.
+    sa.Index("ix_article_places_code_article", "kind", "code", "article_id"),
+)
+
+# The places of the articles that have watchlist hits, with their published time: what the UI's region
+# filter lists, newest first, from one index range. Derived from article_places and watchlist_hits
+# (Warehouse._refresh_hit_places keeps it in step on every write of either). Without it, a region
+# whose articles rarely have hits makes the database walk every article newest first (7 s on 1M).
+hit_places = sa.Table(
+    "hit_places",
+    metadata,
+    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("kind", sa.String(10), primary_key=True),
+    sa.Column("code", sa.String(100), primary_key=True),
+    sa.Column("published_at", TS),
+    sa.Index("ix_hit_places_code_published", "kind", "code", "published_at", "article_id"),
 )
 
 quarantine = sa.Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +17,7 @@ from media_monitoring.warehouse import schema as s
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 60  # mapped tasks write concurrently; SQLite serialises them with a lock
-UPSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
+UPSERT_CHUNK = 500  # rows per executemany call, ids per IN list (well under SQLite's parameter limit)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -68,12 +69,70 @@ class Warehouse:
         if "schema_info" in existing:
             with self.engine.connect() as conn:
                 found = conn.execute(sa.select(sa.func.max(s.schema_info.c.version))).scalar()
-        if found != s.SCHEMA_VERSION:
+        if found in s.UPGRADABLE_FROM:
+            self._upgrade(found)
+        elif found != s.SCHEMA_VERSION:
             raise WarehouseSchemaError(
                 f"the warehouse at {self.describe()} has schema version {found or 'unknown'}, this code needs "
                 f"{s.SCHEMA_VERSION}: point it at an empty database, or for the embedded demo warehouse remove "
                 "the data folder (make clean) and run again")
         s.metadata.create_all(self.engine)  # tables added within a version (none expected) appear
+
+    def _upgrade(self, found: int) -> None:
+        """Bring a warehouse of an older version up to this one: the changes since are additive (tables,
+        nullable columns, wider indexes), so this adds what is missing and drops retired indexes, in one
+        transaction where the backend allows it. Every step checks first: an interrupted upgrade reruns."""
+        log.warning("upgrading the warehouse at %s from schema version %s to %s", self.describe(), found,
+                    s.SCHEMA_VERSION)
+        started = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            inspector = sa.inspect(conn)
+            tables = set(inspector.get_table_names())
+            for table in s.metadata.sorted_tables:
+                if table.name not in tables:
+                    table.create(conn)
+                    log.info("created table %s", table.name)
+                    continue
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in have:
+                        continue
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {self._column_ddl(conn, column)}")
+                    log.info("added %s.%s", table.name, column.name)
+                indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+                for name in s.RETIRED_INDEXES.get(table.name, ()):
+                    if name in indexes:
+                        conn.exec_driver_sql(f"DROP INDEX {name}")
+                        log.info("dropped index %s (replaced by a wider one)", name)
+                for index in table.indexes:
+                    if index.name not in indexes:
+                        index.create(conn)
+                        log.info("created index %s on %s", index.name, table.name)
+            if "hit_places" not in tables:
+                self._refresh_hit_places(conn, None)
+                log.info("filled hit_places from the stored hits and places")
+            conn.execute(s.schema_info.delete())
+            conn.execute(s.schema_info.insert().values(version=s.SCHEMA_VERSION))
+        log.warning("warehouse upgraded to schema version %s in %.1f s", s.SCHEMA_VERSION,
+                    (datetime.now(UTC) - started).total_seconds())
+
+    def _column_ddl(self, conn: sa.Connection, column: sa.Column) -> str:
+        """``"name" TYPE [NOT NULL DEFAULT x]`` for a column added to an existing table: a required column
+        gets its Python default as the value of the rows already there."""
+        ddl = f'"{column.name}" {column.type.compile(dialect=conn.dialect)}'
+        if column.nullable:
+            return ddl
+        default = getattr(column.default, "arg", None)
+        if column.default is not None and column.default.is_callable:
+            default = default(None)  # default=dict on a JSON column: every old row gets an empty object
+        if isinstance(default, dict | list):
+            default = json.dumps(default)
+        if not isinstance(default, str | int | float | bool):
+            raise WarehouseSchemaError(
+                f"cannot upgrade {self.describe()}: {column.table.name}.{column.name} is required and has no "
+                "default; point the product at an empty database")
+        value = sa.literal(default).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        return f"{ddl} NOT NULL DEFAULT {value}"
 
     @property
     def backend(self) -> str:
@@ -93,14 +152,20 @@ class Warehouse:
             return
         keys = [c.name for c in table.primary_key.columns]
         cols = list(update) if update is not None else [c.name for c in table.columns if c.name not in keys]
-        for start in range(0, len(rows), UPSERT_CHUNK):
-            stmt = self._insert(table).values(list(rows[start:start + UPSERT_CHUNK]))
-            if cols:
-                stmt = stmt.on_conflict_do_update(index_elements=keys,
-                                                  set_={c: stmt.excluded[c] for c in cols})
-            else:
-                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-            conn.execute(stmt)
+        stmt = self._insert(table)
+        if cols:
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in cols})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        # One statement, compiled once (SQLAlchemy caches it), executed for many parameter sets: compiling
+        # a 500-row multi-VALUES statement instead cost more CPU than the database spent storing the rows.
+        # Rows are grouped by the columns they carry, as an executemany needs the same keys in every row.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row), []).append(row)
+        for group in groups.values():
+            for start in range(0, len(group), UPSERT_CHUNK):
+                conn.execute(stmt, group[start:start + UPSERT_CHUNK])
 
     def count(self, table_name: str) -> int:
         table = s.metadata.tables[table_name]
@@ -200,6 +265,7 @@ class Warehouse:
                 conn.execute(s.article_places.delete().where(s.article_places.c.article_id.in_(chunk)))
             self._upsert(conn, s.watchlist_hits, hits)
             self._upsert(conn, s.article_places, places)
+            self._refresh_hit_places(conn, ids)
             self._upsert(conn, s.quarantine, quarantined,
                          update=["failed_expectations", "observed", "record", "run_id"])
             if validation:
@@ -327,6 +393,30 @@ class Warehouse:
         with self.engine.begin() as conn:
             conn.execute(h.delete().where(h.c.article_id.in_(list(article_ids)), h.c.watchlist.in_(list(watchlists))))
             self._upsert(conn, h, hits)
+            self._refresh_hit_places(conn, article_ids)
+
+    def rebuild_hit_places(self) -> int:
+        """Recompute all of ``hit_places`` (after rows were written around this class); returns its rows."""
+        with self.engine.begin() as conn:
+            self._refresh_hit_places(conn, None)
+        return self.count("hit_places")
+
+    def _refresh_hit_places(self, conn: sa.Connection, article_ids: Sequence[str] | None) -> None:
+        """Recompute ``hit_places`` for these articles (None: all of them) from their places and hits."""
+        hp, p, a, h = s.hit_places, s.article_places, s.articles, s.watchlist_hits
+        query = (sa.select(p.c.article_id, p.c.kind, p.c.code, a.c.published_at)
+                 .join(a, a.c.article_id == p.c.article_id)
+                 .where(sa.exists().where(h.c.article_id == p.c.article_id)))
+        columns = ["article_id", "kind", "code", "published_at"]
+        if article_ids is None:
+            conn.execute(hp.delete())
+            conn.execute(hp.insert().from_select(columns, query))
+            return
+        ids = list(article_ids)
+        for start in range(0, len(ids), UPSERT_CHUNK):
+            chunk = ids[start:start + UPSERT_CHUNK]
+            conn.execute(hp.delete().where(hp.c.article_id.in_(chunk)))
+            conn.execute(hp.insert().from_select(columns, query.where(p.c.article_id.in_(chunk))))
 
     # -- stories --------------------------------------------------------------------------------
 

@@ -4,9 +4,11 @@ Every query here is bounded and served by an index, so pages stay fast on a ware
 of articles:
 
 * watchlist hits are listed per article, newest first, with keyset pagination on
-  ``(published_at, article_id)`` (``ix_articles_published_at``), never OFFSET; the filters are
-  indexed lookups: term (``ix_watchlist_hits_term`` / the hits' primary key), region (the
-  ``article_places`` primary key), outlet (``ix_articles_outlet_id``), date range (``published_at``);
+  ``(published_at, article_id)`` (``ix_articles_published``), never OFFSET; the filters are
+  indexed lookups: term (``ix_watchlist_hits_term`` / the hits' primary key), region (the region's
+  hit articles in page order from ``ix_hit_places_code_published``; with a term,
+  ``ix_article_places_code_article``), outlet (``ix_articles_outlet_published``, in page order),
+  date range (``published_at``);
 * the hits of one page's articles come in one ``IN`` query on the primary key prefix;
 * filter choices (outlets, regions) are read with a loose index scan (a recursive CTE that jumps
   from one distinct value to the next), not ``SELECT DISTINCT`` over millions of rows;
@@ -18,10 +20,8 @@ of articles:
   run by its primary key, its outlet batches by the ``outlet_quality`` primary key prefix
   (``run_id``); quarantined articles (those of one run, or those not released) newest first,
   keyset-paginated on ``(quarantined_at, article_id)``, the title read out of the stored record
-  (not the whole record: it holds the article's text). The schema has no index on
-  ``validation_runs.validated_at`` nor on ``quarantine.run_id`` / ``released_at`` yet: a row per
-  processing run and per quarantined page, small next to ``articles``; these lists are a top-N
-  sort of them until such indexes exist.
+  (not the whole record: it holds the article's text), through ``ix_validation_runs_time``,
+  ``ix_quarantine_run`` and ``ix_quarantine_open``.
 
 The statement builders (``*_query``) are public so tests can EXPLAIN exactly what the UI runs.
 """
@@ -129,8 +129,10 @@ def _hit_conditions(flt: HitFilter) -> list[sa.ColumnElement[bool]]:
             hit = hit.where(h.c.watchlist.in_(flt.watchlists))
     else:
         # "Has any hit": OFFSET 0 (PostgreSQL's optimisation fence) keeps it a per-article probe of
-        # the hits' primary key. Flattened into a semi-join, PostgreSQL may hash every hit's article
-        # id (a full scan of watchlist_hits) ahead of a selective region or outlet filter.
+        # the hits' primary key while walking articles newest first (an outlet's through
+        # ix_articles_outlet_published), which stops after a page. Flattened into a semi-join,
+        # PostgreSQL may hash every hit's article id (a full scan of watchlist_hits) first. (A region
+        # filter without a term reads hit_places instead: hit_articles_query.)
         hit = hit.offset(0)
     conds: list[sa.ColumnElement[bool]] = [sa.exists(hit)]
     if flt.outlet:
@@ -149,19 +151,28 @@ _ARTICLE_COLUMNS = (s.articles.c.article_id, s.articles.c.published_at, s.articl
 def hit_articles_query(flt: HitFilter, *, after: HitCursor | None = None,
                        limit: int = DEFAULT_PAGE_SIZE) -> sa.Select:
     """Articles with watchlist hits, newest first: the dated part of the keyset walk."""
-    a = s.articles
-    conds = _hit_conditions(flt)
-    conds.append(a.c.published_at.is_not(None))
+    a, hp = s.articles, s.hit_places
+    if flt.region and not flt.term:
+        # The region's hit articles straight from ix_hit_places_code_published, already in page order.
+        published, key = hp.c.published_at, hp.c.article_id
+        conds: list[sa.ColumnElement[bool]] = [hp.c.kind == "region", hp.c.code == flt.region]
+        if flt.outlet:
+            conds.append(a.c.outlet_id == flt.outlet)
+        query = sa.select(*_ARTICLE_COLUMNS).select_from(hp.join(a, a.c.article_id == hp.c.article_id))
+    else:
+        published, key = a.c.published_at, a.c.article_id
+        conds = _hit_conditions(flt)
+        query = sa.select(*_ARTICLE_COLUMNS)
+    conds.append(published.is_not(None))
     if flt.since:
-        conds.append(a.c.published_at >= _day_start(flt.since))
+        conds.append(published >= _day_start(flt.since))
     if flt.until:
-        conds.append(a.c.published_at < _day_start(flt.until) + timedelta(days=1))
+        conds.append(published < _day_start(flt.until) + timedelta(days=1))
     if after is not None and after.published_at is not None:
         # "<=" bounds the index range scan; the OR breaks ties on the same second by article id.
-        conds.append(a.c.published_at <= after.published_at)
-        conds.append(sa.or_(a.c.published_at < after.published_at, a.c.article_id < after.article_id))
-    return (sa.select(*_ARTICLE_COLUMNS).where(*conds)
-            .order_by(a.c.published_at.desc(), a.c.article_id.desc()).limit(limit))
+        conds.append(published <= after.published_at)
+        conds.append(sa.or_(published < after.published_at, key < after.article_id))
+    return query.where(*conds).order_by(published.desc(), key.desc()).limit(limit)
 
 
 def undated_hit_articles_query(flt: HitFilter, *, after: HitCursor | None = None,
