@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from media_monitoring.config import Alias, Term, Watchlist
-from media_monitoring.tagging.text import fold, is_arabic_script, literal, snippet, trie_pattern, whole_word
+from media_monitoring.tagging.text import ARABIC_LETTER_CLASSES, fold, is_arabic_script, literal, snippet, whole_word
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,23 @@ class _CompiledTerm:
     alias_texts: frozenset[str]
     namesakes: re.Pattern[str] | None
     anchors: re.Pattern[str] | None
+    # The longest word of each alias, folded and lower-cased: a term none of whose keys occur anywhere in
+    # the article (a substring test each, in C) cannot match, and its regexes are not run at all.
+    keys: tuple[str, ...]
+
+
+def _screen_key(text: str) -> str:
+    return max(fold(text).lower().split() or [""], key=len)
+
+
+def _first_letters(aliases: list[Alias]) -> str:
+    """A lookahead on the letters an alias can start with: the regex engine drops most positions of the
+    text at this one test instead of trying every alias there."""
+    letters = set()
+    for alias in aliases:
+        first = alias.text.strip()[:1]
+        letters.update(next((cls for cls in ARABIC_LETTER_CLASSES if first in cls), first))
+    return "(?=[" + "".join(re.escape(ch) for ch in sorted(letters)) + "])"
 
 
 def _alias_pattern(alias: Alias) -> str:
@@ -58,7 +75,8 @@ def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
         if not aliases:
             continue
         flags = 0 if case_sensitive else re.IGNORECASE
-        pattern = re.compile("|".join(_alias_pattern(a) for a in aliases), flags)
+        pattern = re.compile(_first_letters(aliases) + "(?:" + "|".join(_alias_pattern(a) for a in aliases) + ")",
+                             flags)
         patterns.append((pattern, tuple(a.text for a in aliases)))
     exclude = (re.compile("|".join(whole_word(literal(x), arabic=is_arabic_script(x)) for x in term.exclude),
                           re.IGNORECASE) if term.exclude else None)
@@ -66,7 +84,7 @@ def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
         re.compile("|".join(whole_word(literal(x), arabic=is_arabic_script(x)) for x in phrases), re.IGNORECASE)
         if phrases else None for phrases in (term.namesakes, term.anchors))
     return _CompiledTerm(watchlist, term, tuple(patterns), exclude, frozenset(a.text for a in term.aliases),
-                         namesakes, anchors)
+                         namesakes, anchors, tuple(sorted({_screen_key(a.text) for a in term.aliases})))
 
 
 def _about_a_namesake(ct: _CompiledTerm, article: str) -> bool:
@@ -82,10 +100,6 @@ class WatchlistMatcher:
     def __init__(self, watchlists: tuple[Watchlist, ...]) -> None:
         self.watchlists = watchlists
         self._terms = [_compile_term(w, t) for w in watchlists for t in w.terms]
-        # One pass over the article that finds any alias anywhere (any case, inside words too): most
-        # articles name none, and for them this scan is all the matching there is.
-        aliases = {fold(a.text) for w in watchlists for t in w.terms for a in t.aliases}
-        self._screen = re.compile(trie_pattern(sorted(aliases)), re.IGNORECASE) if aliases else None
 
     @property
     def versions(self) -> dict[str, str]:
@@ -94,9 +108,9 @@ class WatchlistMatcher:
     def match(self, title: str, text: str) -> list[Hit]:
         hits: list[Hit] = []
         whole = f"{title or ''}\n{text or ''}"
-        if self._screen is None or not self._screen.search(whole):
-            return hits
-        terms = [ct for ct in self._terms if not _about_a_namesake(ct, whole)]
+        folded = fold(whole).lower()
+        terms = [ct for ct in self._terms if any(key in folded for key in ct.keys)]
+        terms = [ct for ct in terms if not _about_a_namesake(ct, whole)]
         for field, content in (("title", title or ""), ("text", text or "")):
             if not content:
                 continue
