@@ -33,11 +33,14 @@ demo: install
 test: install-test
 	bash scripts/test.sh
 
-# The finished benchmarks in one go (loopback only; several minutes); results are in bench/RESULTS.md.
+# The benchmarks in one go (loopback and the local PostgreSQL only; ~20 min); results: bench/RESULTS.md.
+# bench/e2e_scheduler.py and bench/parse_and_memory.py start Airflow themselves: see bench/README.md.
 bench: install-test
 	$(BIN)/python bench/poll_feeds.py
+	$(BIN)/python bench/article_path.py
 	$(BIN)/python bench/extraction/evaluate.py
 	$(BIN)/python bench/tagging/evaluate.py
+	$(BIN)/python bench/warehouse_1m.py
 
 lint: install-test
 	$(BIN)/ruff check dags plugins include tests bench
