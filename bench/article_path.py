@@ -173,18 +173,13 @@ def fixed_costs() -> dict[str, float]:
         "Tagger (watchlists + gazetteer)": (
             "from media_monitoring.settings import load_settings\n"
             "from media_monitoring.tagging import Tagger\n"
-            "import time\ns = load_settings()\nt = time.process_time()\n"
-            "Tagger(s.watchlists_file, s.regions_file)\nprint(time.process_time() - t)"),
+            "s = load_settings()\nt = time.process_time()\nTagger(s.watchlists_file, s.regions_file)"),
     }
     out = {}
     for label, code in probes.items():
-        if "print(" in code:
-            result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-            out[label] = float(result.stdout.strip().splitlines()[-1])
-        else:
-            timed = (f"import time\nt = time.process_time()\n{code}\nprint(time.process_time() - t)")
-            result = subprocess.run([sys.executable, "-c", timed], capture_output=True, text=True, check=True)
-            out[label] = float(result.stdout.strip().splitlines()[-1])
+        timed = f"import time\nt = time.process_time()\n{code}\nprint(time.process_time() - t)"
+        result = subprocess.run([sys.executable, "-c", timed], capture_output=True, text=True, check=True)
+        out[label] = float(result.stdout.strip().splitlines()[-1])
     return out
 
 
