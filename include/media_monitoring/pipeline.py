@@ -583,16 +583,18 @@ def _fold_exact_duplicates(wh: Warehouse, articles: list[dict[str, Any]], hits: 
 
 def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
     """Group new articles into stories with the recent archive (MinHash/LSH); returns stories touched."""
-    from media_monitoring.tagging.stories import StoryArticle, StoryIndex, lookback, summarise, unpack_signature
+    from media_monitoring.tagging.stories import StoryArticle, StoryIndex, lookback, signature_array, summarise
 
-    new = [StoryArticle(a["article_id"], unpack_signature(a["signature"]), a["published_at"] or a["fetched_at"],
+    new = [StoryArticle(a["article_id"], signature_array(a["signature"]), a["published_at"] or a["fetched_at"],
                         a["outlet_id"], a.get("outlet_country"), tuple(a.get("countries") or ()), a["text_hash"])
            for a in articles if a.get("signature") and (a["published_at"] or a["fetched_at"])]
     if not new:
         return 0
     since = lookback([a.published_at for a in new])
-    stored = [StoryArticle.from_row(r) for r in wh.story_candidates(since, exclude=[a.article_id for a in new])]
-    assignments = StoryIndex(stored).assign_detailed(new)
+    stored = wh.story_candidates(since, exclude=[a.article_id for a in new])
+    index = StoryIndex(StoryArticle.from_row(r) for r in stored)
+    log.info("story index: %d stored articles published since %s", len(index), since.isoformat())
+    assignments = index.assign_detailed(new)
     wh.save_stories([a.to_row() for a in assignments], [])
     touched = sorted({a.story_id for a in assignments})
     members: dict[str, list[dict[str, Any]]] = defaultdict(list)
