@@ -788,3 +788,40 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
         assert views.open_quarantine_count(wh) == 1
     finally:
         wh.close()
+
+
+def test_latest_outlet_quality_walks_the_index_on_postgres(postgres_warehouse):
+    """The digest's "sources needing attention" reads each outlet's latest quality row: over a year of
+    half-hourly runs that must be index probes per outlet, not a scan of every row, and it must give
+    what a GROUP BY would."""
+    from sqlalchemy.dialects import postgresql
+
+    from media_monitoring.warehouse import Warehouse
+    from media_monitoring.warehouse.store import latest_outlet_quality_query
+
+    wh = Warehouse.connect(postgres_warehouse)
+    try:
+        with wh.engine.begin() as conn:  # 30 outlets x 17,520 runs; outlet-029 stopped half a year ago
+            conn.execute(sa.text("""
+                INSERT INTO outlet_quality (run_id, outlet_id, articles, short_share, empty_share,
+                                            quarantined_share, duplicate_share, failed_expectations, validated_at)
+                SELECT 'run-' || r, 'outlet-' || lpad(o::text, 3, '0'), (r + o) % 40, 0, 0, 0, 0, '[]',
+                       timestamptz '2025-11-22' + r * interval '30 minutes'
+                FROM generate_series(0, 17519) r CROSS JOIN generate_series(0, 29) o
+                WHERE o < 29 OR r < 8760"""))
+        with wh.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            sql = str(latest_outlet_quality_query().compile(dialect=postgresql.dialect(),
+                                                            compile_kwargs={"literal_binds": True}))
+            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql).scalar()[0]
+            expected = {r.outlet_id: (r.run_id, r.articles) for r in conn.execute(sa.text(
+                "select distinct on (outlet_id) outlet_id, run_id, articles from outlet_quality "
+                "order by outlet_id, validated_at desc"))}
+        scanned = {n.get("Relation Name") for n in _plan_nodes(plan["Plan"]) if n["Node Type"] == "Seq Scan"}
+        assert "outlet_quality" not in scanned, sql
+        got = wh.latest_outlet_quality()
+        assert {k: (v["run_id"], v["articles"]) for k, v in got.items()} == expected
+        assert len(got) == 30 and got["outlet-029"]["run_id"] == "run-8759"
+        print(f"\nlatest_outlet_quality over 516,360 rows: {plan['Execution Time']:.1f} ms")
+    finally:
+        wh.engine.dispose()

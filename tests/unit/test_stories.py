@@ -285,8 +285,8 @@ def _families(seed: int, count: int, start: datetime) -> list[StoryArticle]:
         shared = rng.random(stories.NUM_PERM) < rng.choice([0.0, 0.05, 0.085, 0.095, 0.2, 0.4])
         sig[shared] = base[shared]
         text = f"copy-{i % 7}" if i % 11 == 0 else f"text-{seed}-{i}"
-        out.append(StoryArticle(f"a{seed}-{i:04d}", sig.astype(np.uint32), start + timedelta(minutes=int(rng.integers(8640))),
-                                f"o{i % 13}", text_hash=text))
+        when = start + timedelta(minutes=int(rng.integers(8640)))
+        out.append(StoryArticle(f"a{seed}-{i:04d}", sig.astype(np.uint32), when, f"o{i % 13}", text_hash=text))
     return out
 
 
