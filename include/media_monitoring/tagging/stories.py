@@ -72,10 +72,27 @@ _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)  # permutations
 
 
 @cache
-def _format_characters() -> dict[int, None]:
-    """Every format character (Unicode category Cf: ZWNJ, bidi marks, soft hyphen...) mapped to nothing,
-    for ``str.translate``; built once per process (~0.1 s)."""
-    return {cp: None for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Cf"}
+def _format_characters() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Patterns for every format character (Unicode category Cf: ZWNJ, bidi marks, soft hyphen...): those
+    of the Basic Multilingual Plane, and all of them. Built once per process (~0.1 s) as ranges, which
+    ``re`` scans ~20x faster than ``str.translate`` looks each character up."""
+    ranges: list[list[int]] = []
+    for cp in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(cp)) == "Cf":
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+
+    def pattern(spans: list[list[int]]) -> re.Pattern[str]:
+        return re.compile("[" + "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "")
+                                        for a, b in spans) + "]")
+
+    return pattern([r for r in ranges if r[1] <= 0xFFFF]), pattern(ranges)
+
+
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+_ARABIC_BLOCK_RE = re.compile("[\u0600-\u06ff]")  # every character strip_arabic_marks and fold change
 
 
 def normalise(text: str | None) -> str:
@@ -84,8 +101,13 @@ def normalise(text: str | None) -> str:
     text = text or ""
     if text.isascii():  # most of the text we see: nothing to normalise, drop or fold but case and spaces
         return " ".join(text.split()).casefold()
-    text = unicodedata.normalize("NFKC", text).translate(_format_characters())
-    return fold(strip_arabic_marks(text)).casefold()
+    basic, every = _format_characters()
+    text = basic.sub("", unicodedata.normalize("NFKC", text))
+    if _ASTRAL_RE.search(text):
+        text = every.sub("", text)
+    if _ARABIC_BLOCK_RE.search(text):
+        return fold(strip_arabic_marks(text)).casefold()
+    return " ".join(text.split()).casefold()
 
 
 def words(text: str | None) -> list[str]:
@@ -111,7 +133,7 @@ def shingles(title: str | None, text: str | None, size: int = SHINGLE_WORDS) -> 
 def signature(title: str | None, text: str | None) -> list[int]:
     """The article's MinHash: :data:`NUM_PERM` unsigned 32-bit ints, the same on every machine and run."""
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_TEMPLATE.permutations)
-    minhash.update_batch([s.encode("utf-8") for s in sorted(shingles(title, text))])
+    minhash.update_batch([s.encode("utf-8") for s in shingles(title, text)])  # any order: a minimum
     return [int(v) for v in minhash.hashvalues]
 
 
