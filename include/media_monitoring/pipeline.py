@@ -15,6 +15,7 @@ import hashlib
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -583,7 +584,14 @@ def _fold_exact_duplicates(wh: Warehouse, articles: list[dict[str, Any]], hits: 
 
 def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
     """Group new articles into stories with the recent archive (MinHash/LSH); returns stories touched."""
-    from media_monitoring.tagging.stories import StoryArticle, StoryIndex, lookback, signature_array, summarise
+    from media_monitoring.tagging.stories import (
+        SIGNATURE_VERSION,
+        StoryArticle,
+        StoryIndex,
+        lookback,
+        signature_array,
+        summarise,
+    )
 
     new = [StoryArticle(a["article_id"], signature_array(a["signature"]), a["published_at"] or a["fetched_at"],
                         a["outlet_id"], a.get("outlet_country"), tuple(a.get("countries") or ()), a["text_hash"])
@@ -591,8 +599,18 @@ def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
     if not new:
         return 0
     since = lookback([a.published_at for a in new])
-    stored = wh.story_candidates(since, exclude=[a.article_id for a in new])
-    index = StoryIndex(StoryArticle.from_row(r) for r in stored)
+    stale: list[dict[str, Any]] = []
+
+    def current(rows: Iterable[dict[str, Any]]) -> Iterator[StoryArticle]:
+        for row in rows:
+            if row["signature"] is None or row["signature_version"] != SIGNATURE_VERSION:
+                stale.append({k: v for k, v in row.items() if k != "signature"})
+            else:
+                yield StoryArticle.from_row(row)
+
+    index = StoryIndex(current(wh.story_candidates(since, exclude=[a.article_id for a in new])))
+    for row in _sign_again(wh, stale):
+        index.add(StoryArticle.from_row(row))
     log.info("story index: %d stored articles published since %s", len(index), since.isoformat())
     assignments = index.assign_detailed(new)
     wh.save_stories([a.to_row() for a in assignments], [])
@@ -609,6 +627,24 @@ def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
     grouped = sum(1 for r in rows if len(r["outlets"]) > 1)
     log.info("%d new articles in %d stories (%d covered by several outlets)", len(new), len(rows), grouped)
     return len(rows)
+
+
+def _sign_again(wh: Warehouse, rows: list[dict[str, Any]], chunk: int = 1000) -> Iterator[dict[str, Any]]:
+    """``rows`` of stored articles without a signature of the current version (after an upgrade that changed
+    :data:`~media_monitoring.tagging.stories.SIGNATURE_VERSION`, or from before stories), signed again
+    from their stored title and text, which the warehouse keeps; yielded with the new signature."""
+    from media_monitoring.tagging.stories import SIGNATURE_VERSION, pack_signature, signature
+
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        texts = wh.article_texts([r["article_id"] for r in part])
+        signed = [{**r, "signature": pack_signature(signature(texts[r["article_id"]]["title"],
+                                                              texts[r["article_id"]]["text"])),
+                   "signature_version": SIGNATURE_VERSION} for r in part]
+        wh.set_signatures(signed)
+        log.info("signed %d of %d stored articles again (signature version %s)", start + len(part), len(rows),
+                 SIGNATURE_VERSION)
+        yield from signed
 
 
 def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str

@@ -193,8 +193,23 @@ def test_signature_values_are_pinned() -> None:
     sig = stories.signature("CSTO to hold drills", "The Collective Security Treaty Organization will hold "
                             "three joint exercises in Tajikistan.")
     assert len(sig) == stories.NUM_PERM == 512
-    assert sig[:4] == [158729090, 1096345867, 308240393, 270327855]
-    assert stories.SIGNATURE_VERSION == "minhash-affine32-sha1-w3-p512-s1"
+    assert sig[:4] == [320852830, 154171447, 1103055432, 52838478]
+    assert stories.SIGNATURE_VERSION == "minhash-affine32-b2mix-w3-p512-s1"
+
+
+def test_signature_is_datasketchs_minhash_of_the_shingle_hashes() -> None:
+    """signature() computes in one numpy pass what datasketch's MinHash computes for the shingle hashes
+    (its affine32 scheme: MurmurHash3 pre-mix, a * h + b mod 2**32), so the estimate's theory holds."""
+    from datasketch import MinHash
+
+    for title, text in [(a["title"], a["text"]) for a in list(WRITTEN.values())[:6]] + [("", "two words"), ("x", "")]:
+        hashes = np.concatenate([stories.shingle_hashes(stories.words(field)) for field in (title, text)])
+        reference = MinHash(num_perm=stories.NUM_PERM, seed=stories.SEED, scheme=stories.SCHEME, hashfunc=int)
+        reference.update_batch(hashes.tolist())
+        assert stories.signature(title, text) == reference.hashvalues.tolist()
+    # A shingle of fewer words than SHINGLE_WORDS never hashes like a full one.
+    assert set(stories.shingle_hashes(["a", "b"])).isdisjoint(stories.shingle_hashes(["a", "b", "c"]))
+    assert len(set(stories.shingle_hashes("a b c a b c d".split()))) == 4  # equal runs hash equal
 
 
 def test_signature_ignores_case_punctuation_and_persian_zwnj() -> None:

@@ -114,3 +114,26 @@ def test_the_digest_tells_a_story_once_with_its_coverage(wh):
     assert "Top stories" in rendered.text and top["coverage"] in rendered.text
     assert ": 1 article," in rendered.text  # the story once, not once per outlet's copy
     assert "Same story:" in rendered.text
+
+
+def test_stored_signatures_of_an_older_version_are_signed_again_before_comparing(wh, caplog):
+    """After an upgrade that changed SIGNATURE_VERSION, stored signatures can't be compared with new ones:
+    the next run signs the stored articles of its lookback again, from their text, and still groups."""
+    from media_monitoring.tagging.stories import SIGNATURE_VERSION
+
+    wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
+    first, rest = wire[0], wire[1:]
+    _store(wh, [_record(first["id"], first["outlet"], first["outlet_country"], first["published"], first["title"],
+                        first["text"])])
+    with wh.engine.begin() as conn:  # as an older release left it: another scheme's values, or none at all
+        conn.execute(sa.text("update articles set signature = :sig, signature_version = 'minhash-affine32-sha1-w3-"
+                             "p512-s1'"), {"sig": bytes(4 * 512)})
+    caplog.set_level("INFO", logger="media_monitoring.pipeline")
+    _store(wh, [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
+                for a in rest[:1]])
+    ids = [url_key(f"https://{a['outlet']}.example/{a['id']}") for a in wire[:2]]
+    assert len({s["story_id"] for s in wh.stories_of(ids).values()}) == 1
+    with wh.engine.connect() as conn:
+        versions = set(conn.execute(sa.text("select signature_version from articles")).scalars())
+    assert versions == {SIGNATURE_VERSION}
+    assert any("signed 1 of 1 stored articles again" in r.message for r in caplog.records)
