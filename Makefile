@@ -33,14 +33,16 @@ demo: install
 test: install-test
 	bash scripts/test.sh
 
-# The benchmarks in one go (loopback and the local PostgreSQL only; ~20 min); results: bench/RESULTS.md.
+# The benchmarks in one go (loopback and the local PostgreSQL only; ~35 min); results: bench/RESULTS.md.
 # bench/e2e_scheduler.py and bench/parse_and_memory.py start Airflow themselves: see bench/README.md.
 bench: install-test
 	$(BIN)/python bench/poll_feeds.py
 	$(BIN)/python bench/article_path.py
 	$(BIN)/python bench/extraction/evaluate.py
 	$(BIN)/python bench/tagging/evaluate.py
+	$(BIN)/python bench/tagging/stories_eval.py
 	$(BIN)/python bench/warehouse_1m.py
+	$(BIN)/python bench/story_index_scale.py --postgres 900000
 
 lint: install-test
 	$(BIN)/ruff check dags plugins include tests bench
