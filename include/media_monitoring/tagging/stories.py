@@ -6,11 +6,12 @@ news items on one topic (the two seed articles: Lavrov on US forces in Central A
 in October) share only names and stock phrases. A story is found the way search engines find
 near-duplicate pages:
 
-- :func:`signature` is a MinHash (datasketch) of the article's word shingles: every run of
-  :data:`SHINGLE_WORDS` consecutive words of the title and of the body, after folding case, punctuation,
-  Unicode forms and Arabic/Persian spelling variants. The estimated Jaccard similarity of two signatures
-  is the share of their positions that agree.
-- :class:`StoryIndex` holds the recent stored articles (each with its story) in a MinHash LSH index.
+- :func:`signature` is a MinHash (datasketch's permutations) of the article's word shingles: every run
+  of :data:`SHINGLE_WORDS` consecutive words of the title and of the body, after folding case,
+  punctuation, Unicode forms and Arabic/Persian spelling variants. The estimated Jaccard similarity of
+  two signatures is the share of their positions that agree.
+- :class:`StoryIndex` holds the recent stored articles (each with its story) in an LSH index of numpy
+  arrays, sized for a 3-day lookback of 900,000 articles.
   A new article asks the index for candidates, keeps those published within :data:`WINDOW` of it, in
   stories that began at most :data:`WINDOW` before it, whose estimated similarity is at least
   :data:`THRESHOLD`, and joins the story of the most similar one; with none it starts a story of its
