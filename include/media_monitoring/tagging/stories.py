@@ -63,8 +63,9 @@ WINDOW = timedelta(days=3)  # of published time: to the article joined, and from
 # while the ~80 % of pairs of different stories that share no shingle at all never are; the candidates
 # that share a little are dropped by the estimate, one vector comparison each.
 LSH_BANDS, LSH_ROWS = 64, 1
-# Bump when anything above that changes a signature: signatures of different versions can't be compared,
-# so stored ones of an older version must be recomputed from the stored text.
+# Bump when anything changes a signature (these constants, the shingles, their hashing): signatures of
+# different versions can't be compared, so pipeline.assign_stories signs stored articles of another
+# version again from their stored text before it compares.
 SIGNATURE_VERSION = f"minhash-{SCHEME}-b2mix-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
 
 _WORD_RE = re.compile(r"\w+")
@@ -214,13 +215,6 @@ def text_hash(text: str | None) -> str:
 def pack_signature(sig: Sequence[int]) -> bytes:
     """A signature as bytes for a binary column: little-endian uint32, 4 * NUM_PERM bytes."""
     return np.asarray(sig, dtype="<u4").tobytes()
-
-
-def unpack_signature(data: bytes | Sequence[int]) -> list[int]:
-    """The inverse of :func:`pack_signature`; a list (from a JSON column) passes through."""
-    if isinstance(data, bytes | bytearray | memoryview):
-        return [int(v) for v in np.frombuffer(bytes(data), dtype="<u4")]
-    return [int(v) for v in data]
 
 
 def signature_array(data: bytes | Sequence[int]) -> np.ndarray:
