@@ -600,17 +600,23 @@ def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
         return 0
     since = lookback([a.published_at for a in new])
     stale: list[dict[str, Any]] = []
+    unassigned: list[StoryArticle] = []  # stored, but a run stopped before giving them a story
 
     def current(rows: Iterable[dict[str, Any]]) -> Iterator[StoryArticle]:
         for row in rows:
             if row["signature"] is None or row["signature_version"] != SIGNATURE_VERSION:
                 stale.append({k: v for k, v in row.items() if k != "signature"})
+            elif row["story_id"] is None:
+                unassigned.append(StoryArticle.from_row(row))
             else:
                 yield StoryArticle.from_row(row)
 
     index = StoryIndex(current(wh.story_candidates(since, exclude=[a.article_id for a in new])))
     for row in _sign_again(wh, stale):
-        index.add(StoryArticle.from_row(row))
+        (index.add if row["story_id"] else unassigned.append)(StoryArticle.from_row(row))
+    if unassigned:
+        log.info("%d stored articles without a story are placed with this run's", len(unassigned))
+        new += unassigned
     log.info("story index: %d stored articles published since %s", len(index), since.isoformat())
     assignments = index.assign_detailed(new)
     wh.save_stories([a.to_row() for a in assignments], [])

@@ -137,3 +137,18 @@ def test_stored_signatures_of_an_older_version_are_signed_again_before_comparing
         versions = set(conn.execute(sa.text("select signature_version from articles")).scalars())
     assert versions == {SIGNATURE_VERSION}
     assert any("signed 1 of 1 stored articles again" in r.message for r in caplog.records)
+
+
+def test_stored_articles_a_stopped_run_left_without_a_story_get_one_in_the_next(wh):
+    """A process run that stopped after storing its articles and before grouping them leaves articles
+    without a story; the next run places them with its own instead of failing on them."""
+    wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
+    first, second = ([_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])]
+                     for a in wire[:2])
+    tagger = Tagger(ROOT / "include/config/watchlists.yaml", ROOT / "include/config/regions.yaml")
+    articles, hits, places = tag_records(tagger, first, "r")
+    wh.commit_batch("r", articles, hits, places, [], None)  # ... and the run stops here
+    _store(wh, second)
+    ids = [first[0]["article_id"], second[0]["article_id"]]
+    stories = wh.stories_of(ids)
+    assert set(stories) == set(ids) and len({s["story_id"] for s in stories.values()}) == 1
