@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from datasketch import MinHash
 
-from media_monitoring.tagging.text import fold, strip_arabic_marks
+from media_monitoring.tagging.text import ARABIC_BLOCK_RE, fold, strip_arabic_marks
 
 SHINGLE_WORDS = 3  # words per shingle
 NUM_PERM = 512  # MinHash permutations: 2 KiB per article (see pack_signature)
@@ -94,7 +94,6 @@ def _format_characters() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
-_ARABIC_BLOCK_RE = re.compile("[\u0600-\u06ff]")  # every character strip_arabic_marks and fold change
 
 
 def normalise(text: str | None) -> str:
@@ -107,7 +106,7 @@ def normalise(text: str | None) -> str:
     text = basic.sub("", unicodedata.normalize("NFKC", text))
     if _ASTRAL_RE.search(text):
         text = every.sub("", text)
-    if _ARABIC_BLOCK_RE.search(text):
+    if ARABIC_BLOCK_RE.search(text):
         return fold(strip_arabic_marks(text)).casefold()
     return " ".join(text.split()).casefold()
 
@@ -153,32 +152,26 @@ def signature(title: str | None, text: str | None) -> list[int]:
 _CHUNK = 128
 _K = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
               dtype=np.uint64)  # odd multipliers: position 1, 2 and 3 of a shingle; a shingle of fewer words
+assert len(_K) == SHINGLE_WORDS + 1, "one multiplier per shingle position, and one for short fields"
 
 
-def shingle_hashes(tokens: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarray:
-    """A 32-bit hash of every run of ``size`` consecutive ``tokens`` (one of all of them if there are
-    fewer): each word's 64-bit BLAKE2b hash (cached), the hashes of a run multiplied by one odd constant
-    per position and added, the MurmurHash3 64-bit finaliser, the top 32 bits. Stable across processes and
-    machines; equal runs of words hash equal, different ones collide with probability ~2**-32."""
+def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """A 32-bit hash of every run of :data:`SHINGLE_WORDS` consecutive ``tokens`` (one of all of them if
+    there are fewer): each word's 64-bit BLAKE2b hash (cached), the hashes of a run multiplied by one odd
+    constant per position and added (a shorter run adds a constant of its own), the MurmurHash3 64-bit
+    finaliser, the top 32 bits. Stable across processes and machines; equal runs of words hash equal,
+    different ones collide with probability ~2**-32."""
     if not tokens:
         return np.empty(0, dtype=np.uint32)
     ids = np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
-    if len(ids) < size:
-        mixed = _short(ids)
+    if len(ids) < SHINGLE_WORDS:
+        mixed = (ids * _K[:len(ids)]).sum(keepdims=True) + _K[SHINGLE_WORDS]  # array arithmetic wraps silently
     else:
-        n = len(ids) - size + 1
+        n = len(ids) - SHINGLE_WORDS + 1
         mixed = ids[:n] * _K[0]
-        for position in range(1, size):
+        for position in range(1, SHINGLE_WORDS):
             mixed += ids[position:position + n] * _K[position]
     return (_fmix64(mixed) >> np.uint64(32)).astype(np.uint32)
-
-
-def _short(ids: np.ndarray) -> np.ndarray:
-    """The one shingle of a field shorter than a shingle (its own constant: never equal to a full one)."""
-    mixed = _K[3:4].copy()
-    for position in range(len(ids)):
-        mixed += ids[position:position + 1] * _K[position:position + 1]  # arrays: wrapping is silent
-    return mixed
 
 
 @lru_cache(maxsize=1 << 20)

@@ -29,6 +29,9 @@ _CLASS_OF = {ch: cls for cls in ARABIC_LETTER_CLASSES for ch in cls}
 # Short vowels, shadda, sukun, superscript alef and the hamza/madda marks: data files write them
 # ("الاتّحاد"), running text almost never does, so names are matched without them.
 ARABIC_MARKS_RE = re.compile("[\u064b-\u065f\u0670\u0640]")  # the last one is tatweel (kashida)
+# The Arabic block: every letter is_arabic_script() looks for, and every character the folds and marks
+# above change. Text without one needs neither, and cannot hold an Arabic-script name.
+ARABIC_BLOCK_RE = re.compile("[\u0600-\u06ff]")
 
 
 def is_arabic_script(text: str) -> bool:
