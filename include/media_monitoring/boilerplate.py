@@ -12,6 +12,7 @@ article after article and serialisable to JSON so the pipeline can persist it ru
     template = OutletTemplate.from_json(stored) if stored else OutletTemplate(outlet_id)
     template.observe(extracted.text, article_key=article_id)   # once per new article
     cleaned = template.clean(extracted.text)                    # -> Cleaned(text, removed)
+    # or both at once, each line put in normal form once: template.observe_and_clean(text, article_id)
     stored = template.to_json()
 
 What counts (all configurable on the template):
@@ -95,14 +96,26 @@ class OutletTemplate:
 
     def observe(self, text: str, article_key: str | None = None) -> bool:
         """Count the lines of one article. Returns False when this article was already observed."""
+        lines = text.split("\n")
+        return self._observe(text, article_key, lines, [self._keys(line) for line in lines])
+
+    def observe_and_clean(self, text: str, article_key: str | None = None, *, min_words: int = MIN_WORDS
+                          ) -> Cleaned:
+        """:meth:`observe` then :meth:`clean` of one new article, each line put in normal form once."""
+        lines = text.split("\n")
+        line_keys = [self._keys(line) for line in lines]
+        self._observe(text, article_key, lines, line_keys)
+        return self._clean(text, lines, line_keys, min_words)
+
+    def _observe(self, text: str, article_key: str | None, lines: list[str], line_keys: list[list[str]]) -> bool:
         fingerprint = _digest("article", article_key if article_key is not None else text.strip())
         if fingerprint in self.recent:
             return False
         self.recent.append(fingerprint)
         self.articles_seen += 1
         keys: dict[str, str] = {}
-        for line in text.split("\n"):
-            for key in self._keys(line):
+        for line, line_key in zip(lines, line_keys, strict=True):
+            for key in line_key:
                 keys.setdefault(key, line.strip())
         for key, line in keys.items():
             entry = self.counts.get(key)
@@ -161,7 +174,10 @@ class OutletTemplate:
 
     def line_score(self, line: str) -> int:
         """How many observed articles contain ``line`` (or its label); 0 when it does not qualify."""
-        return max((self._count(k) for k in self._keys(line)), default=0)
+        return self._score(self._keys(line))
+
+    def _score(self, keys: list[str]) -> int:
+        return max((self._count(k) for k in keys), default=0)
 
     def is_boilerplate(self, line: str) -> bool:
         return self.line_score(line) >= self.threshold()
@@ -178,12 +194,16 @@ class OutletTemplate:
         The most recurrent lines go first; a line whose removal would take the text under ``min_words``
         is kept (and so is everything in a text that is already under it).
         """
-        lines = text.split("\n")
+        return self._clean(text, text.split("\n"), None, min_words)
+
+    def _clean(self, text: str, lines: list[str], line_keys: list[list[str]] | None, min_words: int) -> Cleaned:
         total = len(text.split())
         if total < min_words:
             return Cleaned(text)
         limit = self.threshold()
-        scored = [(score, i) for i, line in enumerate(lines) if (score := self.line_score(line)) >= limit]
+        if line_keys is None:
+            line_keys = [self._keys(line) for line in lines]
+        scored = [(score, i) for i, keys in enumerate(line_keys) if (score := self._score(keys)) >= limit]
         drop: set[int] = set()
         for _score, i in sorted(scored, key=lambda s: (-s[0], s[1])):
             words = len(lines[i].split())

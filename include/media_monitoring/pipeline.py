@@ -366,8 +366,7 @@ def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, templa
     """The staging row of one extracted page, its text cleaned of the outlet's recurring lines (bylines,
     "Related News", newsletter prompts) that ``template`` has learnt from the pages it observed."""
     article_id = url_key(extracted.canonical_url)
-    template.observe(extracted.text, article_key=article_id)
-    cleaned = template.clean(extracted.text)
+    cleaned = template.observe_and_clean(extracted.text, article_key=article_id)
     return {
         "article_id": article_id,
         "canonical_url": extracted.canonical_url,

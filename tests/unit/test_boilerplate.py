@@ -55,6 +55,20 @@ def test_recurring_lines_are_learnt_and_removed_article_sentences_never(almayade
             assert not template.is_boilerplate(line), line
 
 
+def test_observe_and_clean_is_observe_then_clean(almayadeen) -> None:
+    texts = [_with_chrome(text, 2021 + i) for i, (_, text) in enumerate(almayadeen)] * 2  # and seen again
+    one, two = OutletTemplate("almayadeen-en"), OutletTemplate("almayadeen-en")
+    removed = 0
+    for i, text in enumerate(texts):
+        key = f"article-{i % len(almayadeen)}"
+        expected = (one.observe(text, article_key=key), one.clean(text))
+        cleaned = two.observe_and_clean(text, article_key=key)
+        assert cleaned == expected[1]
+        removed += len(cleaned.removed)
+    assert two.to_dict() == one.to_dict()
+    assert removed == 3 + 3 * len(almayadeen)  # the third article on, and every article seen again
+
+
 def test_two_articles_are_not_enough(almayadeen) -> None:
     template = learn("almayadeen-en", [_with_chrome(t, 2021) for _, t in almayadeen[:2]])
     assert not template.is_boilerplate("Subscribe to our newsletter")

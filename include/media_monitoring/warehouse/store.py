@@ -274,9 +274,10 @@ class Warehouse:
             for start in range(0, len(done), UPSERT_CHUNK):  # fetched at last: no longer a failure
                 conn.execute(s.fetch_failures.delete().where(
                     s.fetch_failures.c.article_id.in_(done[start:start + UPSERT_CHUNK])))
-            for staged_run, article_id in processed or ():
-                conn.execute(s.staging.delete().where(s.staging.c.run_id == staged_run,
-                                                      s.staging.c.article_id == article_id))
+            if processed:  # one statement for every staged row: an executemany, not a round trip each
+                conn.execute(s.staging.delete().where(s.staging.c.run_id == sa.bindparam("run"),
+                                                      s.staging.c.article_id == sa.bindparam("id")),
+                             [{"run": run, "id": article_id} for run, article_id in processed])
 
     def failures_not_due(self, article_ids: Iterable[str], now: datetime) -> set[str]:
         """Ids with a recorded page failure that is permanent or not yet due for retry."""
