@@ -42,6 +42,7 @@ MIN_CITY_POPULATION = 1_000_000  # smaller cities share names with too many othe
 MIN_NAME_CHARS = 4  # shorter names only through the supplement (US, UK, UAE, США, مصر)
 TITLE_WEIGHT = 2  # a country in the headline counts double towards the primary country
 MAX_EVIDENCE = 5  # evidence kept per tag; the count keeps the rest
+_MAX_SPELLINGS = 100_000  # names as matched whose entries a tagger remembers (a few MB)
 # The languages besides English that our outlets publish in and our watchlists are written in. Only
 # these of pycountry's ~160 translations are loaded: every extra language adds names that may be an
 # ordinary word in some other language (Arabic «مالي» is both Mali and "financial").
@@ -365,6 +366,7 @@ class PlaceTagger:
     def __init__(self, regions: Regions) -> None:
         self.gazetteer = load_gazetteer()
         self.groups = regions.groups
+        self._entries: dict[str, Entry | None] = {}  # a name as matched -> its entry (fold once per spelling)
 
     def tag(self, title: str, text: str) -> tuple[list[PlaceTag], list[PlaceTag]]:
         """Return (countries, regions), each most-weighted first."""
@@ -406,12 +408,21 @@ class PlaceTagger:
         gz = self.gazetteer
         for field_name, content, offset in (("title", title, 0), ("text", text, len(title) + 1)):
             for m in sorted(gz.finditer(content), key=lambda m: m.start()):
-                entry = gz.entries.get(fold(m.group(0)))
+                entry = self._entry(m.group(0))
                 if entry is None or entry.kind == "none":
                     continue
                 if entry.via in ("capital", "city") and gz.document_re and gz.document_re.match(content, m.end()):
                     continue  # "Paris Agreement", "Minsk agreements": a treaty, not the city
                 yield _Mention(field_name, content, offset, m, entry)
+
+    def _entry(self, matched: str) -> Entry | None:
+        try:
+            return self._entries[matched]
+        except KeyError:
+            if len(self._entries) >= _MAX_SPELLINGS:
+                self._entries.clear()
+            entry = self._entries[matched] = self.gazetteer.entries.get(fold(matched))
+            return entry
 
     def _people(self, mentions: list[_Mention], title: str) -> set[str]:
         """Ambiguous names this article uses as part of a person's name ("Jordan Ellis", "Chad Morrison").

@@ -99,21 +99,24 @@ _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 def normalise(text: str | None) -> str:
     """Text as the signature sees it: NFKC, no format characters (ZWNJ, bidi marks), no Arabic vowel
     marks, Arabic/Persian letter variants folded (ي/ی, ك/ک, أ/ا), case folded, spaces collapsed."""
+    return _normal(text, spaces=True)
+
+
+def _normal(text: str | None, *, spaces: bool) -> str:
     text = text or ""
-    if text.isascii():  # most of the text we see: nothing to normalise, drop or fold but case and spaces
-        return " ".join(text.split()).casefold()
-    basic, every = _format_characters()
-    text = basic.sub("", unicodedata.normalize("NFKC", text))
-    if _ASTRAL_RE.search(text):
-        text = every.sub("", text)
-    if ARABIC_BLOCK_RE.search(text):
-        return fold(strip_arabic_marks(text)).casefold()
-    return " ".join(text.split()).casefold()
+    if not text.isascii():  # most of the text we see is: nothing to normalise, drop or fold but case and spaces
+        basic, every = _format_characters()
+        text = basic.sub("", unicodedata.normalize("NFKC", text))
+        if _ASTRAL_RE.search(text):
+            text = every.sub("", text)
+        if ARABIC_BLOCK_RE.search(text):
+            return fold(strip_arabic_marks(text)).casefold()
+    return " ".join(text.split()).casefold() if spaces else text.casefold()
 
 
 def words(text: str | None) -> list[str]:
     """The words of ``text`` after :func:`normalise`; punctuation and symbols are dropped."""
-    return _WORD_RE.findall(normalise(text))
+    return _WORD_RE.findall(_normal(text, spaces=False))  # words are the same whatever the spacing
 
 
 def shingles(title: str | None, text: str | None, size: int = SHINGLE_WORDS) -> set[str]:
