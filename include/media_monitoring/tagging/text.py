@@ -52,7 +52,11 @@ _FOLDED_RE = re.compile(f"[{''.join(_FOLD)}]")  # found in ~20 µs where transla
 
 def fold(text: str) -> str:
     """The lookup key of a name as written: spaces collapsed, Arabic/Persian letter variants folded."""
-    text = " ".join(text.split())
+    return fold_letters(" ".join(text.split()))
+
+
+def fold_letters(text: str) -> str:
+    """:func:`fold` without collapsing spaces (for a whole article searched for single words)."""
     return text.translate(_FOLD_TABLE) if _FOLDED_RE.search(text) else text
 
 

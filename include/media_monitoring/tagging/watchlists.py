@@ -6,7 +6,15 @@ import re
 from dataclasses import dataclass
 
 from media_monitoring.config import Alias, Term, Watchlist
-from media_monitoring.tagging.text import ARABIC_LETTER_CLASSES, fold, is_arabic_script, literal, snippet, whole_word
+from media_monitoring.tagging.text import (
+    ARABIC_LETTER_CLASSES,
+    fold,
+    fold_letters,
+    is_arabic_script,
+    literal,
+    snippet,
+    whole_word,
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ class WatchlistMatcher:
     def match(self, title: str, text: str) -> list[Hit]:
         hits: list[Hit] = []
         whole = f"{title or ''}\n{text or ''}"
-        folded = fold(whole).lower()
+        folded = fold_letters(whole).lower()  # the keys are single words: spacing doesn't matter
         terms = [ct for ct in self._terms if any(key in folded for key in ct.keys)]
         terms = [ct for ct in terms if not _about_a_namesake(ct, whole)]
         for field, content in (("title", title or ""), ("text", text or "")):
