@@ -20,7 +20,8 @@ Tagger's gazetteer, Great Expectations' first context; then frozen with ``gc.fre
 processes hold such objects), then ``--rounds`` rounds; in each, the baseline pass
 and our pass alternate in order, and our pass writes to a fresh embedded (SQLite) warehouse, so every
 article is new as in production. Reported: CPU per article, min over rounds, for each part; the ratio to
-bare trafilatura; and the per-run fixed costs that a new process task pays once whatever the batch size
+bare trafilatura (of those minimums, and the median of each round's own ratio, steadier on a noisy
+host); and the per-run fixed costs that a new process task pays once whatever the batch size
 (importing Great Expectations, loading the watchlists and the gazetteer), measured in fresh interpreters.
 Two page sets: ``corpus`` = the 48 article pages of ``bench/extraction`` (real layouts, 22 outlets, 10+
 languages; a batch of 48, so per-batch work weighs more), ``synth`` = N distinct articles of
@@ -218,6 +219,10 @@ def measure(name: str, pages: list[dict[str, Any]], rounds: int, work: Path) -> 
         "ratio_extract_only": round(per["extract+clean+stage"] / per["bare"], 2),
         "raw_s": {"bare": bare, "collect": collect, "process": process},
         "median_ratio": round((statistics.median(collect) + statistics.median(process)) / statistics.median(bare), 2),
+        # each round's own ratio (its two passes ran seconds apart), median over rounds: the steadiest figure
+        # on a host whose speed drifts between rounds
+        "paired_ratio": round(statistics.median((c + p) / b
+                                                for b, c, p in zip(bare, collect, process, strict=True)), 2),
         "stored": outcome.get("stored"), "quarantined": outcome.get("quarantined"), "hits": outcome.get("hits"),
     }
     return result
@@ -258,7 +263,8 @@ def main() -> None:
             print(f"\n== {name}: {r['pages']} pages, {args.rounds} rounds (min), load {r['load']}")
             for k, v in per.items():
                 print(f"  {k:22s} {v:7.2f} ms/article")
-            print(f"  whole path / bare trafilatura: {r['ratio_to_bare']:.2f}x (medians: {r['median_ratio']:.2f}x); "
+            print(f"  whole path / bare trafilatura: {r['ratio_to_bare']:.2f}x (medians: {r['median_ratio']:.2f}x; "
+                  f"median of each round's ratio: {r['paired_ratio']:.2f}x); "
                   f"extract+clean+stage alone {r['ratio_extract_only']:.2f}x")
             print(f"  stored {r['stored']}, quarantined {r['quarantined']}, watchlist hits {r['hits']}")
         result["fixed_costs_s"] = fixed_costs()

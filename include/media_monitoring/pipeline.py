@@ -492,12 +492,15 @@ def _long_lived_frozen() -> Iterator[None]:
     """Objects alive when a batch starts (imported modules, Great Expectations, the gazetteer, the staged
     records: ~330,000) live until it ends: frozen, the cyclic collector does not walk them again and again
     as the batch allocates (~0.3 ms an article, 10-15 % of ``process``). :func:`gc.freeze` may be called
-    again inside to add what loaded since; the objects are handed back to the collector at the end."""
+    again inside to add what loaded since; the objects are handed back to the collector at the end, unless
+    the caller had frozen objects of its own (``unfreeze`` can only release all of them: they stay frozen)."""
+    callers = gc.get_freeze_count()
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not callers:
+            gc.unfreeze()
 
 
 def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: datetime) -> ProcessReport:
