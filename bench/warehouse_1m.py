@@ -37,7 +37,6 @@ import io
 import json
 import math
 import os
-import platform
 import random
 import statistics
 import sys
@@ -50,6 +49,9 @@ from typing import Any
 
 import psycopg2
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostinfo import loadavg, machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
@@ -73,18 +75,6 @@ WORDS = ("minister government border security talks agreement election parliamen
          "energy gas oil pipeline region capital protest court ruling sanctions bank currency inflation drought "
          "harvest water dam river railway corridor summit delegation visit investment reform opposition budget "
          "tariff exports imports customs migration refugees flood school hospital report statement").split()
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def machine() -> dict[str, Any]:
-    model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                  if ln.startswith("model name")), platform.processor())
-    mem = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
-    return {"nproc": os.cpu_count(), "cpu": model, "ram_gib": round(mem / 2**20, 1),
-            "python": platform.python_version(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def _tsv(value: Any) -> str:
