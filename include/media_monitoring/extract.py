@@ -332,7 +332,7 @@ def _protect_zwnj(raw: bytes) -> bytes:
     if ZWNJ_STAND_IN.encode() in raw:
         return raw
     has_char = ZWNJ.encode() in raw
-    has_entity = b"&#" in raw or b"&zwnj;" in raw
+    has_entity = any(entity in raw for entity in ZWNJ_ENTITIES)  # not just "&#": most pages have &#39;
     if not has_char and not has_entity:
         return raw
     try:

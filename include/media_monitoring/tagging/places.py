@@ -36,6 +36,7 @@ from media_monitoring.tagging.text import (
     strip_arabic_marks,
     trie_pattern,
     whole_word,
+    whole_word_trie,
 )
 
 MIN_CITY_POPULATION = 1_000_000  # smaller cities share names with too many other things
@@ -319,7 +320,9 @@ def load_gazetteer() -> Gazetteer:
     arabic = [n for n in entries if is_arabic_script(n)]
     other = [n for n in entries if not is_arabic_script(n)]
     groups = [(group, is_ar) for group, is_ar in ((other, False), (arabic, True)) if group]
-    patterns = tuple(re.compile(whole_word(trie_pattern(group), arabic=is_ar)) for group, is_ar in groups)
+    # Arabic-script names may follow an attached proclitic; the others take the faster whole-word trie
+    patterns = tuple(re.compile(whole_word(trie_pattern(group), arabic=True) if is_ar else whole_word_trie(group))
+                     for group, is_ar in groups)
     documents = sorted(sup.get("document_words", []), key=len, reverse=True)
     document_re = re.compile(r"\s+(?:" + "|".join(literal(w) for w in documents) + r")(?!\w)") if documents else None
     rules = {name.casefold(): Rule(bool(r.get("person")), bool(r.get("common_noun")), tuple(r.get("veto", ())))

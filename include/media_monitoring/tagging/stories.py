@@ -389,7 +389,8 @@ class StoryIndex:
         # The bands of rows indexed before the first query, sorted (built then: loading stays cheap);
         # rows added later are in _recent until there are enough of them to sort everything again.
         self._keys: np.ndarray | None = None
-        self._recent: dict[int, list[int]] = {}
+        # band key -> its row, or a list of rows once a second row has the same band value (most have one)
+        self._recent: dict[int, int | list[int]] = {}
         self._recent_rows = 0
         for article in articles:
             self.add(article)
@@ -434,8 +435,14 @@ class StoryIndex:
             if rows != row:
                 self._by_text[article.text_hash] = (rows if isinstance(rows, list) else [rows]) + [row]
         if self._keys is not None and not is_empty(vector):
+            recent = self._recent
             for key in _band_keys(vector).tolist():
-                self._recent.setdefault(key, []).append(row)
+                rows = recent.setdefault(key, row)
+                if rows != row:
+                    if isinstance(rows, list):
+                        rows.append(row)
+                    else:
+                        recent[key] = [rows, row]
             self._recent_rows += 1
 
     def assign(self, articles: Iterable[StoryArticle]) -> list[tuple[str, str]]:
@@ -505,17 +512,31 @@ class StoryIndex:
         self._keys, self._recent, self._recent_rows = keys, {}, 0
 
     def _candidates(self, vector: np.ndarray) -> np.ndarray:
-        """Rows sharing at least one band value with ``vector``, each once."""
+        """Rows sharing at least one band value with ``vector``, each once, in order."""
         if self._keys is None or self._recent_rows > max(self.resort_after, len(self) // 4):
             self._sort_bands()
         assert self._keys is not None
         keys = _band_keys(vector)
         lo = np.searchsorted(self._keys, keys, side="left")
         hi = np.searchsorted(self._keys, keys | np.uint64(_ROW_MASK), side="right")
-        found = [self._keys[a:b] & np.uint64(_ROW_MASK) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)
-                 if b > a]
-        found += [np.asarray(rows, dtype=np.uint64) for key in keys.tolist() if (rows := self._recent.get(key))]
-        return np.unique(np.concatenate(found)).astype(np.intp) if found else np.empty(0, dtype=np.intp)
+        counts = hi - lo
+        total = int(counts.sum())
+        # the rows of every key from lo to hi of each band, gathered through one index array
+        found = (self._keys[np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)] & np.uint64(_ROW_MASK)
+                 if total else np.empty(0, dtype=np.uint64))
+        recent: list[int] = []
+        if self._recent:
+            get = self._recent.get
+            for key in keys.tolist():
+                rows = get(key)
+                if rows is not None:
+                    if isinstance(rows, list):
+                        recent.extend(rows)
+                    else:
+                        recent.append(rows)
+        if total + len(recent) <= _FEW_CANDIDATES:  # the usual case: a set is quicker than numpy's unique
+            return np.array(sorted({*found.tolist(), *recent}), dtype=np.intp)
+        return np.unique(np.concatenate([found, np.array(recent, dtype=np.uint64)])).astype(np.intp)
 
     def _open(self, when: int, rows: np.ndarray) -> np.ndarray:
         """Which of ``rows`` may an article published at ``when`` (µs) join? Both within the window, and
@@ -558,6 +579,7 @@ class StoryIndex:
 # of them finds every row with a value in a band by binary search, without a hash table per band.
 _ROW_BITS = 26
 _ROW_MASK = (1 << _ROW_BITS) - 1
+_FEW_CANDIDATES = 512  # up to this many band matches, candidates are deduplicated in a set
 _MAX_ROWS = 1 << _ROW_BITS  # 67 million articles in one index
 assert LSH_ROWS == 1 and LSH_BANDS <= 64, "band keys hold one value of each of at most 64 bands"
 _BAND_KEYS = np.arange(LSH_BANDS, dtype=np.uint64) << np.uint64(32 + _ROW_BITS)

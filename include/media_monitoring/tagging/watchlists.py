@@ -49,10 +49,20 @@ class _CompiledTerm:
     # The longest word of each alias, folded and lower-cased: a term none of whose keys occur anywhere in
     # the article (a substring test each, in C) cannot match, and its regexes are not run at all.
     keys: tuple[str, ...]
+    # The same for the exclusions and the namesakes: without one of their keys their regex finds nothing.
+    exclude_keys: tuple[str, ...] = ()
+    namesake_keys: tuple[str, ...] = ()
 
 
 def _screen_key(text: str) -> str:
     return max(fold(text).lower().split() or [""], key=len)
+
+
+def _screen_keys(phrases: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The keys of ``phrases``, without those that contain another key: where "афганистана" occurs,
+    "афганистан" does too, so testing the shorter one alone says the same."""
+    keys = {_screen_key(p) for p in phrases}
+    return tuple(sorted(k for k in keys if not any(other != k and other in k for other in keys)))
 
 
 def _first_letters(aliases: list[Alias]) -> str:
@@ -92,12 +102,15 @@ def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
         re.compile("|".join(whole_word(literal(x), arabic=is_arabic_script(x)) for x in phrases), re.IGNORECASE)
         if phrases else None for phrases in (term.namesakes, term.anchors))
     return _CompiledTerm(watchlist, term, tuple(patterns), exclude, frozenset(a.text for a in term.aliases),
-                         namesakes, anchors, tuple(sorted({_screen_key(a.text) for a in term.aliases})))
+                         namesakes, anchors, _screen_keys([a.text for a in term.aliases]),
+                         _screen_keys(term.exclude), _screen_keys(term.namesakes))
 
 
-def _about_a_namesake(ct: _CompiledTerm, article: str) -> bool:
-    """The article names a namesake (the actor Kirill Lavrov) and nothing that pins the intended person."""
-    if ct.namesakes is None or not ct.namesakes.search(article):
+def _about_a_namesake(ct: _CompiledTerm, article: str, folded: str) -> bool:
+    """The article names a namesake (the actor Kirill Lavrov) and nothing that pins the intended person.
+    ``folded``: the article as the key screen sees it."""
+    if ct.namesakes is None or not any(key in folded for key in ct.namesake_keys) \
+            or not ct.namesakes.search(article):
         return False
     return ct.anchors is None or not ct.anchors.search(article)
 
@@ -118,12 +131,13 @@ class WatchlistMatcher:
         whole = f"{title or ''}\n{text or ''}"
         folded = fold_letters(whole).lower()  # the keys are single words: spacing doesn't matter
         terms = [ct for ct in self._terms if any(key in folded for key in ct.keys)]
-        terms = [ct for ct in terms if not _about_a_namesake(ct, whole)]
+        terms = [ct for ct in terms if not _about_a_namesake(ct, whole, folded)]
         for field, content in (("title", title or ""), ("text", text or "")):
             if not content:
                 continue
             for ct in terms:
-                excluded = [m.span() for m in ct.exclude.finditer(content)] if ct.exclude else []
+                excluded = [m.span() for m in ct.exclude.finditer(content)] \
+                    if ct.exclude and any(key in folded for key in ct.exclude_keys) else []
                 for pattern, aliases in ct.patterns:
                     for m in pattern.finditer(content):
                         start, end = m.span()
