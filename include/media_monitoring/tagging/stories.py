@@ -522,8 +522,10 @@ class StoryIndex:
         counts = hi - lo
         total = int(counts.sum())
         # the rows of every key from lo to hi of each band, gathered through one index array
-        found = (self._keys[np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)] & np.uint64(_ROW_MASK)
-                 if total else np.empty(0, dtype=np.uint64))
+        found = np.empty(0, dtype=np.uint64)
+        if total:
+            at = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)
+            found = self._keys[at] & np.uint64(_ROW_MASK)
         recent: list[int] = []
         if self._recent:
             get = self._recent.get
