@@ -742,12 +742,16 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
         assert not slow, slow
 
         # Keyset pages are exactly the OFFSET pages (a brute-force listing), across page boundaries.
-        flt = views.HitFilter(term="CSTO", watchlists=w)
-        walked, after = [], None
-        for _ in range(3):
-            page = views.hit_page(wh, flt, after=after, limit=50)
-            walked += [a["article_id"] for a in page.articles]
-            after = page.next_cursor
+        def walk(flt: views.HitFilter) -> list[str]:
+            """The article ids of the first three pages of 50, page after page."""
+            walked, after = [], None
+            for _ in range(3):
+                page = views.hit_page(wh, flt, after=after, limit=50)
+                walked += [a["article_id"] for a in page.articles]
+                after = page.next_cursor
+            return walked
+
+        walked = walk(views.HitFilter(term="CSTO", watchlists=w))
         with wh.engine.connect() as conn:
             expected = list(conn.execute(sa.text(
                 "select a.article_id from articles a where exists (select 1 from watchlist_hits h where "
@@ -755,11 +759,7 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
                 "a.article_id desc limit 150")).scalars())
         assert walked == expected
         # The same through hit_places (a region filter without a term).
-        walked, after = [], None
-        for _ in range(3):
-            page = views.hit_page(wh, views.HitFilter(region="Eastern Europe"), after=after, limit=50)
-            walked += [a["article_id"] for a in page.articles]
-            after = page.next_cursor
+        walked = walk(views.HitFilter(region="Eastern Europe"))
         with wh.engine.connect() as conn:
             expected = list(conn.execute(sa.text(
                 "select a.article_id from articles a where exists (select 1 from watchlist_hits h where "
