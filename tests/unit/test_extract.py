@@ -201,3 +201,34 @@ def test_page_fetched_through_replay_server(replay_server: str) -> None:
     assert x.published == datetime.fromisoformat(page["published"])
     assert x.language == "ru"
     assert all(phrase in x.text for phrase in page["body_must_contain"])
+
+
+def test_primary_options_are_those_bare_extraction_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """extract_article hands trafilatura an Extractor built once and copied per page, and prunes the
+    elements our rules marked itself: both exactly as ``bare_extraction(..., prune_xpath=, **PRIMARY)``."""
+    import trafilatura
+    import trafilatura.core
+
+    from media_monitoring import extract
+
+    seen = []
+    sequence = trafilatura.core.trafilatura_sequence
+
+    def spy(tree, options, url=None):
+        seen.append({name: getattr(options, name) for name in options.__slots__})
+        return sequence(tree, options, url)
+
+    monkeypatch.setattr(trafilatura.core, "trafilatura_sequence", spy)
+    url = "https://example.org/news/é?id=1"
+    marked = 0
+    for page in ARTICLES:
+        tree = trafilatura.load_html(_bytes(page["path"]))
+        extract._mark_link_blocks(tree)
+        marked += len(extract._PRUNE_MARKED(tree))
+        plain = trafilatura.bare_extraction(tree, url=url, prune_xpath=extract.PRUNE_XPATH, **extract.PRIMARY)
+        extract._prune_marked(tree)
+        ours = trafilatura.bare_extraction(tree, url=url, options=extract._primary_options(url))
+        assert seen[-1] == seen[-2]
+        assert ours.text == plain.text and ours.text
+    assert marked  # some pages had link blocks to prune
+    assert extract._primary_options(url) is not extract._primary_options(url)  # a page's own copy

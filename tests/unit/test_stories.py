@@ -11,6 +11,7 @@ bench/tagging/stories_eval.py also takes the thresholds' evidence from.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,6 +213,26 @@ def test_signature_is_datasketchs_minhash_of_the_shingle_hashes() -> None:
     assert len(set(stories.shingle_hashes("a b c a b c d".split()))) == 4  # equal runs hash equal
 
 
+def test_word_hashes_are_those_of_the_words_whatever_the_script() -> None:
+    """Signatures hash each word once: ASCII text through a bytes shortcut, any other through words()."""
+    texts = [a["text"] for a in list(WRITTEN.values())[:8]] + [
+        "".join(map(chr, range(128))), "Lavrov's 1,300-km border_zone (CSTO) 2026", "", "Лавров: ОДКБ и Афганистан"]
+    for text in texts:
+        expected = [int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
+                    for w in stories.words(text)]
+        assert stories._word_ids(text).tolist() == expected, text[:40]
+
+
+def test_equal_positions_counts_as_count_nonzero() -> None:
+    rng = np.random.default_rng(7)
+    block = rng.integers(0, 3, (50, stories.NUM_PERM), dtype=np.uint32)  # many equal positions, up to all
+    block[0] = 1
+    vector = np.ones(stories.NUM_PERM, dtype=np.uint32)
+    expected = np.count_nonzero(block == vector, axis=1)
+    assert stories._equal_positions(block, vector).tolist() == expected.tolist()
+    assert expected[0] == stories.NUM_PERM and stories._equal_positions(block[:0], vector).tolist() == []
+
+
 def test_signature_ignores_case_punctuation_and_persian_zwnj() -> None:
     text = "Lavrov said: «We see the risk», adding that the CSTO would help."
     assert stories.signature("T", text) == stories.signature("t", text.upper().replace("«", '"').replace("»", '"'))
@@ -305,7 +326,14 @@ def _families(seed: int, count: int, start: datetime) -> list[StoryArticle]:
     return out
 
 
-def test_index_assigns_as_a_pairwise_comparison_of_every_article_would(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("gathering", ["set", "mask", "sort"])
+def test_index_assigns_as_a_pairwise_comparison_of_every_article_would(monkeypatch: pytest.MonkeyPatch,
+                                                                      gathering: str) -> None:
+    # the three ways candidates are gathered (a set of few band matches, a mask over a young index's rows,
+    # sorting many matches) must all give the brute-force answer
+    if gathering != "set":
+        monkeypatch.setattr(stories, "_FEW_CANDIDATES", 0)
+        monkeypatch.setattr(stories, "_MASK_ROWS_PER_MATCH", 10**9 if gathering == "mask" else 0)
     stored_new = _families(1, 400, T0)
     assigned = _reference([], stored_new)
     stored = [StoryArticle(**{**a.__dict__, "story_id": s.story_id}) for a, s in zip(stored_new, assigned, strict=True)]

@@ -1,16 +1,25 @@
-"""The shared matching helpers: the fast whole-word trie finds exactly what the plain one finds, and the
-watchlist screen keeps only the keys it needs."""
+"""The shared matching helpers: the fast whole-word trie finds exactly what the plain one finds, the
+watchlist screen keeps only the keys it needs, and the Latin-1 word shortcut gives the regex's words."""
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from media_monitoring.tagging.places import load_gazetteer
-from media_monitoring.tagging.text import is_arabic_script, trie_pattern, whole_word, whole_word_trie
+from media_monitoring.tagging.text import (
+    LATIN_LETTERS,
+    WORD_SEPARATORS,
+    is_arabic_script,
+    latin_words,
+    trie_pattern,
+    whole_word,
+    whole_word_trie,
+)
 from media_monitoring.tagging.watchlists import _screen_keys
 
 pytestmark = pytest.mark.unit
@@ -64,3 +73,38 @@ def test_screen_keys_drop_keys_that_contain_another() -> None:
         "afghan", "kabul", "афганистан")
     assert _screen_keys(["Kirill Lavrov", "Кирилла Лаврова"]) == ("kirill", "кирилла")
     assert _screen_keys([]) == ()
+
+
+LATIN_SAMPLES = [
+    "".join(chr(c) for c in range(128)), "Read also: 2026-11-22 \t foo_bar\r\x0b\x0cBAZ", "", "   ", "__", "a",
+    "MOSCOW, November 12. /TASS/. Lavrov's 1,300-km border (CSTO) -- 'quoted' [x] {y} ~z^ q@e.org #tag $5 100%",
+    "“Lavrov’s visit”—a 12\u00a0km «walk»… ‘CSTO’ – 5×3 €20 ©2026", WORD_SEPARATORS, "x" + "y".join(WORD_SEPARATORS),
+    "MÜLLER in Genève, São Tomé and Þórshöfn: ÀÉÎÕÜ àéîõü ÿ", LATIN_LETTERS, "".join(map(chr, range(128, 256))),
+]
+
+
+@pytest.mark.parametrize("zero_digits", [False, True])
+def test_latin_words_are_the_regex_words_of_the_normalised_text(zero_digits: bool) -> None:
+    texts = LATIN_SAMPLES + [chr(a) + chr(b) + "x" for a in range(256) for b in range(0, 256, 7)]
+    for text in texts:
+        if latin_words(text) is None:  # ß, ª, µ, the soft hyphen...: left to the regex
+            assert set(text) - set(map(chr, range(128))) - set(LATIN_LETTERS + WORD_SEPARATORS), text
+            continue
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        if zero_digits:
+            folded = re.sub(r"\d", "0", folded)
+        got = latin_words(text, zero_digits=zero_digits)
+        assert got is not None and [w.decode("latin-1") for w in got] == re.findall(r"\w+", folded), text
+
+
+def test_word_separators_separate_words_whatever_the_normal_form() -> None:
+    assert "\u201c" in WORD_SEPARATORS and "\xa0" in WORD_SEPARATORS and "\xad" not in WORD_SEPARATORS
+    assert "é" in LATIN_LETTERS and "Ü" in LATIN_LETTERS and not set("ßªºµ×÷") & set(LATIN_LETTERS)
+    for ch in WORD_SEPARATORS:
+        assert unicodedata.category(ch) != "Cf" and ch.casefold() == ch, hex(ord(ch))
+        assert not re.search(r"\w", unicodedata.normalize("NFKC", ch)), hex(ord(ch))
+
+
+def test_latin_words_leave_other_letters_to_the_regex() -> None:
+    for text in ("Лавров", "Straße", "ﬁnal", "x\u200cy", "2²", "™", "Afghanistan\u0301", "soft\xadhyphen", "º"):
+        assert latin_words(text) is None, text

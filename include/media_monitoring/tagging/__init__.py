@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
-from media_monitoring.tagging.tagger import Tagger, TagResult
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from media_monitoring.tagging.tagger import Tagger, TagResult
 
 __all__ = ["TagResult", "Tagger"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Tagger`` and ``TagResult`` load the matchers (numpy, the MinHash permutations) on first use, so
+    the light helpers of ``tagging.text`` can be imported alone (the collect task's boilerplate does)."""
+    if name in __all__:
+        from media_monitoring.tagging import tagger
+
+        return getattr(tagger, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

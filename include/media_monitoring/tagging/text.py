@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import string
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +34,51 @@ ARABIC_MARKS_RE = re.compile("[\u064b-\u065f\u0670\u0640]")  # the last one is t
 # The Arabic block: every letter is_arabic_script() looks for, and every character the folds and marks
 # above change. Text without one needs neither, and cannot hold an Arabic-script name.
 ARABIC_BLOCK_RE = re.compile("[\u0600-\u06ff]")
+
+
+def _separates_words(ch: str) -> bool:
+    """Neither ``ch`` nor its NFKC form holds a word character, and it is no format character (those are
+    dropped before words are taken, which joins the letters either side)."""
+    return (unicodedata.category(ch) != "Cf" and not re.search(r"\w", ch)
+            and not re.search(r"\w", unicodedata.normalize("NFKC", ch)))
+
+
+# Letters of Latin-1 that every normal form leaves alone and whose case fold is their lower case (not ß,
+# ª, º, µ): with ASCII, the letters of most text in Latin script (Müller, Genève, São Tomé).
+LATIN_LETTERS = "".join(ch for ch in map(chr, range(0xC0, 0x100)) if ch.isalpha()
+                        and unicodedata.normalize("NFKC", ch) == ch and ch.casefold() == ch.lower() <= "\xff")
+# Punctuation and spaces outside ASCII that copy in Latin script writes: Latin-1's (no-break space, «»,
+# ©, °...) and others (curly quotes, dashes, the ellipsis, thin spaces). Each separates words.
+WORD_SEPARATORS = "".join(ch for ch in map(chr, range(0x80, 0x100)) if _separates_words(ch)) + (
+    "\u201c\u201d\u2018\u2019\u2013\u2014\u2026\u201e\u201a\u2039\u203a\u2022\u2020\u2021\u2032\u2033\u20ac"
+    "\u2009\u202f\u2002\u2003\u2010\u2011\u2012\u2015\u2212")
+
+
+def _latin_word_table(digit: int | None) -> bytes:
+    table = bytearray(b" " * 256)  # every byte but a letter's, a digit's and "_" separates words
+    for ch in string.ascii_letters + string.digits + "_" + LATIN_LETTERS:
+        table[ord(ch)] = ord(ch.lower())  # casefold() of these is lower()
+    if digit is not None:
+        table[ord("0"):ord("9") + 1] = bytes([digit]) * 10
+    return bytes(table)
+
+
+_LATIN_WORDS = {False: _latin_word_table(None), True: _latin_word_table(ord("0"))}
+_BEYOND_LATIN_1_RE = re.compile("[" + "".join(ch for ch in WORD_SEPARATORS if ch > "\xff") + "]")
+_NOT_LATIN_RE = re.compile(f"[^\\x00-\\x7f{re.escape(LATIN_LETTERS + WORD_SEPARATORS)}]")
+
+
+def latin_words(text: str, *, zero_digits: bool = False) -> list[bytes] | None:
+    r"""``re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())``, every digit read as 0 if
+    ``zero_digits``, as Latin-1 bytes, for text of ASCII, :data:`LATIN_LETTERS` and
+    :data:`WORD_SEPARATORS`: those beyond Latin-1 become spaces, then one ``bytes.translate`` folds case
+    and marks the separators, and a split takes the words; ~5x quicker than normalising and the regex.
+    None for any other text (Cyrillic, Arabic, "ß", combining accents, format characters)."""
+    if not text.isascii():
+        if _NOT_LATIN_RE.search(text):
+            return None
+        text = _BEYOND_LATIN_1_RE.sub(" ", text)
+    return text.encode("latin-1").translate(_LATIN_WORDS[zero_digits]).split()
 
 
 def is_arabic_script(text: str) -> bool:

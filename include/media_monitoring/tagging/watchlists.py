@@ -132,12 +132,12 @@ class WatchlistMatcher:
         folded = fold_letters(whole).lower()  # the keys are single words: spacing doesn't matter
         terms = [ct for ct in self._terms if any(key in folded for key in ct.keys)]
         terms = [ct for ct in terms if not _about_a_namesake(ct, whole, folded)]
+        may_exclude = [ct.exclude is not None and any(key in folded for key in ct.exclude_keys) for ct in terms]
         for field, content in (("title", title or ""), ("text", text or "")):
             if not content:
                 continue
-            for ct in terms:
-                excluded = [m.span() for m in ct.exclude.finditer(content)] \
-                    if ct.exclude and any(key in folded for key in ct.exclude_keys) else []
+            for ct, screened in zip(terms, may_exclude, strict=True):
+                excluded = [m.span() for m in ct.exclude.finditer(content)] if screened else []
                 for pattern, aliases in ct.patterns:
                     for m in pattern.finditer(content):
                         start, end = m.span()
