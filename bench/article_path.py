@@ -131,18 +131,19 @@ def bare_pass(pages: list[dict[str, Any]]) -> float:
 
 def trafilatura_part_pass(pages: list[dict[str, Any]]) -> float:
     """The trafilatura work inside our extraction, alone: parse, ``fast=True`` extraction with our
-    settings, and the metadata we keep (``extract._metadata``), without our page rules. What any path
-    built on trafilatura's fast mode pays before it does anything of its own."""
+    settings (its options built once, as our extraction does), and the metadata we keep
+    (``extract._metadata``), without our page rules. What any path built on trafilatura's fast mode pays
+    before it does anything of its own."""
     import trafilatura
 
-    from media_monitoring.extract import PRIMARY, PRUNE_XPATH, _metadata
+    from media_monitoring.extract import _metadata, _primary_options
 
     start = time.process_time()
     for page in pages:
         tree = trafilatura.load_html(page["html"])
         if tree is not None:
             _metadata(tree, page["url"])
-            trafilatura.bare_extraction(tree, url=page["url"], prune_xpath=PRUNE_XPATH, **PRIMARY)
+            trafilatura.bare_extraction(tree, url=page["url"], options=_primary_options(page["url"]))
     return time.process_time() - start
 
 
