@@ -232,3 +232,39 @@ def test_primary_options_are_those_bare_extraction_builds(monkeypatch: pytest.Mo
         assert ours.text == plain.text and ours.text
     assert marked  # some pages had link blocks to prune
     assert extract._primary_options(url) is not extract._primary_options(url)  # a page's own copy
+
+
+def test_element_text_is_text_content() -> None:
+    """The page rules read an element's text through ``extract._text``: what ``text_content()`` gives."""
+    import lxml.html
+    import trafilatura
+
+    from media_monitoring import extract
+
+    odd = lxml.html.fromstring(
+        "<div>a<!-- note --> b<?pi x?><p>c &amp; d&nbsp;e<script>var x = '<b>';</script></p>tail"
+        "<ul><li><a href='/'>  one </a></li><li>two<br/>three</li></ul>\u200c\u034f</div>")
+    trees = [odd] + [trafilatura.load_html(_bytes(page["path"])) for page in PAGES]
+    elements = 0
+    for tree in trees:
+        for el in tree.iter():
+            if isinstance(el.tag, str):  # elements: comments and processing instructions are never asked
+                assert extract._text(el) == el.text_content()
+                elements += 1
+    assert elements > 1000
+
+
+def test_class_tokens_are_the_words_of_the_class_names() -> None:
+    import lxml.html
+
+    from media_monitoring import extract
+
+    def tokens(cls: str | None) -> set[str]:
+        el = lxml.html.fromstring("<p>x</p>")
+        if cls is not None:
+            el.set("class", cls)
+        return extract._class_tokens(el)
+
+    assert tokens("Article-Lead  sub_title") == {"article", "lead", "sub", "title"}
+    assert tokens(None) == tokens("") == tokens(" - _ ") == set()
+    assert tokens("a\u00a0b\tc--d") == {"a", "b", "c", "d"}
