@@ -189,6 +189,55 @@ def test_empty_batch() -> None:
     assert outcome.suite_version
 
 
+def _source() -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context.data_sources.add_pandas("test")
+
+
+def test_screened_suite_finds_what_one_complete_pass_finds(batch: Batch) -> None:
+    """``_run_suite`` lists rows only for the expectations its BOOLEAN_ONLY screen failed: same findings."""
+    import great_expectations as gx
+
+    from media_monitoring.quality.validate import _name, _plain, _run_suite, prepare_frame
+
+    suite_def = load_suite()
+    frame = prepare_frame(batch.records, RUN_TIME, LANGUAGES)
+    screened = _run_suite(_source(), suite_def, frame, key="article_id")
+    whole = (_source().add_dataframe_asset("whole").add_batch_definition_whole_dataframe("whole")
+             .get_batch(batch_parameters={"dataframe": frame})
+             .validate(gx.ExpectationSuite(name="whole", expectations=suite_def["expectations"]),
+                       result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["article_id"]}))
+    expected = [(_name(res.expectation_config), item["article_id"],
+                 _plain(item.get(res.expectation_config.kwargs["column"])))
+                for res in whole.results for item in res.result.get("unexpected_index_list") or []]
+    assert len(screened) == len(expected) >= len(BAD)
+    assert sorted(screened, key=repr) == sorted(expected, key=repr)
+
+
+def test_clean_batch_has_no_findings() -> None:
+    from media_monitoring.quality.validate import _run_suite, prepare_frame
+
+    records = [row(f"clean-{n}") for n in range(20)]
+    assert _run_suite(_source(), load_suite(), prepare_frame(records, RUN_TIME, LANGUAGES), key="article_id") == []
+
+
+def test_expectation_that_cannot_run_stops_the_batch() -> None:
+    """A suite naming a column the frame lacks: GX reports the expectation failed with an exception and no
+    rows; passing the batch would accept every row unchecked, so the run stops and says which and why."""
+    from media_monitoring.quality.validate import SuiteError, _run_suite, prepare_frame
+
+    suite_def = {"name": "broken", "expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "no_such_column"},
+         "meta": {"name": "missing_column"}}]}
+    frame = prepare_frame([row("one")], RUN_TIME, LANGUAGES)
+    with pytest.raises(SuiteError, match=r"missing_column of suite broken .*no_such_column.* does not exist"):
+        _run_suite(_source(), suite_def, frame, key="article_id")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
