@@ -38,6 +38,7 @@ test: install-test
 bench: install-test
 	$(BIN)/python bench/poll_feeds.py
 	$(BIN)/python bench/article_path.py
+	$(BIN)/python bench/validation_batch.py
 	$(BIN)/python bench/extraction/evaluate.py
 	$(BIN)/python bench/tagging/evaluate.py
 	$(BIN)/python bench/tagging/stories_eval.py

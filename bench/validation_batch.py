@@ -1,0 +1,138 @@
+"""CPU of validating one batch with Great Expectations, by batch size: the product's two-pass
+``validate_batch`` against one ``COMPLETE`` pass of both suites (what it did before), in one process.
+
+    .venv/bin/python bench/validation_batch.py                 # batches of 10, 48, 200, 1,000; clean and with failures
+    .venv/bin/python bench/validation_batch.py --rounds 9 --json /tmp/validation.json
+
+**Why.** Great Expectations' cost is per expectation, not per row: building each expectation's metric
+graph costs a few milliseconds whatever the batch holds. A process task validates its whole batch at
+once, so this fixed cost is what small, frequent runs pay per article.
+
+**What is timed.** ``validate_batch`` (the articles suite, then the outlet_batches suite over one row per
+outlet) and, as the baseline, the same two suites each validated once with ``result_format=COMPLETE``
+(every expectation lists its failing rows). Both build their own ephemeral context per call, as a process
+task does. ``time.process_time()``, warm (Great Expectations imported and one validation run first), the
+two alternating, minimum over ``--rounds``. Two kinds of batch: *clean* (every row passes, the usual
+case) and *failing* (one row in ten fails one of three row expectations, and some outlets fail their
+batch checks). Both must find the same rows: the script checks that before it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostinfo import loadavg, machine  # noqa: E402
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+RUN_TIME = datetime(2026, 11, 20, 12, tzinfo=UTC)
+OUTLETS = 10
+SIZES = (10, 48, 200, 1000)
+
+
+def batch(n: int, failing: bool) -> list[dict[str, Any]]:
+    """``n`` staged records over :data:`OUTLETS` outlets; with ``failing``, one in ten breaks a row check."""
+    records = []
+    for i in range(n):
+        text = " ".join(f"word{i}x{j}" for j in range(300))
+        record = {"article_id": f"a{i}", "outlet_id": f"outlet{i % OUTLETS}", "url": f"https://news.example/{i}",
+                  "title": f"Headline {i}", "text": text, "word_count": 300, "language": "en",
+                  "sitename": "News", "published_at": (RUN_TIME - timedelta(hours=2)).isoformat(),
+                  "fetched_at": (RUN_TIME - timedelta(hours=1)).isoformat()}
+        if failing and i % 10 == 3:
+            record.update(({"title": None}, {"word_count": 12, "text": "too short"}, {"language": "de"})[i // 10 % 3])
+        records.append(record)
+    return records
+
+
+def one_complete_pass(records: list[dict[str, Any]], languages: dict[str, list[str]]) -> list[tuple[Any, ...]]:
+    """The baseline: each suite validated once with ``COMPLETE``; the (suite, expectation, key) found."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from media_monitoring.quality.validate import OUTLET_SUITE, _name, load_suite, outlet_frame, prepare_frame
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    found: list[tuple[Any, ...]] = []
+    quarantined: set[str] = set()
+    for suite_name, key in (("articles", "article_id"), (OUTLET_SUITE, "outlet_id")):
+        suite_def = load_suite(suite_name)
+        frame = (prepare_frame(records, RUN_TIME, languages) if key == "article_id"
+                 else outlet_frame(records, quarantined))
+        result = (context.data_sources.add_pandas(suite_name).add_dataframe_asset("run")
+                  .add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+                  .validate(gx.ExpectationSuite(name=suite_name, expectations=suite_def["expectations"]),
+                            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [key]}))
+        for res in result.results:
+            for item in res.result.get("unexpected_index_list") or []:
+                found.append((suite_name, _name(res.expectation_config), item[key]))
+                if key == "article_id":
+                    quarantined.add(item[key])
+    return sorted(found)
+
+
+def product_pass(records: list[dict[str, Any]], languages: dict[str, list[str]]) -> list[tuple[Any, ...]]:
+    from media_monitoring.quality.validate import OUTLET_SUITE, validate_batch
+
+    outcome = validate_batch(records, run_time=RUN_TIME, outlet_languages=languages)
+    found = [("articles", name, q["record"]["article_id"]) for q in outcome.quarantined for name in q["failed"]]
+    found += [(OUTLET_SUITE, name, outlet_id) for outlet_id, stats in outcome.outlets.items()
+              for name in stats["failed"]]
+    return sorted(found)
+
+
+def timed(fn: Any, *args: Any) -> tuple[float, Any]:
+    start = time.process_time()
+    out = fn(*args)
+    return time.process_time() - start, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    import logging
+
+    logging.disable(logging.WARNING)  # the outlet checks log each failing outlet
+    languages = {f"outlet{i}": ["en"] for i in range(OUTLETS)}
+    print("machine:", machine(), "load:", loadavg())
+    product_pass(batch(48, True), languages)  # warm: imports, the first context
+    one_complete_pass(batch(48, True), languages)
+    rows = []
+    for failing in (False, True):
+        for n in SIZES:
+            records = batch(n, failing)
+            ours, base = [], []
+            for r in range(args.rounds):
+                order = (product_pass, one_complete_pass) if r % 2 == 0 else (one_complete_pass, product_pass)
+                for fn in order:
+                    seconds, found = timed(fn, records, languages)
+                    (ours if fn is product_pass else base).append((seconds, found))
+            if ours[0][1] != base[0][1]:
+                raise SystemExit(f"batch {n} failing={failing}: the two passes found different rows")
+            row = {"batch": n, "kind": "failing" if failing else "clean", "findings": len(ours[0][1]),
+                   "product_ms": round(min(s for s, _ in ours) * 1000, 1),
+                   "one_complete_pass_ms": round(min(s for s, _ in base) * 1000, 1)}
+            row["ratio"] = round(row["product_ms"] / row["one_complete_pass_ms"], 2)
+            row["product_ms_per_article"] = round(row["product_ms"] / n, 3)
+            rows.append(row)
+            print(f"{row['kind']:8} batch {n:5}: validate_batch {row['product_ms']:6.1f} ms "
+                  f"({row['product_ms_per_article']:.3f} ms/article), one COMPLETE pass "
+                  f"{row['one_complete_pass_ms']:6.1f} ms, ratio {row['ratio']:.2f}, {row['findings']} findings")
+    print("load:", loadavg())
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "rounds": args.rounds, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
