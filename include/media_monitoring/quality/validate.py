@@ -17,6 +17,8 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from media_monitoring.config import ConfigError
+
 log = logging.getLogger(__name__)
 
 SUITE = "articles"
@@ -34,7 +36,7 @@ ERROR_PAGE_MIN_SIGNALS = 2  # one phrase can occur in news; two kinds of them in
 ERROR_PAGE_MAX_WORDS = 200  # a long article may mention cookies; a wall is short
 
 
-class SuiteError(RuntimeError):
+class SuiteError(ConfigError):
     """A suite's expectation could not be evaluated at all (a missing column, a bad argument)."""
 
 
@@ -179,8 +181,8 @@ def _run_suite(source: Any, suite_def: dict[str, Any], frame: Any, *, key: str) 
             continue
         if errors := _errors(res.exception_info):  # GX reports it failed with no rows: it never ran
             raise SuiteError(f"expectation {_name(res.expectation_config)} of suite {suite_def['name']} could "
-                             f"not be evaluated ({'; '.join(errors)}): fix the suite file or the frame's columns; "
-                             "the staged articles stay staged for the next run")
+                             f"not be evaluated ({'; '.join(errors)}): fix quality/suites/{suite_def['name']}.json "
+                             "or the frame's columns; the staged articles stay staged for the next run")
         failed.append(res.expectation_config.to_json_dict())
     if not failed:
         return []
