@@ -218,6 +218,13 @@ def test_screened_suite_finds_what_one_complete_pass_finds(batch: Batch) -> None
     assert sorted(screened, key=repr) == sorted(expected, key=repr)
 
 
+@pytest.mark.parametrize("name", ["articles", "outlet_batches"])
+def test_suites_fail_on_any_failing_row(name: str) -> None:
+    """The BOOLEAN_ONLY screen lists rows only for expectations that failed; with ``mostly`` an expectation
+    could pass while rows fail, and those rows would no longer be quarantined."""
+    assert all("mostly" not in e["kwargs"] for e in load_suite(name)["expectations"])
+
+
 def test_clean_batch_has_no_findings() -> None:
     from media_monitoring.quality.validate import _run_suite, prepare_frame
 
