@@ -723,10 +723,12 @@ def release(article_ids: list[str], *, settings: Settings, warehouse: Warehouse,
     rows = {r["article_id"]: r for r in warehouse.quarantined(include_released=False)}
     unknown = [i for i in article_ids if i not in rows]
     records = [rows[i]["record"] for i in article_ids if i in rows]
-    languages = {o.id: list(o.languages) for o in load_outlets(settings).outlets}
-    outcome = validate_batch(records, run_time=now, outlet_languages=languages)
-    passing = records if force else outcome.accepted
-    failing = [] if force else [q["record"]["article_id"] for q in outcome.quarantined]
+    if force:  # stored whatever the suites say (a broken suite does not stop an operator's release)
+        passing, failing = records, []
+    else:
+        languages = {o.id: list(o.languages) for o in load_outlets(settings).outlets}
+        outcome = validate_batch(records, run_time=now, outlet_languages=languages)
+        passing, failing = outcome.accepted, [q["record"]["article_id"] for q in outcome.quarantined]
     tagger = Tagger(settings.watchlists_file, settings.regions_file)
     articles, hits, places = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}")
     articles, hits, places = _fold_exact_duplicates(warehouse, articles, hits, places)

@@ -159,13 +159,17 @@ def validate_batch(
 def _run_suite(source: Any, suite_def: dict[str, Any], frame: Any, *, key: str) -> list[tuple[str, Any, Any]]:
     """Validate ``frame`` against a suite file's expectations, as an asset of the pandas data ``source``.
 
-    Two passes over one batch: every expectation with ``BOOLEAN_ONLY`` (pass or fail: half the cost of
-    listing rows, and Great Expectations' cost is per expectation, ~3 ms each, not per row), then only the
-    failed ones again with ``COMPLETE`` to list their rows. A clean batch, the usual case, pays the first
-    pass alone; the rows and values found are those one ``COMPLETE`` pass of the whole suite finds, as long
-    as no expectation passes with failing rows (no ``mostly`` in the suite files: a unit test keeps it so).
+    Two passes over one batch: every expectation with ``BOOLEAN_ONLY`` (pass or fail, about half the cost
+    of listing rows: Great Expectations' cost is per expectation, ~3 ms each, not per row), then again with
+    ``COMPLETE``, to list their rows, the ones that failed and any with ``mostly`` below 1 (they can pass
+    with failing rows). A clean batch, the usual case, pays the first pass alone; the rows, values and
+    order found are those of one ``COMPLETE`` pass of the whole suite.
 
     Returns one (expectation name, row key, observed value) per failing row and expectation.
+
+    Raises:
+        SuiteError: an expectation could not be evaluated, or failed without naming rows (only
+            expectations with a verdict per row can quarantine articles).
     """
     import great_expectations as gx
 
@@ -176,25 +180,38 @@ def _run_suite(source: Any, suite_def: dict[str, Any], frame: Any, *, key: str) 
     )
     screen = batch.validate(gx.ExpectationSuite(name=suite_def["name"], expectations=suite_def["expectations"]),
                             result_format={"result_format": "BOOLEAN_ONLY"})
-    failed = []
+    to_list = []
     for res in screen.results:
-        if res.success:
-            continue
-        if errors := _errors(res.exception_info):  # GX reports it failed with no rows: it never ran
-            raise SuiteError(f"expectation {_name(res.expectation_config)} of suite {suite_def['name']} could "
-                             f"not be evaluated ({'; '.join(errors)}): fix quality/suites/{suite_def['name']}.json "
-                             "or the frame's columns; the staged articles stay staged for the next run")
-        failed.append(res.expectation_config.to_json_dict())
-    if not failed:
+        _check_evaluated(res, suite_def["name"])
+        if not res.success or res.expectation_config.kwargs.get("mostly", 1) < 1:
+            to_list.append(res.expectation_config.to_json_dict())
+    if not to_list:
         return []
-    listed = batch.validate(gx.ExpectationSuite(name=f"{suite_def['name']}_failed", expectations=failed),
+    listed = batch.validate(gx.ExpectationSuite(name=f"{suite_def['name']}_failed", expectations=to_list),
                             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [key]})
     failures = []
     for res in listed.results:
+        _check_evaluated(res, suite_def["name"])
+        rows = res.result.get("unexpected_index_list") or []
+        if not res.success and not rows:
+            raise SuiteError(f"expectation {_name(res.expectation_config)} of suite {suite_def['name']} failed "
+                             "without naming the rows that fail it: only expectations with a verdict per row "
+                             f"belong in quality/suites/{suite_def['name']}.json; {_NOTHING_STORED}")
         column = res.expectation_config.kwargs.get("column")
-        for item in res.result.get("unexpected_index_list") or []:
+        for item in rows:
             failures.append((_name(res.expectation_config), item[key], _plain(item.get(column))))
     return failures
+
+
+_NOTHING_STORED = "nothing of this batch was stored or quarantined"
+
+
+def _check_evaluated(res: Any, suite: str) -> None:
+    """GX reports an expectation that raised (a missing column, a bad argument) as failed with no rows."""
+    if errors := _errors(res.exception_info):
+        raise SuiteError(f"expectation {_name(res.expectation_config)} of suite {suite} could not be evaluated "
+                         f"({'; '.join(errors)}): fix quality/suites/{suite}.json or the frame's columns; "
+                         f"{_NOTHING_STORED}")
 
 
 def _errors(info: Any) -> list[str]:
