@@ -13,8 +13,10 @@ outlet) and, as the baseline, the same two suites each validated once with ``res
 (every expectation lists its failing rows). Both build their own ephemeral context per call, as a process
 task does. ``time.process_time()``, warm (Great Expectations imported and one validation run first), the
 two alternating, minimum over ``--rounds``. Two kinds of batch: *clean* (every row passes, the usual
-case) and *failing* (one row in ten fails one of three row expectations, and some outlets fail their
-batch checks). Both must find the same rows: the script checks that before it reports.
+case) and *failing* (one row in ten fails one of three row expectations, another one in ten fails two,
+so outlets 3 and 7, which hold those rows, fail their quarantined-share batch check). Both must find the
+same findings: for each article the failed expectations in suite order with their observed values, and
+for each outlet its failed batch checks; the script checks that before it reports.
 """
 
 from __future__ import annotations
@@ -49,45 +51,52 @@ def batch(n: int, failing: bool) -> list[dict[str, Any]]:
                   "fetched_at": (RUN_TIME - timedelta(hours=1)).isoformat()}
         if failing and i % 10 == 3:
             record.update(({"title": None}, {"word_count": 12, "text": "too short"}, {"language": "de"})[i // 10 % 3])
+        if failing and i % 10 == 7:  # two findings on one article
+            record.update({"title": None, "language": "de"})
         records.append(record)
     return records
 
 
-def one_complete_pass(records: list[dict[str, Any]], languages: dict[str, list[str]]) -> list[tuple[Any, ...]]:
-    """The baseline: each suite validated once with ``COMPLETE``; the (suite, expectation, key) found."""
+Findings = tuple[list[tuple[str, list[tuple[str, Any]]]], list[tuple[str, list[str]]]]
+
+
+def one_complete_pass(records: list[dict[str, Any]], languages: dict[str, list[str]]) -> Findings:
+    """The baseline: each suite validated once with ``COMPLETE``; findings as :func:`product_pass` gives them."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    from media_monitoring.quality.validate import OUTLET_SUITE, _name, load_suite, outlet_frame, prepare_frame
+    from media_monitoring.quality.validate import OUTLET_SUITE, _name, _plain, load_suite, outlet_frame, prepare_frame
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    found: list[tuple[Any, ...]] = []
-    quarantined: set[str] = set()
+    by_key: dict[str, dict[str, list[tuple[str, Any]]]] = {"article_id": {}, "outlet_id": {}}
     for suite_name, key in (("articles", "article_id"), (OUTLET_SUITE, "outlet_id")):
         suite_def = load_suite(suite_name)
         frame = (prepare_frame(records, RUN_TIME, languages) if key == "article_id"
-                 else outlet_frame(records, quarantined))
+                 else outlet_frame(records, set(by_key["article_id"])))
         result = (context.data_sources.add_pandas(suite_name).add_dataframe_asset("run")
                   .add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
                   .validate(gx.ExpectationSuite(name=suite_name, expectations=suite_def["expectations"]),
                             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [key]}))
-        for res in result.results:
+        for res in result.results:  # in suite order, so each key's names are too
+            column = res.expectation_config.kwargs.get("column")
             for item in res.result.get("unexpected_index_list") or []:
-                found.append((suite_name, _name(res.expectation_config), item[key]))
-                if key == "article_id":
-                    quarantined.add(item[key])
-    return sorted(found)
+                by_key[key].setdefault(item[key], []).append((_name(res.expectation_config), _plain(item.get(column))))
+    articles = [(r["article_id"], by_key["article_id"][r["article_id"]]) for r in records
+                if r["article_id"] in by_key["article_id"]]
+    outlets = [(o, [name for name, _ in found]) for o, found in sorted(by_key["outlet_id"].items())]
+    return articles, outlets
 
 
-def product_pass(records: list[dict[str, Any]], languages: dict[str, list[str]]) -> list[tuple[Any, ...]]:
-    from media_monitoring.quality.validate import OUTLET_SUITE, validate_batch
+def product_pass(records: list[dict[str, Any]], languages: dict[str, list[str]]) -> Findings:
+    """``validate_batch``: each quarantined article's failed names and observed values, each outlet's failures."""
+    from media_monitoring.quality.validate import validate_batch
 
     outcome = validate_batch(records, run_time=RUN_TIME, outlet_languages=languages)
-    found = [("articles", name, q["record"]["article_id"]) for q in outcome.quarantined for name in q["failed"]]
-    found += [(OUTLET_SUITE, name, outlet_id) for outlet_id, stats in outcome.outlets.items()
-              for name in stats["failed"]]
-    return sorted(found)
+    articles = [(q["record"]["article_id"], [(name, q["observed"][name]) for name in q["failed"]])
+                for q in outcome.quarantined]
+    outlets = [(o, stats["failed"]) for o, stats in sorted(outcome.outlets.items()) if stats["failed"]]
+    return articles, outlets
 
 
 def timed(fn: Any, *args: Any) -> tuple[float, Any]:
@@ -118,9 +127,11 @@ def main() -> None:
                 for fn in order:
                     seconds, found = timed(fn, records, languages)
                     (ours if fn is product_pass else base).append((seconds, found))
-            if ours[0][1] != base[0][1]:
-                raise SystemExit(f"batch {n} failing={failing}: the two passes found different rows")
-            row = {"batch": n, "kind": "failing" if failing else "clean", "findings": len(ours[0][1]),
+            if any(found != ours[0][1] for _, found in ours + base):
+                raise SystemExit(f"batch {n} failing={failing}: the two passes found different findings")
+            found_articles, found_outlets = ours[0][1]
+            row = {"batch": n, "kind": "failing" if failing else "clean",
+                   "findings": sum(len(f) for _, f in found_articles) + sum(len(f) for _, f in found_outlets),
                    "product_ms": round(min(s for s, _ in ours) * 1000, 1),
                    "one_complete_pass_ms": round(min(s for s, _ in base) * 1000, 1)}
             row["ratio"] = round(row["product_ms"] / row["one_complete_pass_ms"], 2)
