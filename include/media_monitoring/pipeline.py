@@ -715,7 +715,7 @@ def release(article_ids: list[str], *, settings: Settings, warehouse: Warehouse,
             now: datetime) -> dict[str, list[str]]:
     """Re-validate quarantined articles from their stored records (no refetch) and store those that pass.
 
-    With ``force`` an operator stores them even if they still fail.
+    With ``force`` an operator stores them without validating them again (even if they would still fail).
     """
     from media_monitoring.quality.validate import validate_batch
     from media_monitoring.tagging import Tagger
