@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
-from media_monitoring.quality.validate import Outcome, load_suite, looks_like_error_page, validate_batch
+from media_monitoring.quality.validate import (
+    Outcome,
+    load_suite,
+    looks_like_error_page,
+    validate_batch,
+    whole_frames,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -189,23 +195,13 @@ def test_empty_batch() -> None:
     assert outcome.suite_version
 
 
-def _source() -> Any:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context.data_sources.add_pandas("test")
-
-
 def _one_complete_pass(suite_def: dict[str, Any], frame: Any) -> list[tuple[str, Any, Any]]:
     """What validation did before the screen: the whole suite once with COMPLETE, every row listed."""
     import great_expectations as gx
 
     from media_monitoring.quality.validate import _name, _plain
 
-    result = (_source().add_dataframe_asset("whole").add_batch_definition_whole_dataframe("whole")
-              .get_batch(batch_parameters={"dataframe": frame})
+    result = (whole_frames().get_batch(batch_parameters={"dataframe": frame})
               .validate(gx.ExpectationSuite(name="whole", expectations=suite_def["expectations"]),
                         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["article_id"]}))
     return [(_name(res.expectation_config), item["article_id"],
@@ -220,7 +216,7 @@ def test_screened_suite_finds_what_one_complete_pass_finds(batch: Batch) -> None
 
     suite_def = load_suite()
     frame = prepare_frame(batch.records, RUN_TIME, LANGUAGES)
-    screened = _run_suite(_source(), suite_def, frame, key="article_id")
+    screened = _run_suite(whole_frames(), suite_def, frame, key="article_id")
     expected = _one_complete_pass(suite_def, frame)
     assert len(expected) >= len(BAD)
     assert screened == expected
@@ -234,7 +230,7 @@ def test_expectation_with_mostly_lists_its_rows_when_it_passes() -> None:
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "title", "mostly": 0.5},
          "meta": {"name": "mostly_titled"}}]}
     frame = prepare_frame([row("a"), row("b"), row("c", title=None)], RUN_TIME, LANGUAGES)
-    found = _run_suite(_source(), suite_def, frame, key="article_id")
+    found = _run_suite(whole_frames(), suite_def, frame, key="article_id")
     assert found == [("mostly_titled", "c", None)] == _one_complete_pass(suite_def, frame)
 
 
@@ -247,10 +243,10 @@ def test_clean_batch_is_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
     validate = GxBatch.validate
     monkeypatch.setattr(GxBatch, "validate", lambda self, *a, **k: calls.append(1) or validate(self, *a, **k))
     frame = prepare_frame([row(f"clean-{n}") for n in range(20)], RUN_TIME, LANGUAGES)
-    assert _run_suite(_source(), load_suite(), frame, key="article_id") == []
+    assert _run_suite(whole_frames(), load_suite(), frame, key="article_id") == []
     assert len(calls) == 1  # the screen alone: nothing failed, nothing to list
     failing = prepare_frame([row("ok"), row("untitled", title=None)], RUN_TIME, LANGUAGES)
-    assert _run_suite(_source(), load_suite(), failing, key="article_id") == [("title_present", "untitled", None)]
+    assert _run_suite(whole_frames(), load_suite(), failing, key="article_id") == [("title_present", "untitled", None)]
     assert len(calls) == 3
 
 
@@ -264,7 +260,7 @@ def test_expectation_that_cannot_run_stops_the_batch() -> None:
          "meta": {"name": "missing_column"}}]}
     frame = prepare_frame([row("one")], RUN_TIME, LANGUAGES)
     with pytest.raises(SuiteError, match=r"missing_column of suite broken .*no_such_column.* does not exist"):
-        _run_suite(_source(), suite_def, frame, key="article_id")
+        _run_suite(whole_frames(), suite_def, frame, key="article_id")
 
 
 def test_expectation_failing_without_rows_stops_the_batch() -> None:
@@ -275,7 +271,7 @@ def test_expectation_failing_without_rows_stops_the_batch() -> None:
         {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 0}, "meta": {"name": "empty"}}]}
     frame = prepare_frame([row("one")], RUN_TIME, LANGUAGES)
     with pytest.raises(SuiteError, match=r"empty of suite table failed without naming the rows"):
-        _run_suite(_source(), suite_def, frame, key="article_id")
+        _run_suite(whole_frames(), suite_def, frame, key="article_id")
 
 
 @pytest.mark.parametrize(
