@@ -662,13 +662,13 @@ def _sign_again(wh: Warehouse, rows: list[dict[str, Any]], chunk: int = 1000) ->
     """``rows`` of stored articles without a signature of the current version (after an upgrade that changed
     :data:`~media_monitoring.tagging.stories.SIGNATURE_VERSION`, or from before stories), signed again
     from their stored title and text, which the warehouse keeps; yielded with the new signature."""
-    from media_monitoring.tagging.stories import SIGNATURE_VERSION, pack_signature, signature
+    from media_monitoring.tagging.stories import SIGNATURE_VERSION, pack_signature, sketch
 
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         texts = wh.article_texts([r["article_id"] for r in part])
-        signed = [{**r, "signature": pack_signature(signature(texts[r["article_id"]]["title"],
-                                                              texts[r["article_id"]]["text"])),
+        signed = [{**r, "signature": pack_signature(sketch(texts[r["article_id"]]["title"],
+                                                           texts[r["article_id"]]["text"])),
                    "signature_version": SIGNATURE_VERSION} for r in part]
         wh.set_signatures(signed)
         log.info("signed %d of %d stored articles again (signature version %s)", start + len(part), len(rows),
@@ -698,7 +698,7 @@ def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str
             "first_run_id": r.get("run_id") or run_id,
             "fetched_at": datetime.fromisoformat(r["fetched_at"]) if r.get("fetched_at") else None,
             "text_hash": stories.text_hash(r.get("text")),
-            "signature": stories.pack_signature(stories.signature(r.get("title"), r.get("text"))),
+            "signature": stories.pack_signature(stories.sketch(r.get("title"), r.get("text"))),
             "signature_version": stories.SIGNATURE_VERSION,
         })
         for h in tags.watchlist_hits:

@@ -224,13 +224,40 @@ def test_word_hashes_are_those_of_the_words_whatever_the_script() -> None:
 
 
 def test_equal_positions_counts_as_count_nonzero() -> None:
+    from media_monitoring.tagging.kernels import equal_positions
+
     rng = np.random.default_rng(7)
     block = rng.integers(0, 3, (50, stories.NUM_PERM), dtype=np.uint32)  # many equal positions, up to all
     block[0] = 1
     vector = np.ones(stories.NUM_PERM, dtype=np.uint32)
-    expected = np.count_nonzero(block == vector, axis=1)
-    assert stories._equal_positions(block, vector).tolist() == expected.tolist()
-    assert expected[0] == stories.NUM_PERM and stories._equal_positions(block[:0], vector).tolist() == []
+    rows = np.array([0, 7, 7, 49, 3], dtype=np.intp)  # any rows, in any order, repeated
+    expected = np.count_nonzero(block[rows] == vector, axis=1)
+    assert equal_positions(block, rows, vector).tolist() == expected.tolist()
+    assert expected[0] == stories.NUM_PERM
+    assert equal_positions(block, rows[:0], vector).tolist() == []
+    # a stored signature is a read-only view of packed bytes
+    stored = stories.signature_array(stories.pack_signature(block[3]))
+    assert equal_positions(block, rows, stored).tolist() == np.count_nonzero(block[rows] == block[3], axis=1).tolist()
+
+
+def test_min_hash_is_numpys_uint32_arithmetic() -> None:
+    """The compiled permutations wrap at 2**32 exactly as numpy's uint32 product of the former code did."""
+    from media_monitoring.tagging.kernels import min_hash
+
+    rng = np.random.default_rng(11)
+    a, b = (rng.integers(0, 2**32, 64, dtype=np.uint64).astype(np.uint32) for _ in range(2))
+    for n in (1, 5, 700):
+        hashes = rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)
+        h = hashes.copy()
+        h ^= h >> np.uint32(16)
+        h *= np.uint32(0x85EBCA6B)
+        h ^= h >> np.uint32(13)
+        h *= np.uint32(0xC2B2AE35)
+        h ^= h >> np.uint32(16)
+        expected = (h[:, None] * a + b).min(axis=0)
+        out = np.full(64, 2**32 - 1, dtype=np.uint32)
+        min_hash(hashes, a, b, out)
+        assert out.tolist() == expected.tolist()
 
 
 def test_signature_ignores_case_punctuation_and_persian_zwnj() -> None:

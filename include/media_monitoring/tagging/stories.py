@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from datasketch import MinHash
 
+from media_monitoring.tagging import kernels
 from media_monitoring.tagging.text import ARABIC_BLOCK_RE, fold, latin_words, strip_arabic_marks
 
 SHINGLE_WORDS = 3  # words per shingle
@@ -70,7 +71,9 @@ SIGNATURE_VERSION = f"minhash-{SCHEME}-b2mix-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED
 
 _WORD_RE = re.compile(r"\w+")
 _MAX_HASH = (1 << 32) - 1  # every position of an empty sketch
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)  # permutations built once, then shared
+# the permutations (a, b) as contiguous uint32 arrays, built once by datasketch
+_PERMUTATIONS = tuple(np.ascontiguousarray(p, dtype=np.uint32)
+                      for p in MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations)
 
 
 @cache
@@ -139,20 +142,21 @@ def signature(title: str | None, text: str | None) -> list[int]:
 
     The shingles of :func:`shingles`, each hashed by :func:`shingle_hashes`, under datasketch's
     ``affine32`` permutations of seed :data:`SEED` (its MurmurHash3 pre-mix, then ``a * h + b`` mod 2**32),
-    minimum per permutation: what ``MinHash.update_batch`` computes for those hashes, in one numpy pass.
+    minimum per permutation: what ``MinHash.update_batch`` computes for those hashes, in one compiled loop
+    (:func:`kernels.min_hash`).
     """
+    return sketch(title, text).tolist()
+
+
+def sketch(title: str | None, text: str | None) -> np.ndarray:
+    """:func:`signature` as a ``uint32`` array (what :func:`pack_signature` and the story index take)."""
     hashes = np.concatenate([_shingle_mix(_word_ids(title)), _shingle_mix(_word_ids(text))])
-    if not len(hashes):
-        return [_MAX_HASH] * NUM_PERM
-    a, b = _TEMPLATE.permutations
-    mixed = _fmix32(hashes)
     out = np.full(NUM_PERM, _MAX_HASH, dtype=np.uint32)
-    for start in range(0, len(mixed), _CHUNK):  # chunks of shingles keep the product in the CPU cache
-        np.minimum(out, (mixed[start:start + _CHUNK, None] * a + b).min(axis=0), out=out)
-    return out.tolist()
+    if len(hashes):
+        kernels.min_hash(hashes, *_PERMUTATIONS, out)
+    return out
 
 
-_CHUNK = 128
 _K = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
               dtype=np.uint64)  # odd multipliers: position 1, 2 and 3 of a shingle; a shingle of fewer words
 assert len(_K) == SHINGLE_WORDS + 1, "one multiplier per shingle position, and one for short fields"
@@ -214,16 +218,6 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xC4CEB9FE1A85EC53)
     h ^= h >> np.uint64(33)
-    return h
-
-
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finaliser, as datasketch's ``affine32`` scheme pre-mixes every input hash."""
-    h = h ^ (h >> np.uint32(16))
-    h *= np.uint32(0x85EBCA6B)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(0xC2B2AE35)
-    h ^= h >> np.uint32(16)
     return h
 
 
@@ -597,7 +591,7 @@ class StoryIndex:
                 return Assignment(article.article_id, self._story_ids[self._story[original]], self._ids[original],
                                   1.0, self._ids[original])
         rows = self._candidates(vector)
-        equal = _equal_positions(self._sig[rows], vector)
+        equal = kernels.equal_positions(self._sig, rows, vector)
         keep = equal >= self._need
         rows, equal = rows[keep], equal[keep]
         keep = self._open(when, rows)
@@ -619,17 +613,6 @@ _MAX_ROWS = 1 << _ROW_BITS  # 67 million articles in one index
 assert LSH_ROWS == 1 and LSH_BANDS <= 64, "band keys hold one value of each of at most 64 bands"
 _BAND_KEYS = np.arange(LSH_BANDS, dtype=np.uint64) << np.uint64(32 + _ROW_BITS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _equal_positions(block: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """How many positions of each row of ``block`` equal ``vector``'s: ``np.count_nonzero(block == vector,
-    axis=1)`` at 60 % of its cost. The booleans of a row are summed eight at a time as the bytes of
-    uint64 words (a byte reaches at most NUM_PERM / 8 = 64), then each word's eight bytes are added."""
-    lanes = (block == vector).view(np.uint64).sum(axis=1)
-    return lanes.view(np.uint8).reshape(-1, 8).sum(axis=1, dtype=np.int64)
-
-
-assert NUM_PERM % 8 == 0 and NUM_PERM // 8 < 256, "row sums of eight booleans fit a byte"
 
 
 def _band_keys(vector: np.ndarray) -> np.ndarray:
