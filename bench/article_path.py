@@ -22,7 +22,8 @@ and our pass alternate in order, and our pass writes to a fresh embedded (SQLite
 article is new as in production. Reported: CPU per article, min over rounds, for each part; the ratio to
 bare trafilatura (of those minimums, and the median of each round's own ratio, steadier on a noisy
 host); and the per-run fixed costs that a new process task pays once whatever the batch size
-(importing Great Expectations, loading the watchlists and the gazetteer), measured in fresh interpreters.
+(importing Great Expectations, loading the watchlists and the gazetteer, loading the compiled story
+loops), measured in fresh interpreters.
 Two page sets: ``corpus`` = the 48 article pages of ``bench/extraction`` (real layouts, 22 outlets, 10+
 languages; a batch of 48, so per-batch work weighs more), ``synth`` = N distinct articles of
 ``bench/synth_news.py`` (300-800 words, heavy chrome, ~10% with watchlist terms) from N/50 outlets.
@@ -193,6 +194,9 @@ def fixed_costs() -> dict[str, float]:
     probes = {
         "import great_expectations": "import great_expectations",
         "import trafilatura + media_monitoring.extract": "import media_monitoring.extract",
+        "story loops (import numba; compile, or load from its cache)": (
+            "import numpy\nt = time.process_time()\nfrom media_monitoring.tagging import stories\n"
+            "stories.signature('a b c', 'd e f')"),
         "Tagger (watchlists + gazetteer)": (
             "from media_monitoring.settings import load_settings\n"
             "from media_monitoring.tagging import Tagger\n"
