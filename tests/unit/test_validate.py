@@ -282,6 +282,9 @@ def test_expectation_failing_without_rows_stops_the_batch() -> None:
         ("404 Page not found. Access denied.", True),
         ("The bakery sold cookies to residents on Thursday.", False),
         ("cookies consent " + "word " * 250, False),
+        # the length rule's edge: 199 words are short enough to be a wall, 200 are an article
+        ("404 Page not found. Access denied.\n" + "word " * 193, True),
+        ("404 Page not found. Access denied.\n" + "word " * 194, False),
     ],
 )
 def test_looks_like_error_page(text: str, expected: bool) -> None:

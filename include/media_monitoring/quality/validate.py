@@ -110,8 +110,8 @@ def outlet_frame(records: list[dict[str, Any]], quarantined_ids: set[str]):
 
 def looks_like_error_page(text: str) -> bool:
     """A short text carrying two or more kinds of wall/error phrases is not an article."""
-    if len(text.split()) >= ERROR_PAGE_MAX_WORDS:
-        return False
+    if len(text.split(maxsplit=ERROR_PAGE_MAX_WORDS - 1)) == ERROR_PAGE_MAX_WORDS:  # that many words or more,
+        return False  # found without splitting the whole of a long article
     return sum(1 for signal in ERROR_PAGE_SIGNALS if signal.search(text)) >= ERROR_PAGE_MIN_SIGNALS
 
 
