@@ -11,7 +11,6 @@ bench/tagging/stories_eval.py also takes the thresholds' evidence from.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -194,8 +193,8 @@ def test_signature_values_are_pinned() -> None:
     sig = stories.signature("CSTO to hold drills", "The Collective Security Treaty Organization will hold "
                             "three joint exercises in Tajikistan.")
     assert len(sig) == stories.NUM_PERM == 512
-    assert sig[:4] == [320852830, 154171447, 1103055432, 52838478]
-    assert stories.SIGNATURE_VERSION == "minhash-affine32-b2mix-w3-p512-s1"
+    assert sig[:4] == [473676898, 478331372, 236318136, 145621797]
+    assert stories.SIGNATURE_VERSION == "minhash-affine32-fnvmix-w3-p512-s1"
 
 
 def test_signature_is_datasketchs_minhash_of_the_shingle_hashes() -> None:
@@ -213,14 +212,31 @@ def test_signature_is_datasketchs_minhash_of_the_shingle_hashes() -> None:
     assert len(set(stories.shingle_hashes("a b c a b c d".split()))) == 4  # equal runs hash equal
 
 
+def _word_hash(word: str) -> int:
+    """The word hash as its definition reads: FNV-1a 64 of the UTF-8 bytes, then MurmurHash3's fmix64."""
+    mask = (1 << 64) - 1
+    h = 0xCBF29CE484222325
+    for byte in word.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & mask
+    for shift, multiplier in ((33, 0xFF51AFD7ED558CCD), (33, 0xC4CEB9FE1A85EC53)):
+        h = ((h ^ (h >> shift)) * multiplier) & mask
+    return h ^ (h >> 33)
+
+
 def test_word_hashes_are_those_of_the_words_whatever_the_script() -> None:
-    """Signatures hash each word once: ASCII text through a bytes shortcut, any other through words()."""
-    texts = [a["text"] for a in list(WRITTEN.values())[:8]] + [
-        "".join(map(chr, range(128))), "Lavrov's 1,300-km border_zone (CSTO) 2026", "", "Лавров: ОДКБ и Афганистан"]
+    """Signatures take and hash the words of Latin-letter text in one compiled pass, and any other text's
+    through words(): either way, the hashes of the words of words(), in order."""
+    from test_tagging_text import LATIN_SAMPLES  # tests/unit is on the path, as pytest imports its modules
+
+    texts = [a["text"] for a in list(WRITTEN.values())[:8]] + LATIN_SAMPLES + [
+        "".join(map(chr, range(128))), "Lavrov's 1,300-km border_zone (CSTO) 2026", "", "Лавров: ОДКБ и Афганистан",
+        "Straße ﬁnal x\u200cy 2² ™ Afghanistan\u0301 soft\xadhyphen º", "emoji 😀 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 text",
+        "الاتّحاد و كابل", "MIXED Лавров Genève"] + [chr(a) + chr(b) + "x" for a in range(256) for b in range(0, 256, 7)]
     for text in texts:
-        expected = [int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
-                    for w in stories.words(text)]
+        expected = [_word_hash(w) for w in stories.words(text)]
         assert stories._word_ids(text).tolist() == expected, text[:40]
+    assert stories.shingle_hashes(["São", "Tomé", "Лавров"]).tolist() == stories._shingle_mix(
+        np.array([_word_hash(w) for w in ("São", "Tomé", "Лавров")], dtype=np.uint64)).tolist()
 
 
 def test_equal_positions_counts_as_count_nonzero() -> None:

@@ -1,12 +1,13 @@
-"""The two loops of story grouping that run per article over hundreds of thousands of numbers, compiled.
+"""The loops of story grouping that run per article over thousands of characters or hundreds of thousands
+of numbers, compiled.
 
-Both are plain loops over ``uint32`` arrays that numpy can only express through large temporaries: the
-MinHash of 600 shingles under 512 permutations is a 600 x 512 product (1.2 MB) reduced by a minimum, and
-scoring 400 candidates copies their 400 x 512 signatures out of the index before comparing them. numba
-compiles each loop once per installation (``cache=True`` keeps the machine code beside this file, or in
-numba's user cache where this folder is read-only) and runs it without a temporary: ~8x quicker than
-numpy for the permutations, ~4x for the scoring (``bench/RESULTS.md``, run 8). Their results are exactly
-those of the numpy expressions in the docstrings; ``tests/unit/test_stories.py`` checks both.
+Words and their hashes are a loop over the article's characters that Python runs a word at a time; the
+MinHash of 600 shingles under 512 permutations is a 600 x 512 product (1.2 MB) that numpy reduces by a
+minimum; scoring 400 candidates copies their 400 x 512 signatures out of the index before comparing them.
+numba compiles each loop once per installation (``cache=True`` keeps the machine code beside this file, or
+in numba's user cache where this folder is read-only) and runs it in one pass without a temporary
+(``bench/RESULTS.md``, run 8). The results are exactly those of the Python and numpy expressions in the
+docstrings; ``tests/unit/test_stories.py`` checks each against them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,96 @@ import numpy as np
 from numba import njit
 
 _MASK32 = np.uint64(0xFFFFFFFF)
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+# What latin_word_ids makes of a code point below len(kinds): one of a word's letters, a separator, or a
+# character it leaves to the general path (which then takes the whole text)
+WORD, SEPARATOR, OTHER = 1, 2, 0
+
+
+@njit(cache=True, nogil=True)
+def _fnv1a_utf8(h: np.uint64, cp: int) -> np.uint64:
+    """FNV-1a 64 of ``h`` continued with the UTF-8 bytes of code point ``cp``."""
+    if cp < 0x80:
+        return (h ^ np.uint64(cp)) * _FNV_PRIME
+    if cp < 0x800:
+        h = (h ^ np.uint64(0xC0 | (cp >> 6))) * _FNV_PRIME
+    else:
+        if cp < 0x10000:
+            h = (h ^ np.uint64(0xE0 | (cp >> 12))) * _FNV_PRIME
+        else:
+            h = (h ^ np.uint64(0xF0 | (cp >> 18))) * _FNV_PRIME
+            h = (h ^ np.uint64(0x80 | ((cp >> 12) & 0x3F))) * _FNV_PRIME
+        h = (h ^ np.uint64(0x80 | ((cp >> 6) & 0x3F))) * _FNV_PRIME
+    return (h ^ np.uint64(0x80 | (cp & 0x3F))) * _FNV_PRIME
+
+
+@njit(cache=True, nogil=True)
+def fmix64(h: np.uint64) -> np.uint64:
+    """MurmurHash3's 64-bit finaliser."""
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def word_ids(cps: np.ndarray) -> np.ndarray:
+    """``[fmix64(fnv1a64(word.encode("utf-8"))) for word in text.split(" ") if word]`` for the code points
+    ``cps`` of ``text`` (words already normalised, joined by spaces)."""
+    out = np.empty(cps.shape[0] // 2 + 1, dtype=np.uint64)
+    n = 0
+    h = _FNV_OFFSET
+    in_word = False
+    for i in range(cps.shape[0]):
+        cp = int(cps[i])
+        if cp == 0x20:
+            if in_word:
+                out[n] = fmix64(h)
+                n += 1
+                in_word = False
+        else:
+            if not in_word:
+                h = _FNV_OFFSET
+                in_word = True
+            h = _fnv1a_utf8(h, cp)
+    if in_word:
+        out[n] = fmix64(h)
+        n += 1
+    return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def latin_word_ids(cps: np.ndarray, kinds: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, bool]:
+    """:func:`word_ids` of the words of text in Latin letters, taken as ``text.latin_words`` takes them:
+    runs of :data:`WORD` characters (``kinds[cp]``), each in lower case (``lower[cp]``), between
+    :data:`SEPARATOR` characters. (ids, True); (empty, False) as soon as a character is :data:`OTHER` or
+    beyond ``kinds``: such text takes the general path."""
+    out = np.empty(cps.shape[0] // 2 + 1, dtype=np.uint64)
+    n = 0
+    h = _FNV_OFFSET
+    in_word = False
+    for i in range(cps.shape[0]):
+        cp = int(cps[i])
+        kind = kinds[cp] if cp < kinds.shape[0] else OTHER
+        if kind == WORD:
+            if not in_word:
+                h = _FNV_OFFSET
+                in_word = True
+            h = _fnv1a_utf8(h, int(lower[cp]))
+        elif kind == SEPARATOR:
+            if in_word:
+                out[n] = fmix64(h)
+                n += 1
+                in_word = False
+        else:
+            return out[:0], False
+    if in_word:
+        out[n] = fmix64(h)
+        n += 1
+    return out[:n], True
 
 
 @njit(cache=True, nogil=True)

@@ -22,13 +22,15 @@ near-duplicate pages:
 
 The constants were chosen on the pairs in ``bench/tagging/stories.yaml``, the seed pages, the replay
 snapshot and the labelled tagging set; ``bench/tagging/stories_eval.py`` reproduces the numbers and
-``bench/RESULTS.md`` (section Tagging) records them. Pure Python: no Airflow, no database.
+``bench/RESULTS.md`` (section Tagging) records them. No Airflow, no database; the loops over every
+character and every permutation are compiled (:mod:`kernels`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import string
 import sys
 import unicodedata
 from collections import Counter
@@ -42,7 +44,13 @@ import numpy as np
 from datasketch import MinHash
 
 from media_monitoring.tagging import kernels
-from media_monitoring.tagging.text import ARABIC_BLOCK_RE, fold, latin_words, strip_arabic_marks
+from media_monitoring.tagging.text import (
+    ARABIC_BLOCK_RE,
+    LATIN_LETTERS,
+    WORD_SEPARATORS,
+    fold,
+    strip_arabic_marks,
+)
 
 SHINGLE_WORDS = 3  # words per shingle
 NUM_PERM = 512  # MinHash permutations: 2 KiB per article (see pack_signature)
@@ -67,7 +75,7 @@ LSH_BANDS, LSH_ROWS = 64, 1
 # Bump when anything changes a signature (these constants, the shingles, their hashing): signatures of
 # different versions can't be compared, so pipeline.assign_stories signs stored articles of another
 # version again from their stored text before it compares.
-SIGNATURE_VERSION = f"minhash-{SCHEME}-b2mix-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
+SIGNATURE_VERSION = f"minhash-{SCHEME}-fnvmix-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
 
 _WORD_RE = re.compile(r"\w+")
 _MAX_HASH = (1 << 32) - 1  # every position of an empty sketch
@@ -164,11 +172,11 @@ assert len(_K) == SHINGLE_WORDS + 1, "one multiplier per shingle position, and o
 
 def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
     """A 32-bit hash of every run of :data:`SHINGLE_WORDS` consecutive ``tokens`` (one of all of them if
-    there are fewer): each word's 64-bit BLAKE2b hash (cached), the hashes of a run multiplied by one odd
-    constant per position and added (a shorter run adds a constant of its own), the MurmurHash3 64-bit
-    finaliser, the top 32 bits. Stable across processes and machines; equal runs of words hash equal,
-    different ones collide with probability ~2**-32."""
-    return _shingle_mix(np.fromiter(map(_WORD_HASHES.__getitem__, tokens), dtype=np.uint64, count=len(tokens)))
+    there are fewer): each word's 64-bit hash (:func:`kernels.word_ids`: FNV-1a of its UTF-8 bytes, then
+    MurmurHash3's finaliser), the hashes of a run multiplied by one odd constant per position and added (a
+    shorter run adds a constant of its own), the finaliser again, the top 32 bits. Stable across processes
+    and machines; equal runs of words hash equal, different ones collide with probability ~2**-32."""
+    return _shingle_mix(kernels.word_ids(_code_points(" ".join(tokens))))
 
 
 def _shingle_mix(ids: np.ndarray) -> np.ndarray:
@@ -185,31 +193,37 @@ def _shingle_mix(ids: np.ndarray) -> np.ndarray:
     return (_fmix64(mixed) >> np.uint64(32)).astype(np.uint32)
 
 
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _latin_tables() -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`kernels.latin_word_ids` reads, built from the alphabet of :func:`text.latin_words`:
+    each code point's kind (a letter, digit or "_" of a word; a separator; any other character), and its
+    lower case."""
+    size = max(map(ord, WORD_SEPARATORS)) + 1
+    kinds = np.full(size, kernels.OTHER, dtype=np.uint8)
+    kinds[:0x80] = kernels.SEPARATOR  # every ASCII character but a word's separates words
+    for ch in WORD_SEPARATORS:
+        kinds[ord(ch)] = kernels.SEPARATOR
+    lower = np.zeros(size, dtype=np.uint32)
+    for ch in string.ascii_letters + string.digits + "_" + LATIN_LETTERS:
+        kinds[ord(ch)] = kernels.WORD
+        lower[ord(ch)] = ord(ch.lower())  # casefold() of these is lower(), within Latin-1
+    return kinds, lower
+
+
+_LATIN_TABLES = _latin_tables()
+
+
 def _word_ids(text: str | None) -> np.ndarray:
     """The 64-bit hash of each of the :func:`words` of ``text``, in order. Text in Latin-1 letters (with
-    any punctuation: most of what we see) takes a shortcut to the same words, :func:`text.latin_words`."""
-    tokens: Sequence[str | bytes] | None = latin_words(text) if text else None
-    if tokens is None:
-        tokens = words(text)
-    return np.fromiter(map(_WORD_HASHES.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
-
-
-_MAX_WORDS = 1 << 20  # distinct words whose hashes a process keeps (~150 MB at most)
-
-
-class _WordHashes(dict[str | bytes, int]):
-    """A word's 64-bit BLAKE2b hash (little-endian) of its UTF-8 bytes, kept once computed. Words come
-    as ``str`` or, from the Latin-1 shortcut, as its ``bytes``: equal words hash equal either way."""
-
-    def __missing__(self, word: str | bytes) -> int:
-        if len(self) >= _MAX_WORDS:
-            self.clear()
-        data = word.decode("latin-1").encode("utf-8") if isinstance(word, bytes) else word.encode("utf-8")
-        value = self[word] = int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
-        return value
-
-
-_WORD_HASHES = _WordHashes()
+    any punctuation: most of what we see) has its words taken and hashed in one compiled pass over its
+    characters, as :func:`text.latin_words` takes them (the same words); other text through :func:`words`."""
+    if not text:
+        return np.empty(0, dtype=np.uint64)
+    ids, latin = kernels.latin_word_ids(_code_points(text), *_LATIN_TABLES)
+    return ids if latin else kernels.word_ids(_code_points(" ".join(words(text))))
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
