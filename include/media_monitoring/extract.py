@@ -62,6 +62,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -208,7 +209,7 @@ def extract_article(
             body = trafilatura.bare_extraction(raw, url=url, prune_xpath=PRUNE_XPATH, **PRIMARY)
         text = (getattr(body, "text", None) or "").strip()
         extractor = "trafilatura" if text else "none"
-        if tree is not None and _implausibly_short(len(text.split()), paragraph_words):
+        if tree is not None and _implausibly_short(text, paragraph_words):
             text, extractor = _fallback(tree, url, text, extractor)
     except Exception:  # trafilatura raises assorted lxml errors on hostile markup
         log.warning("extraction failed for %s", url, exc_info=True)
@@ -311,8 +312,12 @@ def _primary_options(url: str) -> Any:
     return options
 
 
-def _implausibly_short(words: int, paragraph_words: int) -> bool:
+def _implausibly_short(text: str, paragraph_words: int) -> bool:
     """Under the validation minimum, or a small part of a page that holds much paragraph text."""
+    # as many words as the longer of the two limits needs at most: not every word of a long text
+    limit = max(MIN_WORDS, math.ceil(SHORT_SHARE * paragraph_words) if paragraph_words >= SHORT_SHARE_MIN_PAGE_WORDS
+                else 0)
+    words = len(text.split(maxsplit=limit))  # == the word count when under limit, else more than limit
     return words < MIN_WORDS or (paragraph_words >= SHORT_SHARE_MIN_PAGE_WORDS
                                  and words < SHORT_SHARE * paragraph_words)
 

@@ -268,3 +268,15 @@ def test_class_tokens_are_the_words_of_the_class_names() -> None:
     assert tokens("Article-Lead  sub_title") == {"article", "lead", "sub", "title"}
     assert tokens(None) == tokens("") == tokens(" - _ ") == set()
     assert tokens("a\u00a0b\tc--d") == {"a", "b", "c", "d"}
+
+
+def test_short_text_rule_counts_only_the_words_it_needs() -> None:
+    """The fallback's trigger stops counting words at its limit, with the verdict of a full count."""
+    from media_monitoring.extract import MIN_WORDS, SHORT_SHARE, SHORT_SHARE_MIN_PAGE_WORDS, _implausibly_short
+
+    for words in (0, 1, MIN_WORDS - 1, MIN_WORDS, MIN_WORDS + 1, 99, 100, 101, 250, 1000):
+        text = " \n".join(f"w{i}" for i in range(words))
+        for paragraph_words in (0, SHORT_SHARE_MIN_PAGE_WORDS - 1, SHORT_SHARE_MIN_PAGE_WORDS, 401, 404, 2000):
+            full = words < MIN_WORDS or (paragraph_words >= SHORT_SHARE_MIN_PAGE_WORDS
+                                         and words < SHORT_SHARE * paragraph_words)
+            assert _implausibly_short(text, paragraph_words) is full, (words, paragraph_words)
