@@ -138,6 +138,20 @@ def test_exact_duplicate_text_has_the_same_hash() -> None:
     assert len(stories.text_hash(text)) == 32
 
 
+def test_text_hash_is_its_definition() -> None:
+    """Stored hashes stay comparable: SHA-256 of the NFKC, case-folded text with its spaces collapsed."""
+    import hashlib
+    import unicodedata
+
+    spaces = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+    texts = [a["text"] for a in WRITTEN.values()] + [
+        "", "  a  ", spaces, f"x{spaces}y{spaces}", "Straße ﬁnal 😀 𝔘𝔫𝔦 Лавров الاتّحاد ÀÉÎ", "a\u00a0\u00a0b\u200cc"]
+    for text in texts:
+        key = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+        assert stories.text_hash(text) == hashlib.sha256(key.encode("utf-8")).hexdigest()[:32], text[:40]
+    assert stories.text_hash(None) == stories.text_hash("")
+
+
 def test_an_exact_duplicate_is_one_article_of_the_story_but_its_outlet_counts() -> None:
     """A verbatim republication (another headline, the same body) joins its original's story."""
     original = _written("s1-tass")

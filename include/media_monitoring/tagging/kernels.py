@@ -144,3 +144,40 @@ def equal_positions(sig: np.ndarray, rows: np.ndarray, vector: np.ndarray) -> np
             count += row[j] == vector[j]
         out[i] = count
     return out
+
+
+@njit(cache=True, nogil=True)
+def collapsed_utf8(cps: np.ndarray, space: np.ndarray) -> np.ndarray:
+    """``" ".join(text.split()).encode("utf-8")`` for the code points ``cps`` of ``text``; ``space[cp]``
+    is ``chr(cp).isspace()`` for every code point below its length (none above it is a space)."""
+    out = np.empty(cps.shape[0] * 4, dtype=np.uint8)
+    n = 0
+    pending = False  # a space to write before the next word's first character
+    for i in range(cps.shape[0]):
+        cp = int(cps[i])
+        if cp < space.shape[0] and space[cp]:
+            pending = n > 0
+            continue
+        if pending:
+            out[n] = 0x20
+            n += 1
+            pending = False
+        if cp < 0x80:
+            out[n] = cp
+            n += 1
+        elif cp < 0x800:
+            out[n] = 0xC0 | (cp >> 6)
+            out[n + 1] = 0x80 | (cp & 0x3F)
+            n += 2
+        elif cp < 0x10000:
+            out[n] = 0xE0 | (cp >> 12)
+            out[n + 1] = 0x80 | ((cp >> 6) & 0x3F)
+            out[n + 2] = 0x80 | (cp & 0x3F)
+            n += 3
+        else:
+            out[n] = 0xF0 | (cp >> 18)
+            out[n + 1] = 0x80 | ((cp >> 12) & 0x3F)
+            out[n + 2] = 0x80 | ((cp >> 6) & 0x3F)
+            out[n + 3] = 0x80 | (cp & 0x3F)
+            n += 4
+    return out[:n]

@@ -238,8 +238,13 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 def text_hash(text: str | None) -> str:
     """Exact-duplicate key of an article body: 32 hex digits of SHA-256 over the text with Unicode
     normalised (NFKC), case folded and whitespace collapsed. Punctuation and words count."""
-    key = " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    folded = _code_points(unicodedata.normalize("NFKC", text or "").casefold())
+    return hashlib.sha256(kernels.collapsed_utf8(folded, _SPACES)).hexdigest()[:32]  # spaces collapsed, UTF-8
+
+
+# chr(cp).isspace() for each code point up to the last space (U+3000): what str.split() splits on
+_SPACES = np.array([chr(cp).isspace() for cp in range(0x3001)], dtype=np.bool_)
+assert not any(chr(cp).isspace() for cp in range(0x3001, 0x10000)), "a space beyond _SPACES"
 
 
 def pack_signature(sig: Sequence[int]) -> bytes:
