@@ -14,6 +14,7 @@ from media_monitoring.tagging.places import load_gazetteer
 from media_monitoring.tagging.text import (
     LATIN_LETTERS,
     WORD_SEPARATORS,
+    WordTrie,
     is_arabic_script,
     latin_words,
     trie_pattern,
@@ -59,6 +60,31 @@ def test_whole_word_trie_finds_the_gazetteers_names_as_before() -> None:
         assert spans == _spans(plain, text), text[:80]
         found += len(spans)
     assert found > 500  # the texts do name places
+
+
+def test_word_trie_finds_what_the_whole_word_trie_regex_finds() -> None:
+    """The compiled trie walk the gazetteer scans with: the regex's matches, span for span, in order."""
+    names = [n for n in load_gazetteer().entries if not is_arabic_script(n)]
+    odd = NAMES + ["A", "Ab", "Ab Cd", "Ab Cd Ef", "Côte d'Ivoire", "U.S.", "São Tomé", "x-y", "Abc", "Кот д'Ивуар",
+                   "Saيid", "Qك"]  # letters of the Arabic classes inside a name match their variants
+    texts = EDGES + [
+        "A Ab Ab Cd Ab  Cd\u3000Ef Ab Cd Eg Abc Abcd A_ _A A", "U.S. U.S.A U.Sx Côte d'Ivoire\u2028x-y-z x-y",
+        "Saيid Saیid Saىid Qک Qكx", "𝔘 A 😀Ab Ab😀 Ab\U0001d400", "Ab" * 50, " " * 10 + "Ab",
+        "Кот д'Ивуар и Чада", "ab AB aB Ab.", "\nA\n", "A",
+    ]
+    for line in (ROOT / "bench/tagging/labelled.jsonl").read_text("utf-8").splitlines():
+        record = json.loads(line)
+        texts += [record["title"] or "", record["text"] or "", (record["text"] or "").upper()]
+    found = 0
+    for group in (odd, names):
+        regex, trie = re.compile(whole_word_trie(group)), WordTrie(group)
+        for text in texts:
+            spans = [(m.span(), m.group(0)) for m in trie.finditer(text)]
+            assert spans == [(m.span(), m.group(0)) for m in regex.finditer(text)], text[:80]
+            found += len(spans)
+    assert found > 500
+    with pytest.raises(ValueError, match="space"):
+        WordTrie([" Chad"])
 
 
 def test_whole_word_trie_refuses_a_name_it_cannot_anchor() -> None:

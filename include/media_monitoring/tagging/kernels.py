@@ -181,3 +181,70 @@ def collapsed_utf8(cps: np.ndarray, space: np.ndarray) -> np.ndarray:
             out[n + 3] = 0x80 | (cp & 0x3F)
             n += 4
     return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def _child(starts: np.ndarray, tokens: np.ndarray, targets: np.ndarray, node: int, token: int) -> int:
+    """The child of ``node`` along ``token``, or -1 (a node's tokens are sorted: binary search)."""
+    lo, hi = starts[node], starts[node + 1]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if tokens[mid] < token:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < starts[node + 1] and tokens[lo] == token:
+        return targets[lo]
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def trie_spans(cps: np.ndarray, root: np.ndarray, starts: np.ndarray, tokens: np.ndarray, targets: np.ndarray,
+               terminal: np.ndarray, fold: np.ndarray, word: np.ndarray, space: np.ndarray,
+               space_token: int) -> np.ndarray:
+    """The (start, end) of each match of ``re.compile(text.whole_word_trie(names)).finditer`` in the text
+    of code points ``cps``, for the trie of ``names`` in arrays (``text.WordTrie``): node ``n``'s children
+    are ``targets[starts[n]:starts[n + 1]]`` along the sorted ``tokens`` there, a token being a code point
+    (after ``fold``, the Arabic letter classes) or ``space_token`` for a run of whitespace; ``root[cp]``
+    is the root's child along code point ``cp`` (-1: no name starts with it; none beyond the table).
+
+    As the regex: left to right, a match starts where the character before is no word character
+    (``word``: what ``\\w`` matches), follows the one path the text spells from the root (sibling tokens
+    are distinct characters, and a run of ``space`` is taken whole), and ends at the deepest name on it
+    that no word character follows; the scan goes on after the match.
+    """
+    n = cps.shape[0]
+    out = np.empty((n // 2 + 1, 2), dtype=np.int64)
+    found = 0
+    i = 0
+    while i < n:
+        cp = cps[i]
+        if cp >= root.shape[0] or root[cp] < 0 or (i > 0 and word[cps[i - 1]]):
+            i += 1
+            continue
+        node = root[cp]
+        j = i + 1
+        best = j if terminal[node] and (j == n or not word[cps[j]]) else -1
+        while j < n:
+            cp = cps[j]
+            if cp < space.shape[0] and space[cp]:
+                node = _child(starts, tokens, targets, node, space_token)
+                if node < 0:
+                    break
+                while j < n and cps[j] < space.shape[0] and space[cps[j]]:
+                    j += 1
+            else:
+                node = _child(starts, tokens, targets, node, fold[cp] if cp < fold.shape[0] else cp)
+                if node < 0:
+                    break
+                j += 1
+            if terminal[node] and (j == n or not word[cps[j]]):
+                best = j
+        if best > 0:
+            out[found, 0] = i
+            out[found, 1] = best
+            found += 1
+            i = best
+        else:
+            i += 1
+    return out[:found]

@@ -28,6 +28,8 @@ import yaml
 from media_monitoring.config import Regions
 from media_monitoring.tagging.text import (
     ARABIC_BLOCK_RE,
+    Span,
+    WordTrie,
     fold,
     is_arabic_script,
     literal,
@@ -36,7 +38,6 @@ from media_monitoring.tagging.text import (
     strip_arabic_marks,
     trie_pattern,
     whole_word,
-    whole_word_trie,
 )
 
 MIN_CITY_POPULATION = 1_000_000  # smaller cities share names with too many other things
@@ -122,7 +123,8 @@ class PlaceTag:
 
 @dataclass(frozen=True)
 class Gazetteer:
-    patterns: tuple[re.Pattern[str], ...]  # non-Arabic names, Arabic-script names (proclitic-aware)
+    # non-Arabic names (whole words, a compiled trie), Arabic-script names (a regex, proclitic-aware)
+    patterns: tuple[WordTrie | re.Pattern[str], ...]
     arabic: tuple[bool, ...]  # per pattern: its names are in Arabic script
     entries: dict[str, Entry]  # folded name -> entry
     country_names: dict[str, str]
@@ -131,7 +133,7 @@ class Gazetteer:
     document_re: re.Pattern[str] | None  # "Agreement", "Accords"... right after a city name
     not_name_words: frozenset[str]
 
-    def finditer(self, content: str) -> Iterator[re.Match[str]]:
+    def finditer(self, content: str) -> Iterator[re.Match[str] | Span]:
         for pattern, arabic in zip(self.patterns, self.arabic, strict=True):
             # The Arabic-script pattern's proclitic lookbehinds make the engine try every position (0.45 ms
             # on a 600-word English article): run it only on text that can hold an Arabic-script name.
@@ -298,7 +300,7 @@ def _claim_supplement(claims: _Claims, sup: dict[str, Any]) -> None:
 @cache
 def load_gazetteer() -> Gazetteer:
     """Build the gazetteer once per process (one to two seconds: geonames' cities with their alternate
-    names, and compiling one regex of ~14,000 names)."""
+    names, and building the trie of ~11,000 names and the regex of the Arabic-script ones)."""
     sup = _supplement()
     claims = _Claims(sup.get("ignore", []))
     names, m49 = _claim_country_names(claims)
@@ -321,7 +323,7 @@ def load_gazetteer() -> Gazetteer:
     other = [n for n in entries if not is_arabic_script(n)]
     groups = [(group, is_ar) for group, is_ar in ((other, False), (arabic, True)) if group]
     # Arabic-script names may follow an attached proclitic; the others take the faster whole-word trie
-    patterns = tuple(re.compile(whole_word(trie_pattern(group), arabic=True) if is_ar else whole_word_trie(group))
+    patterns = tuple(re.compile(whole_word(trie_pattern(group), arabic=True)) if is_ar else WordTrie(group)
                      for group, is_ar in groups)
     documents = sorted(sup.get("document_words", []), key=len, reverse=True)
     document_re = re.compile(r"\s+(?:" + "|".join(literal(w) for w in documents) + r")(?!\w)") if documents else None

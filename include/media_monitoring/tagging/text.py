@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import cache
 from typing import Any
+
+import numpy as np
 
 SNIPPET_CHARS = 90  # each side of the match: about a line of context in the digest
 
@@ -214,6 +218,91 @@ def whole_word_trie(names: Iterable[str]) -> str:
         # (at the start of the text there are not two characters to look back on, so the test passes)
         branches.append(token + r"(?<!\w.)" + _emit(child))
     return "(?:" + "|".join(branches) + ")" + WORD_END
+
+
+class Span:
+    """A match of :class:`WordTrie`, read as a ``re.Match`` is (``start``, ``end``, ``span``, ``group(0)``)."""
+
+    __slots__ = ("_end", "_start", "_text")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self._text, self._start, self._end = text, start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def span(self) -> tuple[int, int]:
+        return self._start, self._end
+
+    def group(self, index: int = 0) -> str:
+        if index:
+            raise IndexError("a WordTrie match has no groups")
+        return self._text[self._start:self._end]
+
+
+class WordTrie:
+    """``re.compile(whole_word_trie(names))`` as a trie walked by a compiled loop (``kernels.trie_spans``):
+    the same matches, in order, at a tenth of the time on an article (the regex tries a few dozen branches
+    at every capital letter). Names as :func:`whole_word_trie` takes them: folded, no Arabic-script ones."""
+
+    _SPACE = sys.maxunicode + 1  # the token of a run of whitespace: beyond every code point
+
+    def __init__(self, names: Iterable[str]) -> None:
+        whole_word_trie(names := list(names))  # the same refusals (an empty name, a leading space)
+        tokens: list[dict[int, int]] = [{}]
+        terminal = [False]
+        for name in names:
+            node = 0
+            for part in re.findall(r"\s+|.", name, re.S):
+                token = self._SPACE if part.isspace() else ord(_FOLD.get(part, part))
+                child = tokens[node].get(token)
+                if child is None:
+                    child = tokens[node][token] = len(tokens)
+                    tokens.append({})
+                    terminal.append(False)
+                node = child
+            terminal[node] = True
+        starts = np.zeros(len(tokens) + 1, dtype=np.int64)
+        starts[1:] = np.cumsum([len(t) for t in tokens])
+        pairs = [pair for t in tokens for pair in sorted(t.items())]
+        fold = _match_tables()[0]
+        root = np.full(max(tokens[0]) + 1, -1, dtype=np.int64)  # the root's child along each code point
+        for cp in range(len(root)):
+            child = tokens[0].get(int(fold[cp]) if cp < len(fold) else cp)
+            if child is not None:
+                root[cp] = child
+        self._arrays = (root, starts, np.array([t for t, _ in pairs], dtype=np.int64),
+                        np.array([c for _, c in pairs], dtype=np.int64), np.array(terminal, dtype=np.bool_),
+                        *_match_tables(), self._SPACE)
+
+    def finditer(self, text: str) -> Iterator[Span]:
+        from media_monitoring.tagging import kernels
+
+        if not text:
+            return
+        cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        for start, end in kernels.trie_spans(cps, *self._arrays).tolist():
+            yield Span(text, start, end)
+
+
+@cache
+def _match_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :class:`WordTrie`'s loop reads of a character: its Arabic letter fold (a code point per code
+    point up to the last folded letter), whether re's ``\\w`` matches it (every code point) and whether
+    ``\\s`` does (up to the last space, U+3000), as the regex engine itself says."""
+    fold = np.arange(max(map(ord, _FOLD)) + 1, dtype=np.int64)
+    for ch, to in _FOLD.items():
+        fold[ord(ch)] = ord(to)
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    word = np.zeros(len(every), dtype=np.bool_)
+    word[[m.start() for m in re.finditer(r"\w", every)]] = True
+    space = np.zeros(0x3001, dtype=np.bool_)
+    space[[m.start() for m in re.finditer(r"\s", every[:0x3001])]] = True
+    assert not re.search(r"\s", every[0x3001:]), "a space beyond U+3000"
+    return fold, word, space
 
 
 def _trie(names: Iterable[str]) -> dict[str, Any]:
