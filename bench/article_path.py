@@ -194,13 +194,15 @@ def fixed_costs() -> dict[str, float]:
     probes = {
         "import great_expectations": "import great_expectations",
         "import trafilatura + media_monitoring.extract": "import media_monitoring.extract",
-        "story loops (import numba; compile, or load from its cache)": (
+        "story loops (import numba; load them from its cache)": (
             "import numpy\nt = time.process_time()\nfrom media_monitoring.tagging import stories\n"
-            "stories.signature('a b c', 'd e f')"),
-        "Tagger (watchlists + gazetteer)": (
+            "stories.StoryIndex().assign([stories.StoryArticle('a', stories.signature('a b c', 'd e f'), "
+            "stories.datetime.now(stories.UTC), 'o', text_hash=stories.text_hash('d e f'))])"),
+        "Tagger (watchlists + gazetteer; its first article)": (
             "from media_monitoring.settings import load_settings\n"
             "from media_monitoring.tagging import Tagger\n"
-            "s = load_settings()\nt = time.process_time()\nTagger(s.watchlists_file, s.regions_file)"),
+            "s = load_settings()\nt = time.process_time()\n"
+            "Tagger(s.watchlists_file, s.regions_file).tag('Lavrov in Kabul', 'Lavrov met the CSTO in Kabul.')"),
     }
     out = {}
     for label, code in probes.items():

@@ -14,6 +14,7 @@ from media_monitoring.tagging.places import load_gazetteer
 from media_monitoring.tagging.text import (
     LATIN_LETTERS,
     WORD_SEPARATORS,
+    SubstringScreen,
     WordTrie,
     is_arabic_script,
     latin_words,
@@ -85,6 +86,19 @@ def test_word_trie_finds_what_the_whole_word_trie_regex_finds() -> None:
     assert found > 500
     with pytest.raises(ValueError, match="space"):
         WordTrie([" Chad"])
+
+
+def test_substring_screen_finds_what_in_finds() -> None:
+    """The watchlists' key screen: the keys ``key in text`` finds, whatever overlaps, script or place."""
+    keys = ["afghan", "afghanistan", "ghan", "an", "n", "лавров", "лавр", "افغان", "csto", "😀x", "", "zz"]
+    screen = SubstringScreen(keys)
+    texts = ["", "n", "afghanistan", "Afghan afghan", "лаврова и лавр", "وافغانستان", "csto😀x", "zz", "z z",
+             "ghan", "the anthem", "😀", "xafghanx", "a" * 100 + "n"]
+    for line in (ROOT / "bench/tagging/labelled.jsonl").read_text("utf-8").splitlines():
+        texts.append(json.loads(line)["text"] or "")
+    for text in texts:
+        assert screen.present(text) == {key for key in keys if key in text}, text[:40]
+    assert SubstringScreen([]).present("text") == set()
 
 
 def test_whole_word_trie_refuses_a_name_it_cannot_anchor() -> None:

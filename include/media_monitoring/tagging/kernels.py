@@ -248,3 +248,26 @@ def trie_spans(cps: np.ndarray, root: np.ndarray, starts: np.ndarray, tokens: np
         else:
             i += 1
     return out[:found]
+
+
+@njit(cache=True, nogil=True)
+def keys_present(cps: np.ndarray, root: np.ndarray, starts: np.ndarray, tokens: np.ndarray, targets: np.ndarray,
+                 key_of: np.ndarray, keys: int) -> np.ndarray:
+    """``[key in text for key in keys]`` for the text of code points ``cps``, the keys in a trie of code
+    points (``root[cp]``: the root's child along ``cp``, -1 for none; node ``n``'s children
+    ``targets[starts[n]:starts[n + 1]]`` along ``tokens`` there; ``key_of[n]``: the key ending at ``n``,
+    or -1): one walk from each position instead of one scan of the text per key."""
+    out = np.zeros(keys, dtype=np.bool_)
+    n = cps.shape[0]
+    for i in range(n):
+        cp = cps[i]
+        node = root[cp] if cp < root.shape[0] else -1
+        j = i + 1
+        while node >= 0:
+            if key_of[node] >= 0:
+                out[key_of[node]] = True
+            if j == n:
+                break
+            node = _child(starts, tokens, targets, node, cps[j])
+            j += 1
+    return out

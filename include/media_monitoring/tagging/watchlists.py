@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from media_monitoring.config import Alias, Term, Watchlist
 from media_monitoring.tagging.text import (
     ARABIC_LETTER_CLASSES,
+    SubstringScreen,
     fold,
     fold_letters,
     is_arabic_script,
@@ -47,7 +48,8 @@ class _CompiledTerm:
     namesakes: re.Pattern[str] | None
     anchors: re.Pattern[str] | None
     # The longest word of each alias, folded and lower-cased: a term none of whose keys occur anywhere in
-    # the article (a substring test each, in C) cannot match, and its regexes are not run at all.
+    # the article (one compiled pass finds the keys of every term, text.SubstringScreen) cannot match, and
+    # its regexes are not run at all.
     keys: tuple[str, ...]
     # The same for the exclusions and the namesakes: without one of their keys their regex finds nothing.
     exclude_keys: tuple[str, ...] = ()
@@ -106,10 +108,10 @@ def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
                          _screen_keys(term.exclude), _screen_keys(term.namesakes))
 
 
-def _about_a_namesake(ct: _CompiledTerm, article: str, folded: str) -> bool:
+def _about_a_namesake(ct: _CompiledTerm, article: str, present: set[str]) -> bool:
     """The article names a namesake (the actor Kirill Lavrov) and nothing that pins the intended person.
-    ``folded``: the article as the key screen sees it."""
-    if ct.namesakes is None or not any(key in folded for key in ct.namesake_keys) \
+    ``present``: the screen keys that occur in the article."""
+    if ct.namesakes is None or not any(key in present for key in ct.namesake_keys) \
             or not ct.namesakes.search(article):
         return False
     return ct.anchors is None or not ct.anchors.search(article)
@@ -121,6 +123,8 @@ class WatchlistMatcher:
     def __init__(self, watchlists: tuple[Watchlist, ...]) -> None:
         self.watchlists = watchlists
         self._terms = [_compile_term(w, t) for w in watchlists for t in w.terms]
+        self._screen = SubstringScreen(key for ct in self._terms
+                                       for key in (*ct.keys, *ct.exclude_keys, *ct.namesake_keys))
 
     @property
     def versions(self) -> dict[str, str]:
@@ -129,10 +133,11 @@ class WatchlistMatcher:
     def match(self, title: str, text: str) -> list[Hit]:
         hits: list[Hit] = []
         whole = f"{title or ''}\n{text or ''}"
-        folded = fold_letters(whole).lower()  # the keys are single words: spacing doesn't matter
-        terms = [ct for ct in self._terms if any(key in folded for key in ct.keys)]
-        terms = [ct for ct in terms if not _about_a_namesake(ct, whole, folded)]
-        may_exclude = [ct.exclude is not None and any(key in folded for key in ct.exclude_keys) for ct in terms]
+        # the keys are single words, folded and lower-cased: spacing doesn't matter
+        present = self._screen.present(fold_letters(whole).lower())
+        terms = [ct for ct in self._terms if any(key in present for key in ct.keys)]
+        terms = [ct for ct in terms if not _about_a_namesake(ct, whole, present)]
+        may_exclude = [ct.exclude is not None and any(key in present for key in ct.exclude_keys) for ct in terms]
         for field, content in (("title", title or ""), ("text", text or "")):
             if not content:
                 continue
