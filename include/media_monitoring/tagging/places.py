@@ -371,6 +371,10 @@ class PlaceTagger:
     def __init__(self, regions: Regions) -> None:
         self.gazetteer = load_gazetteer()
         self.groups = regions.groups
+        self._groups_of: dict[str, list[str]] = {}  # country code -> the regions.yaml groups that hold it
+        for group in self.groups:
+            for code in dict.fromkeys(group.countries):
+                self._groups_of.setdefault(code, []).append(group.name)
         self._entries: dict[str, Entry | None] = {}  # a name as matched -> its entry (fold once per spelling)
 
     def tag(self, title: str, text: str) -> tuple[list[PlaceTag], list[PlaceTag]]:
@@ -485,7 +489,7 @@ class PlaceTagger:
             names = []
             if country.code in self.gazetteer.m49:
                 names.append(self.gazetteer.m49[country.code])
-            names.extend(g.name for g in self.groups if country.code in g.countries)
+            names.extend(self._groups_of.get(country.code, ()))
             for name in names:
                 tag = regions.setdefault(name, PlaceTag("region", name, name))
                 tag.mentions += country.mentions

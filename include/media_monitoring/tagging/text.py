@@ -223,10 +223,10 @@ def whole_word_trie(names: Iterable[str]) -> str:
 class Span:
     """A match of :class:`WordTrie`, read as a ``re.Match`` is (``start``, ``end``, ``span``, ``group(0)``)."""
 
-    __slots__ = ("_end", "_start", "_text")
+    __slots__ = ("_end", "_group", "_start")
 
     def __init__(self, text: str, start: int, end: int) -> None:
-        self._text, self._start, self._end = text, start, end
+        self._group, self._start, self._end = text[start:end], start, end
 
     def start(self) -> int:
         return self._start
@@ -240,7 +240,7 @@ class Span:
     def group(self, index: int = 0) -> str:
         if index:
             raise IndexError("a WordTrie match has no groups")
-        return self._text[self._start:self._end]
+        return self._group
 
 
 class WordTrie:
