@@ -228,6 +228,12 @@ def measure(name: str, pages: list[dict[str, Any]], rounds: int, work: Path) -> 
     bare, collect, process, part = [], [], [], []
     outcome: dict[str, Any] = {}
     for r in range(rounds):
+        # process() freezes its batch and, under a caller's freeze (this one's), leaves it frozen; released
+        # and collected between rounds, the frozen set stays what a task process starts with, instead of
+        # growing by a batch a round (gc.get_freeze_count walks it at every process() call)
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
         order = ("bare", "ours", "part") if r % 2 == 0 else ("ours", "bare", "part")
         for which in order:
             if which == "bare":

@@ -58,10 +58,11 @@ _QUOTES = "\"“”„«»‹›「」"
 class Cleaned:
     text: str
     removed: list[str] = field(default_factory=list)  # the lines taken out, in text order
+    words: int | None = None  # len(text.split()), when the cleaning counted it already
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        return len(self.text.split()) if self.words is None else self.words
 
 
 def normalise(line: str) -> str:
@@ -104,13 +105,14 @@ class OutletTemplate:
         lines = text.split("\n")
         return self._observe(text, article_key, lines, [self._keys(line) for line in lines])
 
-    def observe_and_clean(self, text: str, article_key: str | None = None, *, min_words: int = MIN_WORDS
-                          ) -> Cleaned:
-        """:meth:`observe` then :meth:`clean` of one new article, each line put in normal form once."""
+    def observe_and_clean(self, text: str, article_key: str | None = None, *, min_words: int = MIN_WORDS,
+                          words: int | None = None) -> Cleaned:
+        """:meth:`observe` then :meth:`clean` of one new article, each line put in normal form once
+        (``words``: ``len(text.split())``, if the caller counted them already)."""
         lines = text.split("\n")
         line_keys = [self._keys(line) for line in lines]
         self._observe(text, article_key, lines, line_keys)
-        return self._clean(text, lines, line_keys, min_words)
+        return self._clean(text, lines, line_keys, min_words, words)
 
     def _observe(self, text: str, article_key: str | None, lines: list[str], line_keys: list[list[str]]) -> bool:
         fingerprint = _digest("article", article_key if article_key is not None else text.strip())
@@ -201,10 +203,11 @@ class OutletTemplate:
         """
         return self._clean(text, text.split("\n"), None, min_words)
 
-    def _clean(self, text: str, lines: list[str], line_keys: list[list[str]] | None, min_words: int) -> Cleaned:
-        total = len(text.split())
+    def _clean(self, text: str, lines: list[str], line_keys: list[list[str]] | None, min_words: int,
+               words: int | None = None) -> Cleaned:
+        total = len(text.split()) if words is None else words
         if total < min_words:
-            return Cleaned(text)
+            return Cleaned(text, words=total)
         limit = self.threshold()
         if line_keys is None:
             line_keys = [self._keys(line) for line in lines]
@@ -217,9 +220,10 @@ class OutletTemplate:
             drop.add(i)
             total -= words
         if not drop:
-            return Cleaned(text)
+            return Cleaned(text, words=total)
         kept = "\n".join(line for i, line in enumerate(lines) if i not in drop)
-        return Cleaned(kept.strip(), [lines[i] for i in sorted(drop)])
+        # words never span lines: the kept lines hold the words not dropped
+        return Cleaned(kept.strip(), [lines[i] for i in sorted(drop)], words=total)
 
     # --- persistence ----------------------------------------------------------------------------------
 

@@ -368,7 +368,7 @@ def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, templa
     """The staging row of one extracted page, its text cleaned of the outlet's recurring lines (bylines,
     "Related News", newsletter prompts) that ``template`` has learnt from the pages it observed."""
     article_id = url_key(extracted.canonical_url)
-    cleaned = template.observe_and_clean(extracted.text, article_key=article_id)
+    cleaned = template.observe_and_clean(extracted.text, article_key=article_id, words=extracted.word_count)
     return {
         "article_id": article_id,
         "canonical_url": extracted.canonical_url,

@@ -62,8 +62,9 @@ def test_observe_and_clean_is_observe_then_clean(almayadeen) -> None:
     for i, text in enumerate(texts):
         key = f"article-{i % len(almayadeen)}"
         expected = (one.observe(text, article_key=key), one.clean(text))
-        cleaned = two.observe_and_clean(text, article_key=key)
+        cleaned = two.observe_and_clean(text, article_key=key, words=len(text.split()))
         assert cleaned == expected[1]
+        assert cleaned.word_count == len(cleaned.text.split())  # counted while cleaning, not again
         removed += len(cleaned.removed)
     assert two.to_dict() == one.to_dict()
     assert removed == 3 + 3 * len(almayadeen)  # the third article on, and every article seen again
