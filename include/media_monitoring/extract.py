@@ -358,10 +358,35 @@ def _strip_format(value: str | None) -> str:
 
 def _norm(value: str | None) -> str:
     """Comparison form: spaces collapsed, format characters and the ZWNJ stand-in dropped, case-folded."""
+    if value and len(value) > _NORM_COMPILED_FROM:  # a body: one compiled pass (casefold commutes with the rest)
+        import numpy as np
+
+        from media_monitoring.tagging import kernels
+
+        folded = value.casefold()
+        cps, ok = kernels.spaced_without(np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32), *_norm_tables())
+        if ok:
+            return cps.tobytes().decode("utf-32-le")
     value = " ".join((value or "").split())
     if not value.isprintable():  # the per-character pass only where there is something to drop
         value = _strip_format(value)
     return value.replace(ZWNJ_STAND_IN, "").casefold()
+
+
+_NORM_COMPILED_FROM = 500  # characters: shorter values (titles, lines) are quicker in plain Python
+
+
+@lru_cache(maxsize=1)
+def _norm_tables() -> tuple[Any, Any]:
+    """What ``_norm``'s compiled pass reads: whether each code point up to U+3000 is a space (``str.split``),
+    and whether each one of the Basic Multilingual Plane is dropped (a format character or the stand-in);
+    text beyond it takes the plain path."""
+    import numpy as np
+
+    bmp = np.arange(0x10000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    space = np.array([ch.isspace() for ch in bmp[:0x3001]], dtype=np.bool_)
+    drop = np.array([ch == ZWNJ_STAND_IN or unicodedata.category(ch) == "Cf" for ch in bmp], dtype=np.bool_)
+    return space, drop
 
 
 def _protect_zwnj(raw: bytes) -> bytes:

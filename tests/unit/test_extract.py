@@ -280,3 +280,20 @@ def test_short_text_rule_counts_only_the_words_it_needs() -> None:
             full = words < MIN_WORDS or (paragraph_words >= SHORT_SHARE_MIN_PAGE_WORDS
                                          and words < SHORT_SHARE * paragraph_words)
             assert _implausibly_short(text, paragraph_words) is full, (words, paragraph_words)
+
+
+def test_comparison_form_of_a_body_is_the_plain_one() -> None:
+    """Bodies take a compiled pass to the comparison form; it must equal the plain definition."""
+    from media_monitoring.extract import ZWNJ_STAND_IN, _norm, _strip_format
+
+    def plain(value: str) -> str:
+        value = " ".join(value.split())
+        value = _strip_format(value) if not value.isprintable() else value
+        return value.replace(ZWNJ_STAND_IN, "").casefold()
+
+    pieces = ["Lavrov ", "a \u200c b ", "Straße İstanbul ΣΑΣ ", "x\u034fy\u00a0\u2028z ", " \n\t ", "😀 𝔘x ",
+              "کمک\u200cهای ", "\u200f\u202a(CSTO)\u202c ", "\x85\x1c end"]
+    for i in range(len(pieces)):
+        text = "".join(pieces[i:] + pieces[:i]) * 40  # over the compiled pass's threshold
+        assert len(text) > 500 and _norm(text) == plain(text), pieces[i]
+        assert _norm(text[:50]) == plain(text[:50])

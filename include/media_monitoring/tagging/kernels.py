@@ -271,3 +271,31 @@ def keys_present(cps: np.ndarray, root: np.ndarray, starts: np.ndarray, tokens: 
             node = _child(starts, tokens, targets, node, cps[j])
             j += 1
     return out
+
+
+@njit(cache=True, nogil=True)
+def spaced_without(cps: np.ndarray, space: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The code points of ``" ".join(text.split())`` without the characters ``drop`` marks, for the code
+    points ``cps`` of ``text`` (dropped after the spaces are collapsed: "a \\u200c b" gives "a  b").
+    (code points, True); (empty, False) as soon as a code point lies beyond ``drop``."""
+    out = np.empty(cps.shape[0], dtype=np.uint32)
+    n = 0
+    in_word = False
+    seen = False
+    for i in range(cps.shape[0]):
+        cp = cps[i]
+        if cp >= drop.shape[0]:
+            return out[:0], False
+        if cp < space.shape[0] and space[cp]:
+            in_word = False
+            continue
+        if not in_word:
+            if seen:
+                out[n] = 0x20
+                n += 1
+            in_word = True
+            seen = True
+        if not drop[cp]:
+            out[n] = cp
+            n += 1
+    return out[:n], True
