@@ -138,3 +138,32 @@ def test_a_namesake_article_is_not_a_hit_unless_the_intended_person_is_pinned(ta
 def test_excluded_phrases_do_not_match(tagger: Tagger) -> None:
     assert tagger.tag("", "An Afghan hound won best in show.").watchlist_hits == []
     assert [h.term for h in tagger.tag("", "Afghan refugees crossed the border.").watchlist_hits] == ["Afghanistan"]
+
+
+def test_shared_word_start_tests_match_as_one_test_per_phrase() -> None:
+    """The watchlists' regexes make the start-of-word test once per script: the same matches, and the
+    same alias behind each one, as one whole-word test per phrase in the phrases' order."""
+    import json
+    import re
+
+    from media_monitoring.config import Alias
+    from media_monitoring.tagging.text import is_arabic_script, literal, whole_word
+    from media_monitoring.tagging.watchlists import _alias_pattern, _whole_words
+
+    root = Path(__file__).resolve().parents[2]
+    texts = [json.loads(line)["text"] or "" for line in
+             (root / "bench/tagging/labelled.jsonl").read_text("utf-8").splitlines()]
+    texts += ["وأفغانستان و«افغانستان» (Afghan) 1Afghan afghan-hound Afghan  hounds «CSTO» ОДКБ-2 Лаврова",
+              "x(Kabul) (Kabul)x Kabul's 12 Kabul"]
+    phrase_lists = [[a.text for a in t.aliases] + list(t.exclude) + list(t.namesakes)
+                    for w in load_watchlists(CONFIG / "watchlists.yaml").watchlists for t in w.terms]
+    phrase_lists += [["(Kabul)", "Kabul", "أفغانستان", "12 Kabul", "Afghan"], ["Afghan", "وأفغان", "Afghanistan"]]
+    for phrases in phrase_lists:
+        aliases = [Alias(text=p) for p in phrases]
+        plain = re.compile("|".join(whole_word(f"({literal(a.text)})", arabic=is_arabic_script(a.text))
+                                    for a in aliases), re.IGNORECASE)
+        pattern, order = _whole_words([(a.text, _alias_pattern(a)) for a in aliases])
+        shared = re.compile(pattern, re.IGNORECASE)
+        for text in texts:
+            expected = [(m.span(), phrases[m.lastindex - 1]) for m in plain.finditer(text)]
+            assert [(m.span(), phrases[order[m.lastindex - 1]]) for m in shared.finditer(text)] == expected
