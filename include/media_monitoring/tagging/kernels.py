@@ -55,26 +55,7 @@ def fmix64(h: np.uint64) -> np.uint64:
 def word_ids(cps: np.ndarray) -> np.ndarray:
     """``[fmix64(fnv1a64(word.encode("utf-8"))) for word in text.split(" ") if word]`` for the code points
     ``cps`` of ``text`` (words already normalised, joined by spaces)."""
-    out = np.empty(cps.shape[0] // 2 + 1, dtype=np.uint64)
-    n = 0
-    h = _FNV_OFFSET
-    in_word = False
-    for i in range(cps.shape[0]):
-        cp = int(cps[i])
-        if cp == 0x20:
-            if in_word:
-                out[n] = fmix64(h)
-                n += 1
-                in_word = False
-        else:
-            if not in_word:
-                h = _FNV_OFFSET
-                in_word = True
-            h = _fnv1a_utf8(h, cp)
-    if in_word:
-        out[n] = fmix64(h)
-        n += 1
-    return out[:n]
+    return _word_ids(cps, _SPACE_SEPARATES, _AS_THEY_ARE, WORD)[0]
 
 
 @njit(cache=True, nogil=True)
@@ -83,18 +64,30 @@ def latin_word_ids(cps: np.ndarray, kinds: np.ndarray, lower: np.ndarray) -> tup
     runs of :data:`WORD` characters (``kinds[cp]``), each in lower case (``lower[cp]``), between
     :data:`SEPARATOR` characters. (ids, True); (empty, False) as soon as a character is :data:`OTHER` or
     beyond ``kinds``: such text takes the general path."""
+    return _word_ids(cps, kinds, lower, OTHER)
+
+
+_SPACE_SEPARATES = np.array([WORD] * 0x20 + [SEPARATOR], dtype=np.uint8)  # word_ids' kinds: words beyond
+_AS_THEY_ARE = np.zeros(0, dtype=np.uint32)  # word_ids' lower case: none, every code point stays
+
+
+@njit(cache=True, nogil=True)
+def _word_ids(cps: np.ndarray, kinds: np.ndarray, lower: np.ndarray, beyond: int) -> tuple[np.ndarray, bool]:
+    """The hashes of the runs of :data:`WORD` characters between :data:`SEPARATOR` ones (``kinds[cp]``;
+    ``beyond`` past its end), each character hashed as ``lower[cp]`` (as itself past its end); (empty,
+    False) at the first :data:`OTHER` one."""
     out = np.empty(cps.shape[0] // 2 + 1, dtype=np.uint64)
     n = 0
     h = _FNV_OFFSET
     in_word = False
     for i in range(cps.shape[0]):
         cp = int(cps[i])
-        kind = kinds[cp] if cp < kinds.shape[0] else OTHER
+        kind = kinds[cp] if cp < kinds.shape[0] else beyond
         if kind == WORD:
             if not in_word:
                 h = _FNV_OFFSET
                 in_word = True
-            h = _fnv1a_utf8(h, int(lower[cp]))
+            h = _fnv1a_utf8(h, int(lower[cp]) if cp < lower.shape[0] else cp)
         elif kind == SEPARATOR:
             if in_word:
                 out[n] = fmix64(h)
