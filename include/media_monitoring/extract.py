@@ -410,12 +410,10 @@ def _strip_format(value: str | None) -> str:
 def _norm(value: str | None) -> str:
     """Comparison form: spaces collapsed, format characters and the ZWNJ stand-in dropped, case-folded."""
     if value and len(value) > _NORM_COMPILED_FROM:  # a body: one compiled pass (casefold commutes with the rest)
-        import numpy as np
-
         from media_monitoring.tagging import kernels
+        from media_monitoring.tagging.text import code_points, space_table
 
-        folded = value.casefold()
-        cps, ok = kernels.spaced_without(np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32), *_norm_tables())
+        cps, ok = kernels.spaced_without(code_points(value.casefold()), space_table(), _format_table())
         if ok:
             return cps.tobytes().decode("utf-32-le")
     value = " ".join((value or "").split())
@@ -428,16 +426,13 @@ _NORM_COMPILED_FROM = 500  # characters: shorter values (titles, lines) are quic
 
 
 @lru_cache(maxsize=1)
-def _norm_tables() -> tuple[Any, Any]:
-    """What ``_norm``'s compiled pass reads: whether each code point up to U+3000 is a space (``str.split``),
-    and whether each one of the Basic Multilingual Plane is dropped (a format character or the stand-in);
-    text beyond it takes the plain path."""
+def _format_table() -> Any:
+    """What ``_norm``'s compiled pass drops: each code point of the Basic Multilingual Plane that is a format
+    character or the stand-in (text beyond the plane takes the plain path)."""
     import numpy as np
 
-    bmp = np.arange(0x10000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
-    space = np.array([ch.isspace() for ch in bmp[:0x3001]], dtype=np.bool_)
-    drop = np.array([ch == ZWNJ_STAND_IN or unicodedata.category(ch) == "Cf" for ch in bmp], dtype=np.bool_)
-    return space, drop
+    return np.array([ch == ZWNJ_STAND_IN or unicodedata.category(ch) == "Cf" for ch in map(chr, range(0x10000))],
+                    dtype=np.bool_)
 
 
 def _protect_zwnj(raw: bytes) -> bytes:

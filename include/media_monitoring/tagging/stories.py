@@ -48,7 +48,9 @@ from media_monitoring.tagging.text import (
     ARABIC_BLOCK_RE,
     LATIN_LETTERS,
     WORD_SEPARATORS,
+    code_points,
     fold,
+    space_table,
     strip_arabic_marks,
 )
 
@@ -176,7 +178,7 @@ def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
     MurmurHash3's finaliser), the hashes of a run multiplied by one odd constant per position and added (a
     shorter run adds a constant of its own), the finaliser again, the top 32 bits. Stable across processes
     and machines; equal runs of words hash equal, different ones collide with probability ~2**-32."""
-    return _shingle_mix(kernels.word_ids(_code_points(" ".join(tokens))))
+    return _shingle_mix(kernels.word_ids(code_points(" ".join(tokens))))
 
 
 def _shingle_mix(ids: np.ndarray) -> np.ndarray:
@@ -191,10 +193,6 @@ def _shingle_mix(ids: np.ndarray) -> np.ndarray:
         for position in range(1, SHINGLE_WORDS):
             mixed += ids[position:position + n] * _K[position]
     return (_fmix64(mixed) >> np.uint64(32)).astype(np.uint32)
-
-
-def _code_points(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
 def _latin_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -222,8 +220,8 @@ def _word_ids(text: str | None) -> np.ndarray:
     characters, as :func:`text.latin_words` takes them (the same words); other text through :func:`words`."""
     if not text:
         return np.empty(0, dtype=np.uint64)
-    ids, latin = kernels.latin_word_ids(_code_points(text), *_LATIN_TABLES)
-    return ids if latin else kernels.word_ids(_code_points(" ".join(words(text))))
+    ids, latin = kernels.latin_word_ids(code_points(text), *_LATIN_TABLES)
+    return ids if latin else kernels.word_ids(code_points(" ".join(words(text))))
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -238,13 +236,8 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 def text_hash(text: str | None) -> str:
     """Exact-duplicate key of an article body: 32 hex digits of SHA-256 over the text with Unicode
     normalised (NFKC), case folded and whitespace collapsed. Punctuation and words count."""
-    folded = _code_points(unicodedata.normalize("NFKC", text or "").casefold())
-    return hashlib.sha256(kernels.collapsed_utf8(folded, _SPACES)).hexdigest()[:32]  # spaces collapsed, UTF-8
-
-
-# chr(cp).isspace() for each code point up to the last space (U+3000): what str.split() splits on
-_SPACES = np.array([chr(cp).isspace() for cp in range(0x3001)], dtype=np.bool_)
-assert not any(chr(cp).isspace() for cp in range(0x3001, 0x10000)), "a space beyond _SPACES"
+    folded = code_points(unicodedata.normalize("NFKC", text or "").casefold())
+    return hashlib.sha256(kernels.collapsed_utf8(folded, space_table())).hexdigest()[:32]  # spaces collapsed
 
 
 def pack_signature(sig: Sequence[int]) -> bytes:

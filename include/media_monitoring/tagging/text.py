@@ -252,34 +252,24 @@ class WordTrie:
 
     def __init__(self, names: Iterable[str]) -> None:
         whole_word_trie(names := list(names))  # the same refusals (an empty name, a leading space)
-        tokens: list[dict[int, int]] = [{}]
-        terminal = [False]
-        for name in names:
-            node = 0
-            for part in re.findall(r"\s+|.", name, re.S):
-                token = self._SPACE if part.isspace() else ord(_FOLD.get(part, part))
-                child = tokens[node].get(token)
-                if child is None:
-                    child = tokens[node][token] = len(tokens)
-                    tokens.append({})
-                    terminal.append(False)
-                node = child
-            terminal[node] = True
+        tokens, ends = _token_trie([self._SPACE if part.isspace() else ord(_FOLD.get(part, part))
+                                    for part in re.findall(r"\s+|.", name, re.S)] for name in names)
+        terminal = np.zeros(len(tokens), dtype=np.bool_)
+        terminal[ends] = True
         fold = _match_tables()[0]
         root = np.full(max(tokens[0]) + 1, -1, dtype=np.int64)  # the root's child along each code point
         for cp in range(len(root)):
             child = tokens[0].get(int(fold[cp]) if cp < len(fold) else cp)
             if child is not None:
                 root[cp] = child
-        self._arrays = (root, *_flat(tokens), np.array(terminal, dtype=np.bool_), *_match_tables(), self._SPACE)
+        self._arrays = (root, *_flat(tokens), terminal, *_match_tables(), self._SPACE)
 
     def finditer(self, text: str) -> Iterator[Span]:
         from media_monitoring.tagging import kernels
 
         if not text:
             return
-        cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        for start, end in kernels.trie_spans(cps, *self._arrays).tolist():
+        for start, end in kernels.trie_spans(code_points(text), *self._arrays).tolist():
             yield Span(text, start, end)
 
 
@@ -291,22 +281,13 @@ class SubstringScreen:
         keys = list(keys)
         self.keys = tuple(key for key in dict.fromkeys(keys) if key)
         self._always = {""} if "" in keys else set()  # "" is in every text
-        children: list[dict[int, int]] = [{}]
-        key_of = [-1]
-        for index, key in enumerate(self.keys):
-            node = 0
-            for ch in key:
-                child = children[node].get(ord(ch))
-                if child is None:
-                    child = children[node][ord(ch)] = len(children)
-                    children.append({})
-                    key_of.append(-1)
-                node = child
-            key_of[node] = index
+        children, ends = _token_trie(map(ord, key) for key in self.keys)
+        key_of = np.full(len(children), -1, dtype=np.int64)
+        key_of[ends] = np.arange(len(self.keys))
         root = np.full(max(children[0], default=-1) + 1, -1, dtype=np.int64)
         for cp, child in children[0].items():
             root[cp] = child
-        self._arrays = (root, *_flat(children), np.array(key_of, dtype=np.int64), len(self.keys))
+        self._arrays = (root, *_flat(children), key_of, len(self.keys))
 
     def present(self, text: str) -> set[str]:
         """The keys that occur in ``text``."""
@@ -314,8 +295,25 @@ class SubstringScreen:
 
         if not text or not self.keys:
             return set(self._always)
-        found = kernels.keys_present(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), *self._arrays)
+        found = kernels.keys_present(code_points(text), *self._arrays)
         return {key for key, hit in zip(self.keys, found.tolist(), strict=True) if hit} | self._always
+
+
+def _token_trie(sequences: Iterable[Iterable[int]]) -> tuple[list[dict[int, int]], list[int]]:
+    """A trie of token sequences: each node's children by token (node 0 the root), and the node each
+    sequence ends at."""
+    children: list[dict[int, int]] = [{}]
+    ends = []
+    for sequence in sequences:
+        node = 0
+        for token in sequence:
+            child = children[node].get(token)
+            if child is None:
+                child = children[node][token] = len(children)
+                children.append({})
+            node = child
+        ends.append(node)
+    return children, ends
 
 
 def _flat(children: list[dict[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -328,11 +326,25 @@ def _flat(children: list[dict[int, int]]) -> tuple[np.ndarray, np.ndarray, np.nd
             np.array([c for _, c in pairs], dtype=np.int64))
 
 
+def code_points(text: str) -> np.ndarray:
+    """``text`` as an array of its code points (``uint32``), what the compiled loops read."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+@cache
+def space_table() -> np.ndarray:
+    """Whether each code point up to U+3000, the last space, is one: what ``str.split()``, ``str.strip()``
+    and re's ``\\s`` take for a space (the same set)."""
+    spaces = np.array([ch.isspace() for ch in map(chr, range(0x3001))], dtype=np.bool_)
+    assert not any(ch.isspace() for ch in map(chr, range(0x3001, 0x10000))), "a space beyond U+3000"
+    return spaces
+
+
 @cache
 def _match_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What :class:`WordTrie`'s loop reads of a character: its Arabic letter fold (a code point per code
-    point up to the last folded letter), whether re's ``\\w`` matches it (every code point) and whether
-    ``\\s`` does (up to the last space, U+3000), as the regex engine itself says."""
+    point up to the last folded letter), whether re's ``\\w`` matches it (every code point, as the regex
+    engine itself says) and whether it is a space (:func:`space_table`)."""
     fold = np.arange(max(map(ord, _FOLD)) + 1, dtype=np.int64)
     for ch, to in _FOLD.items():
         fold[ord(ch)] = ord(to)
@@ -340,10 +352,7 @@ def _match_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     word = np.zeros(len(every), dtype=np.bool_)
     for start, end in (m.span() for m in re.finditer(r"\w+", every)):  # ~700 runs
         word[start:end] = True
-    space = np.zeros(0x3001, dtype=np.bool_)
-    space[[m.start() for m in re.finditer(r"\s", every[:0x3001])]] = True
-    assert not re.search(r"\s", every[0x3001:]), "a space beyond U+3000"
-    return fold, word, space
+    return fold, word, space_table()
 
 
 def _trie(names: Iterable[str]) -> dict[str, Any]:
