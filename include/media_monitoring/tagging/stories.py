@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
 import sys
 import unicodedata
 from collections import Counter
@@ -46,10 +45,9 @@ from datasketch import MinHash
 from media_monitoring.tagging import kernels
 from media_monitoring.tagging.text import (
     ARABIC_BLOCK_RE,
-    LATIN_LETTERS,
-    WORD_SEPARATORS,
     code_points,
     fold,
+    latin_word_kinds,
     space_table,
     strip_arabic_marks,
 )
@@ -195,23 +193,7 @@ def _shingle_mix(ids: np.ndarray) -> np.ndarray:
     return (_fmix64(mixed) >> np.uint64(32)).astype(np.uint32)
 
 
-def _latin_tables() -> tuple[np.ndarray, np.ndarray]:
-    """What :func:`kernels.latin_word_ids` reads, built from the alphabet of :func:`text.latin_words`:
-    each code point's kind (a letter, digit or "_" of a word; a separator; any other character), and its
-    lower case."""
-    size = max(map(ord, WORD_SEPARATORS)) + 1
-    kinds = np.full(size, kernels.OTHER, dtype=np.uint8)
-    kinds[:0x80] = kernels.SEPARATOR  # every ASCII character but a word's separates words
-    for ch in WORD_SEPARATORS:
-        kinds[ord(ch)] = kernels.SEPARATOR
-    lower = np.zeros(size, dtype=np.uint32)
-    for ch in string.ascii_letters + string.digits + "_" + LATIN_LETTERS:
-        kinds[ord(ch)] = kernels.WORD
-        lower[ord(ch)] = ord(ch.lower())  # casefold() of these is lower(), within Latin-1
-    return kinds, lower
-
-
-_LATIN_TABLES = _latin_tables()
+_LATIN_TABLES = latin_word_kinds(kernels.WORD, kernels.SEPARATOR, kernels.OTHER)
 
 
 def _word_ids(text: str | None) -> np.ndarray:

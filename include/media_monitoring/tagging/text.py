@@ -68,6 +68,22 @@ def _latin_word_table(digit: int | None) -> bytes:
 
 
 _LATIN_WORDS = {False: _latin_word_table(None), True: _latin_word_table(ord("0"))}
+
+
+def latin_word_kinds(word: int, separator: int, other: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`latin_words`' alphabet as tables by code point (up to the last of :data:`WORD_SEPARATORS`),
+    for a compiled loop: each one's kind (``word`` for a letter, digit or "_"; ``separator``; ``other`` for
+    a character that sends the text to the general path), and its lower case."""
+    size = max(map(ord, WORD_SEPARATORS)) + 1
+    kinds = np.full(size, other, dtype=np.uint8)
+    kinds[:0x80] = separator  # every ASCII character but a word's separates words
+    for ch in WORD_SEPARATORS:
+        kinds[ord(ch)] = separator
+    lower = np.zeros(size, dtype=np.uint32)
+    for ch in string.ascii_letters + string.digits + "_" + LATIN_LETTERS:
+        kinds[ord(ch)] = word
+        lower[ord(ch)] = ord(ch.lower())  # casefold() of these is lower(), within Latin-1
+    return kinds, lower
 _BEYOND_LATIN_1_RE = re.compile("[" + "".join(ch for ch in WORD_SEPARATORS if ch > "\xff") + "]")
 _NOT_LATIN_RE = re.compile(f"[^\\x00-\\x7f{re.escape(LATIN_LETTERS + WORD_SEPARATORS)}]")
 
