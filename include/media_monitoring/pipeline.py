@@ -359,6 +359,11 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
                                          feed_title_key=key, run_id=tools.run_id,
                                          entry_ids=sorted({article_id, final_id}))
     wh.add_sources_many(provenance)  # one transaction for every already-stored entry of the feed
+    tried_before = wh.first_attempts([i for r in staged.values() for i in r["entry_ids"]])
+    for record in staged.values():  # a page retried later was first seen at its first try
+        firsts = [tried_before[i] for i in record["entry_ids"] if i in tried_before]
+        if firsts:
+            record["first_seen_at"] = min(firsts).isoformat()
     return list(staged.values())
 
 
@@ -369,6 +374,7 @@ def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, templa
     "Related News", newsletter prompts) that ``template`` has learnt from the pages it observed."""
     article_id = url_key(extracted.canonical_url)
     cleaned = template.observe_and_clean(extracted.text, article_key=article_id, words=extracted.word_count)
+    fetched_at = datetime.now(UTC).isoformat()
     return {
         "article_id": article_id,
         "canonical_url": extracted.canonical_url,
@@ -388,7 +394,8 @@ def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, templa
         "extractor": extracted.extractor,
         "sitename": extracted.sitename,
         "sources": [source],
-        "fetched_at": datetime.now(UTC).isoformat(),
+        "fetched_at": fetched_at,
+        "first_seen_at": fetched_at,
         "run_id": run_id,
         "entry_ids": entry_ids,  # keys of the feed links that led here
     }
@@ -520,7 +527,7 @@ def _process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time:
     languages = {o.id: list(o.languages) for o in registry.outlets}
     outcome = validate_batch(records, run_time=run_time, outlet_languages=languages)
     gc.freeze()  # and what the first validation of the process imported
-    articles, hits, places = tag_records(tagger, outcome.accepted, run_id)
+    articles, hits, places = tag_records(tagger, outcome.accepted, run_id, stored_at=run_time)
     quarantined = [
         {
             "article_id": q["record"]["article_id"], "canonical_url": q["record"]["canonical_url"],
@@ -676,9 +683,21 @@ def _sign_again(wh: Warehouse, rows: list[dict[str, Any]], chunk: int = 1000) ->
         yield from signed
 
 
-def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str
+def _instant(value: str | None) -> datetime | None:
+    """A stored ISO time as a UTC instant (the page's own offset is kept apart, in ``published_local``)."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str, *, stored_at: datetime
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Tag validated records into article, hit and place rows for the warehouse."""
+    """Tag validated records into article, hit and place rows for the warehouse.
+
+    ``stored_at`` is the storing run's time: from then on the article is due in the next digest of every
+    subscription it matches (a warehouse row stored again keeps its first value).
+    """
     from media_monitoring.tagging import stories
 
     articles, hits, places = [], [], []
@@ -689,14 +708,16 @@ def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str
             "outlet_id": r["outlet_id"], "outlet_country": r.get("outlet_country"), "title": r.get("title"),
             "title_key": r.get("title_key") or title_key(r.get("title")),
             "author": r.get("author"),
-            "published_at": datetime.fromisoformat(r["published_at"]) if r.get("published_at") else None,
+            "published_at": _instant(r.get("published_at")), "published_local": r.get("published_at"),
             "date_source": r.get("date_source"), "language": r.get("language"),
             "language_source": r.get("language_source"), "text": r.get("text") or "",
             "word_count": r.get("word_count") or 0, "sources": r.get("sources") or [],
             "countries": [c.code for c in tags.countries], "regions": [g.code for g in tags.regions],
             "primary_country": tags.primary_country, "primary_region": tags.primary_region,
             "first_run_id": r.get("run_id") or run_id,
-            "fetched_at": datetime.fromisoformat(r["fetched_at"]) if r.get("fetched_at") else None,
+            "fetched_at": _instant(r.get("fetched_at")),
+            "first_seen_at": _instant(r.get("first_seen_at") or r.get("fetched_at")) or stored_at,
+            "stored_at": stored_at,
             "text_hash": stories.text_hash(r.get("text")),
             "signature": stories.pack_signature(stories.sketch(r.get("title"), r.get("text"))),
             "signature_version": stories.SIGNATURE_VERSION,
@@ -730,7 +751,7 @@ def release(article_ids: list[str], *, settings: Settings, warehouse: Warehouse,
         outcome = validate_batch(records, run_time=now, outlet_languages=languages)
         passing, failing = outcome.accepted, [q["record"]["article_id"] for q in outcome.quarantined]
     tagger = Tagger(settings.watchlists_file, settings.regions_file)
-    articles, hits, places = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}")
+    articles, hits, places = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}", stored_at=now)
     articles, hits, places = _fold_exact_duplicates(warehouse, articles, hits, places)
     warehouse.commit_batch("release", articles, hits, places, [], None)
     assign_stories(warehouse, articles)
