@@ -4,6 +4,10 @@ A subscription's digest goes out at its ``digest_time`` (local). Each hourly run
 slot at or before its own time: if no digest was composed for it, it is due now. A scheduler that was
 down across a slot therefore sends that digest at its next run, once; a window always starts where the
 subscription's previous scheduled window ended, so nothing between two digests falls through.
+
+A subscription that has never had a scheduled digest (new in analysts.yaml, or a new deployment) starts
+at its first slot that a run reaches within ``FIRST_DIGEST_GRACE``: it is not sent, out of time, a digest
+for a slot that passed before it existed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from zoneinfo import ZoneInfo
 from media_monitoring.config import Subscription
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import digests as store
+
+FIRST_DIGEST_GRACE = timedelta(hours=1)  # the digest DAG's interval: the run right after the slot
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ def scheduled_edition(wh: Warehouse, sub: Subscription, now: datetime) -> Editio
     last_end, _first = store.last_scheduled(wh, sub.name)
     if last_end is not None and last_end >= slot:
         return None
+    if last_end is None and now - slot >= FIRST_DIGEST_GRACE:
+        return None  # a new subscription waits for its next slot
     start = last_end or _local(digest_date, sub.digest_time, tz)
     return Edition(sub, digest_date, "scheduled", start, slot)
 
