@@ -40,10 +40,9 @@ from media_monitoring.sandbox import BoundedExtractor, ExtractionFailed
 from media_monitoring.scheduling import (
     FULL_FETCH_EVERY,
     PollingPolicy,
+    after_success,
     backoff_after_failure,
     health_status,
-    interval_after_success,
-    update_items_per_day,
 )
 from media_monitoring.settings import Settings
 from media_monitoring.urls import url_key
@@ -451,9 +450,8 @@ def _save_success(tools: _Tools, outlet: Outlet, state: dict[str, Any], status: 
                   last_modified: str | None, body_hash: str | None, trusted: bool, full_fetch: bool,
                   entries: int, new: int) -> None:
     now = datetime.now(UTC)
-    last = state.get("last_success_at")
-    rate = update_items_per_day(state.get("items_per_day") if last else None, new, now - last if last else None)
-    interval = interval_after_success(rate, tools.policy)
+    rate, interval = after_success(state.get("items_per_day"), new, now, state.get("last_success_at"),
+                                   state.get("last_new_item_at"), state.get("first_polled_at"), tools.policy)
     row = _health_row(
         outlet, state, now, last_success_at=now, last_new_item_at=now if new else state.get("last_new_item_at"),
         http_status=status, error_class=None, error_message=None, consecutive_failures=0,
