@@ -189,7 +189,8 @@ def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse
         # No allowance on the client itself: each request carries its own outlet's allowance only.
         with HttpClient(settings.user_agent, connect_timeout=limits.connect_timeout_s,
                         read_timeout=limits.read_timeout_s, deadline=limits.deadline_s) as client:
-            tools = _Tools(client, host_limiter(registry), RobotsRules(client), extractor, polling_policy(registry),
+            limiter = host_limiter(registry)  # robots.txt requests keep the host's spacing and concurrency too
+            tools = _Tools(client, limiter, RobotsRules(client, limiter), extractor, polling_policy(registry),
                            warehouse, run_id)
             with ThreadPoolExecutor(max_workers=limits.threads or OUTLET_THREADS) as pool:
                 report.outlets = list(pool.map(lambda o: _collect_outlet_safely(o, tools), _interleave_hosts(outlets)))
