@@ -40,10 +40,9 @@ from media_monitoring.sandbox import BoundedExtractor, ExtractionFailed
 from media_monitoring.scheduling import (
     FULL_FETCH_EVERY,
     PollingPolicy,
+    after_success,
     backoff_after_failure,
     health_status,
-    interval_after_success,
-    update_items_per_day,
 )
 from media_monitoring.settings import Settings
 from media_monitoring.urls import url_key
@@ -190,7 +189,8 @@ def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse
         # No allowance on the client itself: each request carries its own outlet's allowance only.
         with HttpClient(settings.user_agent, connect_timeout=limits.connect_timeout_s,
                         read_timeout=limits.read_timeout_s, deadline=limits.deadline_s) as client:
-            tools = _Tools(client, host_limiter(registry), RobotsRules(client), extractor, polling_policy(registry),
+            limiter = host_limiter(registry)  # robots.txt requests keep the host's spacing and concurrency too
+            tools = _Tools(client, limiter, RobotsRules(client, limiter), extractor, polling_policy(registry),
                            warehouse, run_id)
             with ThreadPoolExecutor(max_workers=limits.threads or OUTLET_THREADS) as pool:
                 report.outlets = list(pool.map(lambda o: _collect_outlet_safely(o, tools), _interleave_hosts(outlets)))
@@ -458,9 +458,8 @@ def _save_success(tools: _Tools, outlet: Outlet, state: dict[str, Any], status: 
                   last_modified: str | None, body_hash: str | None, trusted: bool, full_fetch: bool,
                   entries: int, new: int) -> None:
     now = datetime.now(UTC)
-    last = state.get("last_success_at")
-    rate = update_items_per_day(state.get("items_per_day") if last else None, new, now - last if last else None)
-    interval = interval_after_success(rate, tools.policy)
+    rate, interval = after_success(state.get("items_per_day"), new, now, state.get("last_success_at"),
+                                   state.get("last_new_item_at"), state.get("first_polled_at"), tools.policy)
     row = _health_row(
         outlet, state, now, last_success_at=now, last_new_item_at=now if new else state.get("last_new_item_at"),
         http_status=status, error_class=None, error_message=None, consecutive_failures=0,
