@@ -19,10 +19,11 @@ across a digest time, the next run sends that digest, once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
+from media_monitoring.schedules import DIGEST_EVERY
 from media_monitoring_airflow import (
     DEFAULT_ARGS,
     notify_failure,
@@ -33,12 +34,10 @@ from media_monitoring_airflow import (
     warehouse_session,
 )
 
-SCHEDULE_EVERY = timedelta(hours=1)
-
 
 @dag(
     dag_id="media_digest",
-    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=SCHEDULE_EVERY),
+    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=DIGEST_EVERY),
     start_date=datetime(2020, 1, 1, tzinfo=UTC),
     catchup=False,  # a missed digest time is caught by the next run (see compose), not by backfilled runs
     max_active_runs=1,

@@ -20,10 +20,11 @@ Rerunning a run leaves the same rows: articles are keyed by the hash of their ca
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
 
+from media_monitoring.schedules import INGEST_EVERY
 from media_monitoring_airflow import (
     DEFAULT_ARGS,
     notify_failure,
@@ -37,13 +38,12 @@ from media_monitoring_airflow import (
 log = logging.getLogger(__name__)
 
 ARTICLES = Asset("media-monitoring://warehouse/articles")
-SCHEDULE_EVERY = timedelta(minutes=30)
 
 
 @dag(
     dag_id="media_ingest",
     # run_immediately: a freshly deployed or unpaused ingest polls at once instead of waiting for the slot
-    schedule=CronTriggerTimetable("*/30 * * * *", timezone="UTC", interval=SCHEDULE_EVERY, run_immediately=True),
+    schedule=CronTriggerTimetable("*/30 * * * *", timezone="UTC", interval=INGEST_EVERY, run_immediately=True),
     start_date=datetime(2020, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

@@ -73,7 +73,8 @@ def store_article(wh: Warehouse, ident: str, *, stored: datetime, published: dat
                   regions: tuple[str, ...] = ("Central Asia",), first_seen: datetime | None = None) -> None:
     """An article with one Lavrov hit, as the process step stores it at ``stored``."""
     url = f"https://news.example/{ident}"
-    article = {"article_id": ident, "canonical_url": url, "url": url, "outlet_id": "tass-en", "title": f"Lavrov {ident}",
+    article = {"article_id": ident, "canonical_url": url, "url": url, "outlet_id": "tass-en",
+               "title": f"Lavrov {ident}",
                "text": "Lavrov said", "word_count": 2, "sources": [], "countries": [], "regions": list(regions),
                "primary_region": regions[0] if regions else None, "published_at": published,
                "published_local": published.isoformat() if published else None, "language": "en",

@@ -200,7 +200,8 @@ def test_outbox_delivery_happens_once(warehouse: Warehouse, message: EmailMessag
     assert row["message_id"] == message["Message-ID"]
 
 
-def test_smtp_retry_after_failure_reuses_message_id(warehouse: Warehouse, message: EmailMessage, tmp_path: Path) -> None:
+def test_smtp_retry_after_failure_reuses_message_id(warehouse: Warehouse, message: EmailMessage,
+                                                    tmp_path: Path) -> None:
     calls: list[tuple[str, list[str], bytes]] = []
 
     def broken(sender: str, recipients: list[str], data: bytes) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from media_monitoring.schedules import DAG_INTERVALS, STALE_AFTER_INTERVALS
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import Warehouse, _aware
 
@@ -56,7 +57,7 @@ def _latest(wh: Warehouse, dag_id: str, state: str) -> dict[str, Any] | None:
     return data
 
 
-def state(wh: Warehouse, dags: dict[str, timedelta], now: datetime) -> dict[str, Any]:
+def state(wh: Warehouse, now: datetime, dags: dict[str, timedelta] = DAG_INTERVALS) -> dict[str, Any]:
     """Per DAG (with its schedule interval): the last successful run, the latest failed run if it is newer,
     and whether the DAG is stale (no success for more than twice its interval)."""
     out: dict[str, Any] = {}
@@ -67,5 +68,5 @@ def state(wh: Warehouse, dags: dict[str, timedelta], now: datetime) -> dict[str,
             bad = None  # a later run succeeded: the failure is history
         last_ok = ok["ended_at"] if ok else None
         out[dag_id] = {"last_success": ok, "latest_failure": bad, "interval": interval,
-                       "stale": last_ok is None or now - last_ok > 2 * interval}
+                       "stale": last_ok is None or now - last_ok > STALE_AFTER_INTERVALS * interval}
     return out
