@@ -92,7 +92,8 @@ class FeedReading:
 
     @property
     def skip_note(self) -> str | None:
-        """``"3 of 5 entries skipped: 2 without any link or id, 1 whose link and id are not http(s) (e.g. 'tag:…')"``."""
+        """One line for logs and feed health, e.g. ``"3 of 5 entries skipped: 2 without any link or id
+        (e.g. 'Untitled'), 1 whose link and id are not http(s) (e.g. 'tag:…')"``."""
         if not self.skipped:
             return None
         parts = []
