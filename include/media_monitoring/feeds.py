@@ -43,6 +43,7 @@ SNIFFED_ENCODINGS = ((codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF32_LE, "
                      (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"), (b"Lo\xa7\x94", "cp037"))
 XML_DECL_ENCODING_RE = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+JSON_OBJECT_START_RE = re.compile(rb"\s*(?:\xef\xbb\xbf)?\s*\{")  # a JSON object, maybe after a UTF-8 BOM
 
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 HTTP_SCHEMES = ("http://", "https://")
@@ -127,7 +128,7 @@ def read_feed(body: bytes, feed_url: str, content_type: str | None = None) -> Fe
     """
     if not isinstance(body, bytes):  # a str would be read as a path or URL by feedparser
         raise TypeError("parse_feed takes the fetched bytes")
-    if body.lstrip(b" \t\r\n").removeprefix(UTF8_BOM).lstrip(b" \t\r\n")[:1] == b"{":
+    if JSON_OBJECT_START_RE.match(body):  # no XML document starts with "{"
         return _read_json_feed(body, feed_url)
     charset = header_charset(content_type)
     check_entity_expansion(body, charset)
