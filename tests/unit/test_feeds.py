@@ -146,9 +146,14 @@ sys.path.insert(0, sys.argv[1])
 import feedparser  # imported before measuring: only the parse counts
 from media_monitoring.feeds import HostileFeedError, read_feed
 
+def status_kb(field):  # this process's own memory: ru_maxrss would carry the parent's peak across exec
+    line = next(x for x in open("/proc/self/status") if x.startswith(field + ":"))
+    return int(line.split()[1])
+
 body = open(sys.argv[2], "rb").read()
 page = resource.getpagesize()
-size_pages, rss_pages = (int(v) for v in open("/proc/self/statm").read().split()[:2])
+size_pages = int(open("/proc/self/statm").read().split()[0])
+rss_kb = status_kb("VmRSS")
 # a hard ceiling: any allocation past the current address space + the headroom raises MemoryError
 resource.setrlimit(resource.RLIMIT_AS, (size_pages * page + int(sys.argv[3]), resource.RLIM_INFINITY))
 try:
@@ -158,13 +163,13 @@ except HostileFeedError as exc:
     outcome = "hostile_feed: " + str(exc)
 except MemoryError:
     outcome = "out of memory"
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"outcome": outcome, "growth": peak_kb * 1024 - rss_pages * page}))
+print(json.dumps({"outcome": outcome, "growth": (status_kb("VmHWM") - rss_kb) * 1024}))
 """
 
 
 def _parse_in_child(body: bytes, tmp_path: Path) -> dict:
-    """Parse ``body`` in a fresh interpreter under an address-space limit; its outcome and peak RSS growth."""
+    """Parse ``body`` in a fresh interpreter under an address-space limit: its outcome, and how far its
+    peak resident memory (VmHWM) rose above its resident memory before the parse."""
     import json
     import subprocess
     import sys
