@@ -5,8 +5,9 @@ fetches new pages politely and under guards, extracts them in bounded worker pro
 the records in the warehouse keyed by run id. ``process`` runs once per run over everything staged:
 validation (Great Expectations, imported once), tagging, and the upserts. XCom carries only counts.
 
-Nothing is lost: every feed entry seen ends as a stored article, a quarantined article, or a
-recorded fetch failure with its reason and next retry time.
+Nothing is lost: every feed entry seen ends as a stored article, a quarantined article, a
+recorded fetch failure with its reason and next retry time, or (an entry without any http(s)
+address) a count and a reason in the feed's health row.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 
 from media_monitoring.boilerplate import OutletTemplate
 from media_monitoring.config import Outlet, Registry, load_registry, load_watchlists
-from media_monitoring.feeds import FeedEntry, FeedParseError, parse_feed
+from media_monitoring.feeds import FeedEntry, FeedParseError, FeedReading, HostileFeedError, read_feed
 from media_monitoring.net import (
     FEED_CONTENT_TYPES,
     MAX_FEED_BYTES,
@@ -54,7 +55,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTLET_THREADS = 16  # default feeds polled at once in one task (registry fetch.threads overrides)
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+               "text/xml;q=0.9, application/json;q=0.8, */*;q=0.1")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 # Page failures worth retrying on a later run, and the first wait; it doubles per attempt.
 TRANSIENT_ERRORS = frozenset({"timeout", "connect", "dns", "server_error", "rate_limited", "protocol",
@@ -135,6 +137,9 @@ class OutletReport:
     folded: int = 0
     waiting_retry: int = 0
     page_failures: int = 0
+    skipped: int = 0  # feed entries without a usable http(s) link
+    skipped_reason: str | None = None
+    charset_note: str | None = None
     error_class: str | None = None
     error: str | None = None
 
@@ -148,6 +153,7 @@ class CollectReport:
             "outlets": len(self.outlets),
             "outlets_failed": sum(o.status == "failed" for o in self.outlets),
             "entries": sum(o.entries for o in self.outlets),
+            "entries_skipped": sum(o.skipped for o in self.outlets),
             "staged": sum(o.staged for o in self.outlets),
             "already_stored": sum(o.already_stored for o in self.outlets),
             "folded": sum(o.folded for o in self.outlets),
@@ -256,18 +262,26 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
                     outlet.id, outlet.feed_url, "ETag" if same_etag else "Last-Modified")
     retries = [FeedEntry(**_entry_from_json(e)) for e in wh.due_retries(outlet.id, datetime.now(UTC))]
     entries: list[FeedEntry] = []
+    reading: FeedReading | None = None  # None: the feed was not parsed (304, or the same body)
     if result.not_modified or body_hash == state.get("body_hash"):
         report.status = "not_modified" if result.not_modified else "unchanged"
         log.info("outlet %s: feed %s; no parsing (%d due retries)", outlet.id, report.status.replace("_", " "),
                  len(retries))
     else:
         try:
-            entries = parse_feed(result.body, result.url)
+            reading = read_feed(result.body, result.url, result.content_type)
+        except HostileFeedError as exc:
+            log.warning("outlet %s: %s refused: %s", outlet.id, result.url, exc)
+            _save_failure(tools, outlet, state, exc.error_class, str(exc), result.status, None)
+            return OutletReport(outlet.id, status="failed", error_class=exc.error_class, error=str(exc))
         except FeedParseError as exc:
             error_class = "challenge" if CHALLENGE_RE.search(result.body[:65536]) else "not_a_feed"
             log.warning("outlet %s: %s is not a feed (%s): %s", outlet.id, result.url, error_class, exc)
             _save_failure(tools, outlet, state, error_class, str(exc), result.status, None)
             return OutletReport(outlet.id, status="failed", error_class=error_class, error=str(exc))
+        entries = reading.entries
+        report.skipped, report.skipped_reason = reading.skipped_total, reading.skip_note
+        report.charset_note = reading.charset_note
     report.entries = len(entries)
     stored_template = wh.outlet_template(outlet.id) if entries or retries else None  # a 304 needs none
     template = OutletTemplate.from_json(stored_template) if stored_template else OutletTemplate(outlet.id)
@@ -278,9 +292,10 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
     report.staged = len(staged)
     _save_success(tools, outlet, state, result.status, result.etag or state.get("etag"),
                   result.last_modified or state.get("last_modified"), body_hash, trusted,
-                  full_fetch, len(entries), len(staged))
-    log.info("outlet %s: %d entries, %d staged, %d already stored, %d folded, %d page failures",
-             outlet.id, report.entries, report.staged, report.already_stored, report.folded, report.page_failures)
+                  full_fetch, reading, len(staged))
+    log.info("outlet %s: %d entries (%d skipped), %d staged, %d already stored, %d folded, %d page failures",
+             outlet.id, report.entries, report.skipped, report.staged, report.already_stored, report.folded,
+             report.page_failures)
     return report
 
 
@@ -448,6 +463,8 @@ def _health_row(outlet: Outlet, state: dict[str, Any], now: datetime, **values: 
         "first_polled_at": state.get("first_polled_at") or now,
         "items_per_day": state.get("items_per_day") or 0.0, "poll_interval_s": state.get("poll_interval_s"),
         "next_poll_at": state.get("next_poll_at"), "drift_reason": state.get("drift_reason"),
+        "entries_skipped": state.get("entries_skipped"), "skipped_reason": state.get("skipped_reason"),
+        "charset_note": state.get("charset_note"),
     }
     row.update(values)
     row["status"], row["status_reason"] = health_status(row, now)
@@ -456,17 +473,23 @@ def _health_row(outlet: Outlet, state: dict[str, Any], now: datetime, **values: 
 
 def _save_success(tools: _Tools, outlet: Outlet, state: dict[str, Any], status: int, etag: str | None,
                   last_modified: str | None, body_hash: str | None, trusted: bool, full_fetch: bool,
-                  entries: int, new: int) -> None:
+                  reading: FeedReading | None, new: int) -> None:
+    """Record a successful poll; ``reading`` is None when the feed was not parsed (its last parse stands)."""
     now = datetime.now(UTC)
     rate, interval = after_success(state.get("items_per_day"), new, now, state.get("last_success_at"),
                                    state.get("last_new_item_at"), state.get("first_polled_at"), tools.policy)
+    parsed: dict[str, Any] = {}
+    if reading is not None:
+        parsed = {"entries_seen": len(reading.entries), "entries_skipped": reading.skipped_total,
+                  "skipped_reason": reading.skip_note, "charset_note": reading.charset_note}
     row = _health_row(
         outlet, state, now, last_success_at=now, last_new_item_at=now if new else state.get("last_new_item_at"),
         http_status=status, error_class=None, error_message=None, consecutive_failures=0,
-        entries_seen=entries or state.get("entries_seen") or 0, new_items=new, etag=etag,
+        new_items=new, etag=etag,
         last_modified=last_modified, body_hash=body_hash, validators_trusted=trusted,
         polls_since_full=0 if full_fetch else (state.get("polls_since_full") or 0) + 1,
-        items_per_day=rate, poll_interval_s=int(interval.total_seconds()), next_poll_at=now + interval)
+        items_per_day=rate, poll_interval_s=int(interval.total_seconds()), next_poll_at=now + interval,
+        **parsed)
     tools.wh.save_feed_state(row)
 
 

@@ -24,7 +24,7 @@ ERROR_WEIGHTS: dict[str, float] = {
     "timeout": 1.0, "connect": 1.0, "dns": 1.5, "server_error": 1.0, "protocol": 1.5,
     "rate_limited": 2.0, "blocked": 3.0, "challenge": 3.0, "not_found": 4.0, "gone": 8.0,
     "not_a_feed": 2.0, "content_type": 2.0, "too_large": 4.0, "redirect_loop": 4.0,
-    "blocked_address": 8.0, "bad_url": 8.0, "internal": 1.0,
+    "blocked_address": 8.0, "bad_url": 8.0, "internal": 1.0, "hostile_feed": 4.0,
 }
 BLOCKED_CLASSES = frozenset({"blocked", "rate_limited", "challenge"})
 
@@ -100,13 +100,15 @@ def backoff_after_failure(consecutive_failures: int, error_class: str, retry_aft
 
 
 def health_status(row: dict, now: datetime) -> tuple[str, str | None]:
-    """("ok" | "failing" | "blocked" | "drifting" | "quiet", reason) for a feed_health row."""
+    """("ok" | "failing" | "blocked" | "no_links" | "drifting" | "quiet", reason) for a feed_health row."""
     failures = row.get("consecutive_failures") or 0
     error_class = row.get("error_class")
     if failures and error_class in BLOCKED_CLASSES:
         return "blocked", f"{error_class} ({row.get('http_status') or 'no status'}): {row.get('error_message')}"
     if failures >= FAILING_AFTER:
         return "failing", f"{failures} failed polls in a row: {error_class}: {row.get('error_message')}"
+    if row.get("entries_skipped") and not row.get("entries_seen"):
+        return "no_links", f"no entry has a usable link: {row.get('skipped_reason')}"
     if row.get("drift_reason"):
         return "drifting", row["drift_reason"]
     rate = row.get("items_per_day") or 0

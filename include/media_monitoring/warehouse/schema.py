@@ -215,9 +215,13 @@ feed_health = sa.Table(
     sa.Column("items_per_day", sa.Float, nullable=False, default=0.0),
     sa.Column("poll_interval_s", sa.Integer),
     sa.Column("next_poll_at", TS),
-    sa.Column("status", sa.String(10), nullable=False, default="ok"),  # ok, quiet, failing, blocked, drifting
+    sa.Column("status", sa.String(10), nullable=False, default="ok"),  # ok, quiet, failing, blocked, drifting, no_links
     sa.Column("status_reason", sa.Text),
     sa.Column("drift_reason", sa.Text),  # set by the process step when extraction quality jumps
+    # the last parse: entries without a usable http(s) link, and why (feeds.FeedReading.skip_note)
+    sa.Column("entries_skipped", sa.Integer),
+    sa.Column("skipped_reason", sa.Text),
+    sa.Column("charset_note", sa.Text),  # the Content-Type charset did not decode the body: what did
 )
 
 # One row each time an outlet's feed status changes: a digest's "sources needing attention" is the

@@ -45,7 +45,7 @@ MAX_FORMS_SHOWN = 6  # distinct matched surface forms listed per term
 STORIES_PER_PAGE = 20
 MIN_GROUP_SIZE = 2  # a story group: the same event in at least two stored articles
 MEMBERS_SHOWN = 10  # articles listed per story group
-STATUS_ORDER = ("blocked", "failing", "drifting", "quiet", "ok")  # worst first in the feed-health table
+STATUS_ORDER = ("blocked", "failing", "no_links", "drifting", "quiet", "ok")  # worst first in the feed-health table
 
 
 def clamp_page_size(value: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
