@@ -131,6 +131,8 @@ def test_an_article_stored_after_its_days_digest_reaches_the_next_digest_of_each
         assert late_url in second_mail and LATE_TITLE in second_mail
         assert "published earlier, first seen now" in second_mail
         assert "Covers articles stored from" in second_mail
+        # the sources' quality of that window: the 13:00 ingest's validation of TASS's new article
+        assert "Source quality (articles validated in this window)" in second_mail and "TASS: 1 article" in second_mail
     almaty = _mails_to(smtp_server, "almaty@example.org")[1]
     assert "28 Oct 2021 18:00 to 29 Oct 2021 18:00 (Asia/Almaty)" in almaty  # the window on the analyst's clock
     assert all(late_url not in mail for mail in _mails_to(smtp_server, "americas@example.org"))

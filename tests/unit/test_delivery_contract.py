@@ -187,6 +187,15 @@ def test_a_day_asked_for_takes_that_days_articles_once_and_undated_ones_by_first
     assert set(delivered(wh, "Kabul desk")) == {"day", "undated", "other-day"}
 
 
+def test_an_old_article_that_matches_only_after_a_retag_is_not_pushed_into_the_next_digest(wh, settings):
+    for day in range(10, 21):  # a subscriber since the 10th, a digest every morning
+        run(wh, settings, at(day, 7))
+    store_article(wh, "recent", stored=at(20, 12), published=at(20, 11))
+    store_article(wh, "old", stored=at(11, 12), published=at(11, 11))  # 9 days before the window: a retag
+    run(wh, settings, at(21, 7))
+    assert set(delivered(wh, "Kabul desk")) == {"recent"}
+
+
 def test_two_composers_cannot_deliver_one_article_twice(wh, settings):
     store_article(wh, "a", stored=at(27, 12), published=at(27, 11))
     run(wh, settings, at(28, 7))

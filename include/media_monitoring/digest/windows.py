@@ -21,6 +21,10 @@ from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import digests as store
 
 FIRST_DIGEST_GRACE = timedelta(hours=1)  # the digest DAG's interval: the run right after the slot
+# How far before a window a stored time may lie and the article still be offered: a batch committed after
+# the digest was composed carries its run's (earlier) time. Older articles that match only now (a watchlist
+# changed and the archive was re-tagged) are for the view, not pushed into the next digest.
+LATE_GRACE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ def day_edition(sub: Subscription, day: date) -> Edition:
 
 
 def since(wh: Warehouse, edition: Edition) -> datetime:
-    """Where a scheduled digest's stored-time range starts: the subscription's first window."""
+    """Where a scheduled digest's stored-time range starts: the subscription's first window, or ``LATE_GRACE``
+    before this window, whichever is later (every article not yet delivered in that range is offered)."""
     _last, first = store.last_scheduled(wh, edition.subscription.name)
-    return min(first, edition.window_start) if first else edition.window_start
+    start = min(first, edition.window_start) if first else edition.window_start
+    return max(start, edition.window_start - LATE_GRACE)
