@@ -14,11 +14,11 @@
    * ``article_places``: every article 1-3 countries and 1-2 regions (UN M49 sub-regions and the
      analyst groupings of include/config/regions.yaml), ~3.5 rows per article;
    * ``feed_health`` (100 outlets, a few failing/quiet), ``outlet_quality`` (one row per outlet with new
-     articles per 30-minute run over the year), ``daily_digests`` / ``digest_items`` / ``digest_sends``
-     (a year of daily digests for the watchlists and subscriptions in include/config).
-3. Times, warm, median of ``--repeat`` runs: the digest composition for yesterday
-   (``compose_watchlist``: hits_for_day, the 14-day term_article_counts for spikes,
-   sources_needing_attention, latest_outlet_quality), each of those store queries alone, and the UI
+     articles per 30-minute run over the year), ``digests`` / ``digest_entries`` / ``digest_ledger`` /
+     ``digest_sends`` (a year of daily digests for the subscriptions in include/config).
+3. Times, warm, median of ``--repeat`` runs: the queries a digest is composed from for yesterday's
+   window (``warehouse.digests``: undelivered_hits of a subscription, the 14-day term_article_counts for
+   spikes, feed_status_during, outlet_quality_during), and the UI
    queries of ``media_monitoring.warehouse.views`` (what the plugin's index page and APIs call): hits
    pages (no filter, term, region, outlet, date range, combined; page 1 and a deep page 300 days back),
    filter choices, digests list (page 1 and a deep offset), a digest, feed health.
@@ -141,12 +141,13 @@ def generate(loader: Loader, n: int, today: date, subscriptions: list[str]) -> d
             if quiet:
                 regions = [*regions, QUIET_REGION]
             run_id = f"scheduled__{published:%Y-%m-%dT%H}:{'00' if published.minute < 30 else '30'}:00+00:00"
+            fetched = published + timedelta(minutes=rng.randint(2, 40))
             yield (aid, url, url, outlet, country, title, hashlib.md5(title.encode()).hexdigest(),
                    f"{rng.choice(WORDS).capitalize()} Reporter", published.isoformat(), "page", "en", "page",
                    bodies[rng.randrange(len(bodies))] + f" {k}", 60,
                    [{"outlet_id": outlet, "feed_url": f"https://{host}/rss", "entry_id": url, "link": url}],
-                   codes, regions, codes[0], regions[0] if regions else None, run_id,
-                   (published + timedelta(minutes=rng.randint(2, 40))).isoformat())
+                   codes, regions, codes[0], regions[0] if regions else None, run_id, fetched.isoformat(),
+                   fetched.isoformat(), (fetched + timedelta(minutes=rng.randint(1, 30))).isoformat())
             for c in codes:
                 places_rows.append((aid, "country", c, c, rng.randint(1, 6),
                                     [{"text": c, "field": "text", "start": rng.randrange(300)}]))
@@ -168,7 +169,8 @@ def generate(loader: Loader, n: int, today: date, subscriptions: list[str]) -> d
 
     cols = ["article_id", "canonical_url", "url", "outlet_id", "outlet_country", "title", "title_key", "author",
             "published_at", "date_source", "language", "language_source", "text", "word_count", "sources",
-            "countries", "regions", "primary_country", "primary_region", "first_run_id", "fetched_at"]
+            "countries", "regions", "primary_country", "primary_region", "first_run_id", "fetched_at",
+            "first_seen_at", "stored_at"]
     t = time.perf_counter()
     # articles first (children reference them); children buffered and flushed after each article chunk
     pending: list[tuple] = []
@@ -203,25 +205,33 @@ def generate(loader: Loader, n: int, today: date, subscriptions: list[str]) -> d
     loader.copy("outlet_quality", ["run_id", "outlet_id", "articles", "short_share", "empty_share",
                                    "quarantined_share", "duplicate_share", "failed_expectations", "drift_reason",
                                    "validated_at"], quality)
-    digests, items, sends = [], [], []
+    digest_rows, entries, ledger, sends = [], [], [], []
     for d in range(365):
         day = (start + timedelta(days=d)).date()
-        digests.append((day.isoformat(), WATCHLIST, "2026.11.2", f"scheduled__{day}", 60, {t: 20 for t in TERMS},
-                        {"spikes": [], "regions": [], "attention": [], "quality": []}, now.isoformat()))
-        for r in range(60):
-            items.append((day.isoformat(), WATCHLIST, uuid.UUID(int=rng.getrandbits(128)).hex, r + 1, f"Title {r}",
-                          f"https://x.example/{d}/{r}", "outlet-001", now.isoformat(), [{"term": "CSTO"}], "KZ",
-                          "KZ", "Central Asia"))
+        window_end = datetime(day.year, day.month, day.day, 7, tzinfo=UTC) + timedelta(days=1)
         for sub in subscriptions:
+            digest_rows.append((sub, day.isoformat(), "scheduled", (window_end - timedelta(days=1)).isoformat(),
+                                window_end.isoformat(), "UTC", f"scheduled__{day}",
+                                {"watchlists": {WATCHLIST: "2026.11.2"}}, 60, 0, {WATCHLIST: {t: 20 for t in TERMS}},
+                                {"sections": {}, "attention": [], "quality": []}, now.isoformat()))
+            for r in range(60):
+                article_id = uuid.UUID(int=rng.getrandbits(128)).hex
+                entries.append((sub, day.isoformat(), WATCHLIST, article_id, r + 1, f"Title {r}",
+                                f"https://x.example/{d}/{r}", "outlet-001", now.isoformat(), False, False,
+                                [{"term": "CSTO"}]))
+                ledger.append((sub, article_id, day.isoformat()))
             body = "<html>" + "digest line " * 1500 + "</html>"
             sends.append((day.isoformat(), sub, ["analyst@example.org"], f"<{d}.{sub}@mm>", f"Digest {day}",
-                          "outbox", None, f"scheduled__{day}", "sent", now.isoformat(), body[:8000], body))
-    loader.copy("daily_digests", ["digest_date", "watchlist", "watchlist_version", "run_id", "item_count",
-                                  "term_counts", "context", "created_at"], digests)
-    loader.copy("digest_items", ["digest_date", "watchlist", "article_id", "rank", "title", "url", "outlet_id",
-                                 "published_at", "terms", "outlet_country", "primary_country", "primary_region"], items)
+                          "outbox", None, f"scheduled__{day}", "sent", now.isoformat(), body[:8000], body, 1))
+    loader.copy("digests", ["subscription", "digest_date", "kind", "window_start", "window_end", "timezone", "run_id",
+                            "versions", "item_count", "late_count", "term_counts", "context", "created_at"],
+                digest_rows)
+    loader.copy("digest_entries", ["subscription", "digest_date", "watchlist", "article_id", "rank", "title", "url",
+                                   "outlet_id", "published_at", "late", "in_regions", "terms"], entries)
+    loader.copy("digest_ledger", ["subscription", "article_id", "digest_date"], ledger)
     loader.copy("digest_sends", ["digest_date", "subscription", "recipients", "message_id", "subject", "transport",
-                                 "location", "run_id", "status", "sent_at", "body_text", "body_html"], sends)
+                                 "location", "run_id", "status", "sent_at", "body_text", "body_html", "attempts"],
+                sends)
     return {"hit_articles": hit_articles, "outlets": [o[0] for o in outlets]}
 
 
@@ -283,12 +293,12 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     from media_monitoring.config import load_analysts, load_watchlists
-    from media_monitoring.digest.compose import SPIKE_BASELINE_DAYS, compose_watchlist
+    from media_monitoring.digest.compose import SPIKE_BASELINE_DAYS
     from media_monitoring.settings import load_settings
     from media_monitoring.warehouse import Warehouse
 
     settings = load_settings({})
-    watchlist = next(w for w in load_watchlists(settings.watchlists_file).watchlists if w.name == WATCHLIST)
+    assert any(w.name == WATCHLIST for w in load_watchlists(settings.watchlists_file).watchlists)
     subscriptions = [s.name for s in load_analysts(settings.analysts_file).subscriptions]
     name = f"mm_bench_wh1m_{uuid.uuid4().hex[:8]}"
     result: dict[str, Any] = {"machine": machine(), "articles": args.articles, "database": name,
@@ -348,7 +358,7 @@ def main() -> None:
         print(f"loaded {loader.rows} in {load_s:.0f} s (COPY) + {index_s:.0f} s (indexes) + {analyze_s:.0f} s "
               f"(VACUUM ANALYZE); sizes {sizes}; load {loadavg()}")
 
-        from media_monitoring.warehouse import views
+        from media_monitoring.warehouse import digests, views
 
         stmts = StatementLog(wh.engine)
         day = today - timedelta(days=1)
@@ -359,12 +369,15 @@ def main() -> None:
         week = (day - timedelta(days=6), day)
         wl = (WATCHLIST,)
         cases: list[tuple[str, Callable[[], Any]]] = [
-            ("digest: compose_watchlist (whole digest of a day)", lambda: compose_watchlist(wh, day, watchlist)),
-            ("digest: Warehouse.hits_for_day", lambda: wh.hits_for_day(WATCHLIST, day)),
-            ("digest: Warehouse.term_article_counts (14 days, spikes)",
-             lambda: wh.term_article_counts(WATCHLIST, day_start - timedelta(days=SPIKE_BASELINE_DAYS), day_start)),
-            ("digest: Warehouse.sources_needing_attention", wh.sources_needing_attention),
-            ("digest: Warehouse.latest_outlet_quality", wh.latest_outlet_quality),
+            ("digest: undelivered_hits (a day's window, 7 days' grace)", lambda: digests.undelivered_hits(
+                wh, "bench desk", [WATCHLIST], stored_after=day_start - timedelta(days=7),
+                stored_until=day_start + timedelta(days=1))),
+            ("digest: term_article_counts (14 days, spikes)", lambda: digests.term_article_counts(
+                wh, WATCHLIST, day_start - timedelta(days=SPIKE_BASELINE_DAYS), day_start)),
+            ("digest: feed_status_during (a day)",
+             lambda: digests.feed_status_during(wh, day_start, day_start + timedelta(days=1))),
+            ("digest: outlet_quality_during (a day)",
+             lambda: digests.outlet_quality_during(wh, day_start, day_start + timedelta(days=1))),
             ("ui hits: no filter, page 1", lambda: views.hit_page(wh, views.HitFilter())),
             ("ui hits: no filter, deep page (300 days back)", lambda: views.hit_page(wh, views.HitFilter(),
                                                                                     after=deep_cursor)),

@@ -249,6 +249,7 @@ outlet_quality = sa.Table(
     sa.Column("drift_reason", sa.Text),
     sa.Column("validated_at", TS, nullable=False),
     sa.Index("ix_outlet_quality_outlet_time", "outlet_id", "validated_at"),
+    sa.Index("ix_outlet_quality_time", "validated_at"),  # a digest window's source quality
 )
 
 outlet_templates = sa.Table(
