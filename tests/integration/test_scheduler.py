@@ -151,9 +151,11 @@ def test_scheduler_runs_ingest_on_its_schedule_and_every_trigger_works(airflow_s
         engine.dispose()
     # the manual ingest polled every outlet (not "0 of 8 due"); the views' pipeline state saw every run
     assert polled == 8
-    assert sorted({(d, t, s) for d, t, s in recorded}) == sorted({
+    # (an unpaused media_digest also runs on its own hourly schedule: it may be there too)
+    assert {(d, t, s) for d, t, s in recorded} >= {
         ("media_ingest", "scheduled", "success"), ("media_ingest", "manual", "success"),
-        ("media_digest", "manual", "success"), ("media_retag", "manual", "success")})
+        ("media_digest", "manual", "success"), ("media_retag", "manual", "success")}
+    assert {s for _d, _t, s in recorded} == {"success"}
     assert {(sub, str(day), kind) for sub, day, kind in digests} == {
         ("Central Asia desk", "2021-10-28", "day"), ("Russia desk", "2021-10-28", "day")}
     assert sorted(p.name for p in (data / "outbox" / "2021-10-28").iterdir()) == ["central-asia-desk.eml",
