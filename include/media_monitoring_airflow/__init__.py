@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import BaseNotifier
+
 if TYPE_CHECKING:
     from media_monitoring.settings import Settings
     from media_monitoring.warehouse import Warehouse
@@ -114,40 +116,45 @@ def record_success(context: dict[str, Any], summary: dict[str, Any] | None) -> N
                        run_type=run_type(context))
 
 
-def notify_failure(context: dict[str, Any]) -> None:
-    """Failure callback: record the failed run (task, exception, log URL) for the view, and record and mail
-    one operator alert for it."""
-    from media_monitoring.alerts import alert_failure
-    from media_monitoring.settings import load_settings
-    from media_monitoring.warehouse import runs
+class OperatorAlert(BaseNotifier):
+    """Failure notifier: records the failed run for the view (task, exception, log URL) and records and mails
+    one operator alert for the run (``media_monitoring.alerts``). Used as every task's failure callback."""
 
-    ti = context.get("ti") or context.get("task_instance")
-    dag = context.get("dag")
-    dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", "?")
-    task_id = getattr(ti, "task_id", None)
-    exception = context.get("exception")
-    if exception is not None:
-        error = f"{type(exception).__name__}: {exception}"
-    else:
-        error = str(context.get("reason") or "failed (see the task log)")
-    try:
-        log_url = getattr(ti, "log_url", None)
-    except Exception:  # the URL is built from the config; a callback must not fail on it
-        log_url = None
-    run_id = str(context.get("run_id"))
-    try:
-        with warehouse_session() as (_settings, wh):
-            runs.failed(wh, dag_id, run_id, at=datetime.now(UTC), task_id=task_id, error=error, log_url=log_url,
-                        run_type=run_type(context))
-    except Exception:
-        log.exception("media-monitoring: could not record the failed run %s of %s", run_id, dag_id)
-    try:
-        send = smtp_sender()
-    except Exception:  # connections may be out of reach where a DAG-level callback runs: the file still is
-        log.warning("media-monitoring: no SMTP for the failure alert", exc_info=True)
-        send = None
-    try:
-        alert_failure(load_settings(), dag_id=dag_id, run_id=run_id, task_id=task_id, error=error,
-                      log_url=log_url, smtp_send=send)
-    except Exception:  # a callback must never hide the original failure
-        log.exception("media-monitoring: could not record the failure alert of %s", dag_id)
+    def notify(self, context: Any) -> None:
+        from media_monitoring.alerts import alert_failure
+        from media_monitoring.settings import load_settings
+        from media_monitoring.warehouse import runs
+
+        ti = context.get("ti") or context.get("task_instance")
+        dag = context.get("dag")
+        dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", "?")
+        task_id = getattr(ti, "task_id", None)
+        exception = context.get("exception")
+        if exception is not None:
+            error = f"{type(exception).__name__}: {exception}"
+        else:
+            error = str(context.get("reason") or "failed (see the task log)")
+        try:
+            log_url = getattr(ti, "log_url", None)
+        except Exception:  # the URL is built from the config; a callback must not fail on it
+            log_url = None
+        run_id = str(context.get("run_id"))
+        try:
+            with warehouse_session() as (_settings, wh):
+                runs.failed(wh, dag_id, run_id, at=datetime.now(UTC), task_id=task_id, error=error, log_url=log_url,
+                            run_type=run_type(context))
+        except Exception:
+            log.exception("media-monitoring: could not record the failed run %s of %s", run_id, dag_id)
+        try:
+            send = smtp_sender()
+        except Exception:  # connections may be out of reach where a DAG-level callback runs: the file still is
+            log.warning("media-monitoring: no SMTP for the failure alert", exc_info=True)
+            send = None
+        try:
+            alert_failure(load_settings(), dag_id=dag_id, run_id=run_id, task_id=task_id, error=error,
+                          log_url=log_url, smtp_send=send)
+        except Exception:  # a callback must never hide the original failure
+            log.exception("media-monitoring: could not record the failure alert of %s", dag_id)
+
+
+notify_failure = OperatorAlert()
