@@ -41,8 +41,9 @@ def test_scheduler_runs_ingest_on_its_schedule_and_every_trigger_works(airflow_s
     assert (articles, quarantined) == (22, 1)
     assert hits >= 8
 
-    # Every other way users start a run: the REST API without a logical date (what the UI's Trigger button
-    # sends in Airflow 3), the REST API with one, and `airflow dags trigger`.
+    # Every other way users start a run: the REST API without a logical date, the REST API with one (what the
+    # UI's Trigger form sends in Airflow 3.3: the time it was opened; test_ui_trigger.py presses the button),
+    # and `airflow dags trigger`.
     with httpx.Client(base_url=f"{base}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
         for dag_id in ("media_digest", "media_retag"):
             assert api.patch(f"/dags/{dag_id}", json={"is_paused": False}).status_code == 200
