@@ -45,7 +45,9 @@ from media_monitoring_airflow import (
     tags=["media-monitoring", "digest"],
     doc_md=__doc__,
     params={
-        "digest_date": Param("", type="string", pattern=r"^(\d{4}-\d{2}-\d{2})?$",
+        # None, not "": the Trigger form treats a string param as required and keeps its submit button
+        # disabled while the field is empty; a nullable one can be left empty.
+        "digest_date": Param(None, type=["null", "string"], pattern=r"^(\d{4}-\d{2}-\d{2})?$",
                              description="Empty (default): the subscriptions whose digest time has come. "
                                          "YYYY-MM-DD: that local day's digest for every subscription that "
                                          "has none for it yet (articles published that day), sent now."),

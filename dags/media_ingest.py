@@ -90,14 +90,13 @@ def media_ingest():
     @task(outlets=[ARTICLES], multiple_outputs=False)
     def process(collected: list[dict]) -> dict:
         """Validate, tag and store the run's staged articles in one place."""
-        from dataclasses import asdict
-
+        from media_monitoring.pipeline import ingest_summary
         from media_monitoring.pipeline import process as run_process
 
         context = get_current_context()
         with warehouse_session() as (settings, wh):
             report = run_process(context["run_id"], settings=settings, warehouse=wh, run_time=run_clock(context))
-        summary = {"collected": sum(c["staged"] for c in collected), "outlets": len(collected), **asdict(report)}
+        summary = ingest_summary(collected, report)
         record_success(context, summary)
         return summary
 

@@ -516,6 +516,16 @@ class ProcessReport:
     by_expectation: dict[str, int] = field(default_factory=dict)
 
 
+def ingest_summary(collected: list[dict[str, Any]], report: ProcessReport) -> dict[str, Any]:
+    """An ingest run's counts (the ``process`` task's return value and the pipeline state's summary), from
+    the collect tasks' totals (one dict per mapped batch, :meth:`CollectReport.totals`) and the process
+    report: outlets polled and feed entries seen across every batch, then what was stored."""
+    return {"collected": sum(c["staged"] for c in collected),
+            "outlets": sum(c["outlets"] for c in collected),
+            "outlets_failed": sum(c.get("outlets_failed", 0) for c in collected),
+            "entries": sum(c.get("entries", 0) for c in collected),
+            "batches": len(collected), **asdict(report)}
+
 @contextmanager
 def _long_lived_frozen() -> Iterator[None]:
     """Objects alive when a batch starts (imported modules, Great Expectations, the gazetteer, the staged

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,9 +16,12 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+PG = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+STACK_STARTUP_S = 120
 PG_ADMIN_DSN = os.environ.get("MEDIA_MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -93,3 +99,72 @@ def run_dag(dags):
         return str(dag_run.state)
 
     return run
+
+
+@pytest.fixture
+def metadata_db() -> Iterator[str]:
+    """A throwaway PostgreSQL database for Airflow's metadata (the native stack's scheduler needs one)."""
+    import psycopg2
+
+    name = f"mm_af_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def airflow_stack(metadata_db, replay_server, tmp_path):
+    """``scripts/airflow-native.sh`` (api-server, scheduler, dag-processor, triggerer) on a free loopback port
+    over ``metadata_db``, the seed outlets replayed, a fresh data folder; user admin / test-admin-pw.
+    Yields (base URL, data folder, the stack's log, its environment)."""
+    port = _free_port()
+    home = tmp_path / "airflow-home"
+    home.mkdir()
+    (home / "passwords.json").write_text(json.dumps({"admin": "test-admin-pw"}))
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
+        "AIRFLOW_API_PORT": str(port),
+        # the log servers' default ports (8793, 8794) are taken by any other stack running on the machine
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+        "MEDIA_MONITOR_DATA_DIR": str(data),
+        "MEDIA_MONITOR_REPLAY_BASE": replay_server,
+    }
+    log_path = tmp_path / "airflow-native.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "airflow-native.sh")], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STACK_STARTUP_S
+        while True:
+            assert proc.poll() is None, log_path.read_text()[-5000:]
+            try:
+                if httpx.get(f"{base}/api/v2/version", timeout=10).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "api-server did not start:\n" + log_path.read_text()[-5000:]
+            time.sleep(1)
+        yield base, data, log_path, env
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

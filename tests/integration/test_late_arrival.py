@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 LATE_PATH = "/tass-en/politics/1354999.html"
-SCHEDULED = {"digest_date": ""}  # the DAG's default, given explicitly: dag.test keeps an earlier test's conf
+SCHEDULED = {"digest_date": None}  # the DAG's default, given explicitly: dag.test keeps an earlier test's conf
 LATE_TITLE = "Lavrov: CSTO to hold extra drills on the Tajik-Afghan border in November"
 ANALYSTS = """\
 sender: "Media Monitor <digest@example.org>"
