@@ -526,6 +526,7 @@ def ingest_summary(collected: list[dict[str, Any]], report: ProcessReport) -> di
             "entries": sum(c.get("entries", 0) for c in collected),
             "batches": len(collected), **asdict(report)}
 
+
 @contextmanager
 def _long_lived_frozen() -> Iterator[None]:
     """Objects alive when a batch starts (imported modules, Great Expectations, the gazetteer, the staged
