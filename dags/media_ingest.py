@@ -22,10 +22,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
 from media_monitoring.schedules import INGEST_EVERY
 from media_monitoring_airflow import (
+    ARTICLES,
     DEFAULT_ARGS,
     notify_failure,
     record_start,
@@ -36,8 +37,6 @@ from media_monitoring_airflow import (
 )
 
 log = logging.getLogger(__name__)
-
-ARTICLES = Asset("media-monitoring://warehouse/articles")
 
 
 @dag(
