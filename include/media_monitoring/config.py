@@ -71,8 +71,9 @@ class Polling(_Model):
     min_interval_minutes: float = Field(15, gt=0)
     max_interval_minutes: float = Field(360, gt=0)
     max_backoff_hours: float = Field(24, gt=0)
-    # Priority outlets are polled this often (not adaptively); at most the ingest schedule's period helps.
-    priority_interval_minutes: float = Field(10, gt=0)
+    # Priority outlets are polled this often instead of adaptively. Under the ingest schedule's period (10
+    # min), so a priority feed is due at every scheduled run whatever the seconds of jitter between runs.
+    priority_interval_minutes: float = Field(5, gt=0)
 
 
 class HostLimits(_Model):
