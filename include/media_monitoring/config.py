@@ -166,7 +166,7 @@ class AlertOptions(_Model):
     webhooks: tuple[str, ...] = ()
     # "22:00-07:00" in the subscription's timezone: alerts wait until it ends (see the README)
     quiet_hours: str | None = None
-    max_per_hour: int = Field(6, ge=1, le=1000)  # more wait for the next hour (see the README)
+    max_per_hour: int = Field(10, ge=1, le=1000)  # more wait for the next hour (see the README)
 
     @field_validator("quiet_hours")
     @classmethod

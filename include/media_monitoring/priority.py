@@ -256,12 +256,14 @@ def send_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now: d
                 store.set_state(warehouse, sub.name, alert["story_id"], state="in_digest", held=None)
                 counts["in_digest"] += 1
                 continue
-            if quiet is not None:
+            log_rows = store.send_log(warehouse, sub.name, alert["story_id"]).values()
+            started = any(r["status"] == "sent" for r in log_rows)
+            if quiet is not None and not started:  # an alert half out (one channel failed) is finished at once
                 held = f"quiet hours until {_local(quiet, sub.timezone)}"
                 store.set_state(warehouse, sub.name, alert["story_id"], held=held)
                 counts["quiet_hours"] += 1
                 continue
-            if allowance <= 0:
+            if allowance <= 0 and not started:
                 held = f"rate limit: {sub.alerts.max_per_hour} alerts in the last hour"
                 store.set_state(warehouse, sub.name, alert["story_id"], held=held)
                 counts["rate_limited"] += 1
@@ -318,7 +320,7 @@ def send_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now: d
                 store.set_state(warehouse, sub.name, alert["story_id"], state="sent", held=None,
                                 sent_at=min(sends, default=now))
                 counts["sent"] += 1
-                allowance -= 1
+                allowance -= 0 if started else 1
     log.info("priority alerts: %s, %d channel(s) failed", counts, len(failures))
     if failures:
         raise AlertDeliveryError(f"{len(failures)} alert channel(s) could not be sent (tried again by the next "
