@@ -182,8 +182,10 @@ def cmd_where(args: argparse.Namespace) -> int:
     settings = load_settings()
     wh = open_warehouse(settings, args.warehouse)
     emails = sorted(str(p) for p in settings.outbox_dir.rglob("*.eml")) if settings.outbox_dir.exists() else []
+    alerts_dir = str(settings.outbox_dir / "alerts") + "/"
     _print_json({"warehouse": wh.describe(), "rows": wh.counts(), "outbox": str(settings.outbox_dir),
-                 "digest_emails": emails, "outlets": str(settings.outlets_file)})
+                 "digest_emails": [e for e in emails if not e.startswith(alerts_dir)],
+                 "alert_emails": [e for e in emails if e.startswith(alerts_dir)], "outlets": str(settings.outlets_file)})
     return 0
 
 
