@@ -37,6 +37,7 @@ from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import yaml
 
@@ -110,7 +111,8 @@ def serve(outs: list[synth_news.Outlet], clock: SimClock) -> ThreadingHTTPServer
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
             port = self.server.server_address[1]
-            parts = self.path.split("/")
+            path = unquote(self.path)  # links with non-ASCII slugs arrive percent-encoded
+            parts = path.split("/")
             outlet = by_index.get(int(parts[1][1:])) if len(parts) > 2 and parts[1][1:].isdigit() else None
             body, ctype = None, "text/html; charset=utf-8"
             if outlet is not None and parts[2] == "rss.xml":
@@ -125,7 +127,7 @@ def serve(outs: list[synth_news.Outlet], clock: SimClock) -> ThreadingHTTPServer
                 ctype = "application/rss+xml; charset=utf-8"
             elif outlet is not None:
                 for j, a in enumerate(outlet.articles()):
-                    if outlet.link(port, a).endswith(self.path):
+                    if outlet.link(port, a).endswith(path):
                         body = outlet.page(port, j)
                         break
             if body is None:
