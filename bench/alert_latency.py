@@ -99,7 +99,9 @@ def make_outlets(count: int, hours: float, per_day: float, start: datetime, seed
             paragraphs = list(article["paragraphs"])
             paragraphs.insert(1, PRIORITY_TERMS[article["j"] % 2])
             published = t.replace(microsecond=0) if t < start + timedelta(hours=hours) else never
-            arts.append({**article, "published": published, "paragraphs": paragraphs})
+            # the headline too: a synthetic body paragraph may be cut by the page template's mid-body insert
+            title = f"{('CSTO', 'Lavrov')[article['j'] % 2]}: {article['title']}"
+            arts.append({**article, "title": title, "published": published, "paragraphs": paragraphs})
         outlet._articles = arts
         outs.append(outlet)
     return outs
@@ -175,6 +177,7 @@ def main() -> None:
     parser.add_argument("--per-day", type=float, default=12.0, help="articles per outlet per day (default 12)")
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--json", help="write every article's times and the summary here")
+    parser.add_argument("--keep", help="copy the warehouse (SQLite) here at the end, to look into it")
     args = parser.parse_args()
 
     from media_monitoring.priority import select_alerts, send_alerts
@@ -248,6 +251,8 @@ def main() -> None:
             httpd.shutdown()
         rows = latency_rows(wh)
         wh.close()
+        if args.keep:
+            shutil.copy(tmp / "data" / "warehouse.sqlite", args.keep)
 
     prio_ids = {o.id for o in outs if o.index < priority}
     published = sum(1 for o in outs for a in o.articles() if a["published"] < start + timedelta(hours=args.hours))
