@@ -185,7 +185,8 @@ def cmd_where(args: argparse.Namespace) -> int:
     alerts_dir = str(settings.outbox_dir / "alerts") + "/"
     _print_json({"warehouse": wh.describe(), "rows": wh.counts(), "outbox": str(settings.outbox_dir),
                  "digest_emails": [e for e in emails if not e.startswith(alerts_dir)],
-                 "alert_emails": [e for e in emails if e.startswith(alerts_dir)], "outlets": str(settings.outlets_file)})
+                 "alert_emails": [e for e in emails if e.startswith(alerts_dir)],
+                 "outlets": str(settings.outlets_file)})
     return 0
 
 

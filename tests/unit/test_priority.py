@@ -249,3 +249,21 @@ def test_webhook_url_from_connection_fields():
     assert webhook_url_from_parts(host="hooks.example", port=None, schema=None, extra=None) == "https://hooks.example"
     with pytest.raises(ValueError, match="schema"):
         webhook_url_from_parts(host="hooks.example", port=None, schema="ftp", extra=None)
+
+
+def test_latency_command_prints_the_table_and_fails_on_a_missed_target(wh, settings, tmp_path, capsys, monkeypatch):
+    import json
+
+    from media_monitoring.cli import main
+
+    ch = Channels()
+    store_article(wh, "late", story="l", stored=at(12, 30), published=at(11, 0))  # alerted 91 min after
+    run(wh, settings, ch, at(12, 31))
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    monkeypatch.setenv("MEDIA_MONITOR_CONFIG_DIR", str(settings.config_dir))
+    assert main(["latency", "--warehouse", url, "--by", "term"]) == 1
+    out = capsys.readouterr().out
+    assert "Lavrov *" in out and "alert p95 over 15.0m" in out and "1.5h" in out
+    assert main(["latency", "--warehouse", url, "--json", "--alert-target-minutes", "120"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table[0]["outlet"] == "tass-en" and table[0]["alert_p50_s"] == 91 * 60
