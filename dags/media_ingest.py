@@ -1,8 +1,9 @@
 """
 ### Media ingest
 
-Every 30 minutes: poll the outlets' feeds, fetch the new articles, extract their text, validate the
-run's batch with Great Expectations, tag it (watchlists, countries, regions) and store it.
+Every 10 minutes: poll the due outlets' feeds (priority outlets at every run, the others adaptively),
+fetch the new articles, extract their text, validate the run's batch with Great Expectations, tag it
+(watchlists, countries, regions) and store it.
 
 * **plan** reads the outlet registry (`MEDIA_MONITOR_OUTLETS`) and splits the outlets to poll into
   batches, one host per batch. Which outlets: param `poll`.
@@ -11,7 +12,8 @@ run's batch with Great Expectations, tag it (watchlists, countries, regions) and
   records are staged in the warehouse under the run id. A failing outlet is recorded in `feed_health`
   and never fails the batch.
 * **process** runs once: validates everything staged, quarantines failures with the expectation
-  names, tags and upserts the rest into `articles`, and emits the `articles` asset.
+  names, tags and upserts the rest into `articles`, and emits the `articles` asset, which triggers
+  `media_alerts` (priority alerts within minutes).
 
 Trigger it by hand (the Trigger button, the REST API, `airflow dags trigger`) to poll every outlet now.
 Rerunning a run leaves the same rows: articles are keyed by the hash of their canonical URL.
@@ -22,10 +24,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
-from media_monitoring.schedules import INGEST_EVERY
+from media_monitoring.schedules import INGEST_CRON, INGEST_EVERY
 from media_monitoring_airflow import (
+    ARTICLES,
     DEFAULT_ARGS,
     notify_failure,
     record_start,
@@ -37,13 +40,11 @@ from media_monitoring_airflow import (
 
 log = logging.getLogger(__name__)
 
-ARTICLES = Asset("media-monitoring://warehouse/articles")
-
 
 @dag(
     dag_id="media_ingest",
     # run_immediately: a freshly deployed or unpaused ingest polls at once instead of waiting for the slot
-    schedule=CronTriggerTimetable("*/30 * * * *", timezone="UTC", interval=INGEST_EVERY, run_immediately=True),
+    schedule=CronTriggerTimetable(INGEST_CRON, timezone="UTC", interval=INGEST_EVERY, run_immediately=True),
     start_date=datetime(2020, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

@@ -182,9 +182,52 @@ def cmd_where(args: argparse.Namespace) -> int:
     settings = load_settings()
     wh = open_warehouse(settings, args.warehouse)
     emails = sorted(str(p) for p in settings.outbox_dir.rglob("*.eml")) if settings.outbox_dir.exists() else []
+    alerts_dir = str(settings.outbox_dir / "alerts") + "/"
     _print_json({"warehouse": wh.describe(), "rows": wh.counts(), "outbox": str(settings.outbox_dir),
-                 "digest_emails": emails, "outlets": str(settings.outlets_file)})
+                 "digest_emails": [e for e in emails if not e.startswith(alerts_dir)],
+                 "alert_emails": [e for e in emails if e.startswith(alerts_dir)],
+                 "outlets": str(settings.outlets_file)})
     return 0
+
+
+def _since(value: str | None) -> datetime | None:
+    """``7d``, ``12h``, ``30m`` before now, or an ISO date/time (UTC unless it has an offset)."""
+    from datetime import timedelta
+
+    if not value:
+        return None
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if value[-1:] in units and value[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def cmd_latency(args: argparse.Namespace) -> int:
+    """Publication -> alert and -> digest per outlet or term; exit 1 when a group's p95 misses its target."""
+    from datetime import timedelta
+
+    from media_monitoring.config import load_watchlists
+    from media_monitoring.latency import format_table, latency_table
+    from media_monitoring.pipeline import load_outlets, open_warehouse
+    from media_monitoring.warehouse.alerts import latency_rows
+
+    settings = load_settings()
+    rows = latency_rows(open_warehouse(settings, args.warehouse), _since(args.since))
+    table = latency_table(
+        rows, by=args.by,
+        priority_outlets=[o.id for o in load_outlets(settings).outlets if o.priority],
+        priority_terms=[t.name for w in load_watchlists(settings.watchlists_file).watchlists for t in w.terms
+                        if t.priority],
+        alert_target=timedelta(minutes=args.alert_target_minutes),
+        digest_target=timedelta(hours=args.digest_target_hours))
+    if args.json:
+        _print_json(table)
+    else:
+        print(format_table(table, args.by))
+        print(f"\n* priority ({'outlet' if args.by == 'outlet' else 'term'}): alert target "
+              f"{args.alert_target_minutes:g} min; digest target {args.digest_target_hours:g} h for all")
+    return 1 if any(r["flags"] for r in table) else 0
 
 
 def cmd_replay_server(args: argparse.Namespace) -> int:
@@ -246,6 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("where", help="print where the warehouse and the digest emails are, with row counts")
     p.add_argument("--warehouse")
     p.set_defaults(func=cmd_where)
+
+    from media_monitoring.latency import ALERT_TARGET, DIGEST_TARGET
+
+    p = sub.add_parser("latency", help="publication -> alert and -> digest, p50/p95 per outlet or term")
+    p.add_argument("--since", help="articles stored since: 7d, 12h, 30m or an ISO date/time (default: all)")
+    p.add_argument("--by", choices=["outlet", "term"], default="outlet")
+    p.add_argument("--alert-target-minutes", type=float, default=ALERT_TARGET.total_seconds() / 60,
+                   help="p95 target for priority outlets and terms (default %(default)g)")
+    p.add_argument("--digest-target-hours", type=float, default=DIGEST_TARGET.total_seconds() / 3600,
+                   help="p95 target for every group (default %(default)g)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--warehouse")
+    p.set_defaults(func=cmd_latency)
 
     p = sub.add_parser("replay-server", help="serve the seed snapshot locally")
     p.add_argument("--root", default=str(DEFAULT_REPLAY_REGISTRY.parent))

@@ -39,6 +39,9 @@ class Outlet(_Model):
     country: str = Field(min_length=2, max_length=2)
     languages: tuple[str, ...] = ("en",)
     allow_private: bool = False  # the SSRF guard lets this outlet's hosts resolve to private addresses
+    # Polled at the registry's ``polling.priority_interval_minutes`` whatever its adaptive rate: priority
+    # alerts are due within minutes of publication, and a quiet feed's adaptive interval reaches hours.
+    priority: bool = False
 
     @field_validator("id")
     @classmethod
@@ -68,6 +71,9 @@ class Polling(_Model):
     min_interval_minutes: float = Field(15, gt=0)
     max_interval_minutes: float = Field(360, gt=0)
     max_backoff_hours: float = Field(24, gt=0)
+    # Priority outlets are polled this often instead of adaptively. Under the ingest schedule's period (10
+    # min), so a priority feed is due at every scheduled run whatever the seconds of jitter between runs.
+    priority_interval_minutes: float = Field(5, gt=0)
 
 
 class HostLimits(_Model):
@@ -114,6 +120,8 @@ class Term(_Model):
     # that pin the intended person), every hit of the term in that article is the namesake's.
     namesakes: tuple[str, ...] = ()
     anchors: tuple[str, ...] = ()
+    # A hit of a priority term raises an alert within minutes for subscriptions with alerts enabled.
+    priority: bool = False
 
     @field_validator("aliases", mode="before")
     @classmethod
@@ -144,6 +152,43 @@ class Regions(_Model):
     groups: tuple[RegionGroup, ...] = ()
 
 
+HHMM_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+class AlertOptions(_Model):
+    """Priority alerts of one subscription (``alerts:`` in analysts.yaml)."""
+
+    enabled: bool = False
+    # "priority": hits of the watchlists' priority terms only; "all": any hit of the subscription's watchlists
+    terms: Literal["priority", "all"] = "priority"
+    email: bool = True  # to the subscription's address, like its digest
+    # Airflow connection ids of webhooks (generic JSON POST); the URL is a secret and lives in the connection
+    webhooks: tuple[str, ...] = ()
+    # "22:00-07:00" in the subscription's timezone: alerts wait until it ends (see the README)
+    quiet_hours: str | None = None
+    max_per_hour: int = Field(10, ge=1, le=1000)  # more wait for the next hour (see the README)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        start, sep, end = value.partition("-")
+        if not sep or not HHMM_RE.fullmatch(start.strip()) or not HHMM_RE.fullmatch(end.strip()):
+            raise ValueError('quiet_hours is "HH:MM-HH:MM", 24-hour local time, e.g. "22:00-07:00"')
+        if start.strip() == end.strip():
+            raise ValueError("quiet_hours must not start and end at the same time")
+        return f"{start.strip()}-{end.strip()}"
+
+    @field_validator("webhooks")
+    @classmethod
+    def _conn_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for conn_id in value:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", conn_id):
+                raise ValueError(f"{conn_id!r} is not an Airflow connection id (letters, digits, _ . -)")
+        return value
+
+
 class Subscription(_Model):
     """An analyst and what their digest covers."""
 
@@ -155,6 +200,7 @@ class Subscription(_Model):
     regions_mode: Literal["first", "only"] = "first"
     timezone: str = "UTC"
     digest_time: str = "07:00"  # local time (in ``timezone``) the digest goes out, covering what is new since
+    alerts: AlertOptions = AlertOptions()
 
     @field_validator("timezone")
     @classmethod
@@ -170,7 +216,7 @@ class Subscription(_Model):
     @field_validator("digest_time")
     @classmethod
     def _hhmm(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        if not HHMM_RE.fullmatch(value):
             raise ValueError("digest_time is HH:MM, 24-hour local time")
         return value
 

@@ -78,8 +78,13 @@ def load_outlets(settings: Settings) -> Registry:
     return load_registry(settings.outlets_file, settings.replay_base)
 
 
-def polling_policy(registry: Registry) -> PollingPolicy:
+def polling_policy(registry: Registry, *, priority: bool = False) -> PollingPolicy:
+    """The registry's bounds; for priority outlets a fixed ``priority_interval_minutes`` (their failures still
+    back off from there, and Retry-After is still honoured)."""
     p = registry.polling
+    if priority:
+        every = timedelta(minutes=p.priority_interval_minutes)
+        return PollingPolicy(every, every, timedelta(hours=p.max_backoff_hours))
     return PollingPolicy(timedelta(minutes=p.min_interval_minutes), timedelta(minutes=p.max_interval_minutes),
                          timedelta(hours=p.max_backoff_hours))
 
@@ -173,6 +178,10 @@ class _Tools:
     policy: PollingPolicy
     wh: Warehouse
     run_id: str
+    priority_policy: PollingPolicy | None = None  # for outlets marked priority in the registry
+
+    def policy_for(self, outlet: Outlet) -> PollingPolicy:
+        return self.priority_policy if outlet.priority and self.priority_policy else self.policy
 
 
 def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse: Warehouse,
@@ -197,7 +206,7 @@ def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse
                         read_timeout=limits.read_timeout_s, deadline=limits.deadline_s) as client:
             limiter = host_limiter(registry)  # robots.txt requests keep the host's spacing and concurrency too
             tools = _Tools(client, limiter, RobotsRules(client, limiter), extractor, polling_policy(registry),
-                           warehouse, run_id)
+                           warehouse, run_id, priority_policy=polling_policy(registry, priority=True))
             with ThreadPoolExecutor(max_workers=limits.threads or OUTLET_THREADS) as pool:
                 report.outlets = list(pool.map(lambda o: _collect_outlet_safely(o, tools), _interleave_hosts(outlets)))
     finally:
@@ -477,7 +486,8 @@ def _save_success(tools: _Tools, outlet: Outlet, state: dict[str, Any], status: 
     """Record a successful poll; ``reading`` is None when the feed was not parsed (its last parse stands)."""
     now = datetime.now(UTC)
     rate, interval = after_success(state.get("items_per_day"), new, now, state.get("last_success_at"),
-                                   state.get("last_new_item_at"), state.get("first_polled_at"), tools.policy)
+                                   state.get("last_new_item_at"), state.get("first_polled_at"),
+                                   tools.policy_for(outlet))
     parsed: dict[str, Any] = {}
     if reading is not None:
         parsed = {"entries_seen": len(reading.entries), "entries_skipped": reading.skipped_total,
@@ -497,7 +507,7 @@ def _save_failure(tools: _Tools, outlet: Outlet, state: dict[str, Any], error_cl
                   status: int | None, retry_after: float | None) -> None:
     now = datetime.now(UTC)
     failures = (state.get("consecutive_failures") or 0) + 1
-    wait = backoff_after_failure(failures, error_class, retry_after, tools.policy)
+    wait = backoff_after_failure(failures, error_class, retry_after, tools.policy_for(outlet))
     row = _health_row(outlet, state, now, http_status=status, error_class=error_class, error_message=message,
                       consecutive_failures=failures, poll_interval_s=int(wait.total_seconds()),
                       next_poll_at=now + wait)

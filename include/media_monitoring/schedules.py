@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-INGEST_EVERY = timedelta(minutes=30)
+# Priority outlets are polled at every run: a publication waits up to this long for its poll, and priority
+# alerts aim at 15 minutes from publication (bench/alert_latency.py). Other feeds stay adaptive (15 min-6 h).
+INGEST_EVERY = timedelta(minutes=10)
+INGEST_CRON = "*/10 * * * *"
 DIGEST_EVERY = timedelta(hours=1)  # digests go out within this long after each subscription's digest_time
 DAG_INTERVALS = {"media_ingest": INGEST_EVERY, "media_digest": DIGEST_EVERY}
 STALE_AFTER_INTERVALS = 2  # the view warns when a DAG has not succeeded for this many of its intervals

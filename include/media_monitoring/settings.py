@@ -19,6 +19,7 @@ DEFAULT_REPLAY_BASE = "http://127.0.0.1:8765"
 DEFAULT_CONTACT_URL = "https://github.com/media-monitoring/media-monitoring"
 WAREHOUSE_CONN_ID = "media_warehouse"
 SMTP_CONN_ID = "media_smtp"
+WEBHOOK_DEFAULT_SCHEME = "https"  # an HTTP connection without a schema field
 
 
 @dataclass(frozen=True)
@@ -139,3 +140,23 @@ def warehouse_url_from_parts(
     if conn_type == "sqlite":
         return f"sqlite:///{host}"
     raise ValueError(f"unsupported warehouse connection type {conn_type!r}: use postgres or sqlite")
+
+
+def webhook_url_from_parts(*, host: str | None, port: int | None, schema: str | None,
+                           extra: dict | None) -> str:
+    """The URL of a webhook connection (Airflow HTTP connection fields): ``host`` may be a whole URL;
+    otherwise ``schema`` (http/https) + host + port + ``extra.endpoint`` (the path)."""
+    host = (host or "").strip()
+    endpoint = str((extra or {}).get("endpoint") or "")
+    if host.startswith(("http://", "https://")):
+        base = host.rstrip("/")
+    elif host:
+        scheme = (schema or WEBHOOK_DEFAULT_SCHEME).lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"webhook connection schema {schema!r}: use http or https")
+        base = f"{scheme}://{host}" + (f":{port}" if port else "")
+    else:
+        raise ValueError("webhook connection has no host")
+    if endpoint:
+        base += "/" + endpoint.lstrip("/")
+    return base

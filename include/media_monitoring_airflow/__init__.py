@@ -13,13 +13,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseNotifier
+from airflow.sdk import Asset, BaseNotifier
 
 if TYPE_CHECKING:
     from media_monitoring.settings import Settings
     from media_monitoring.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
+
+# The stored articles: emitted by media_ingest's process task, consumed by media_alerts (data-aware schedule).
+ARTICLES = Asset("media-monitoring://warehouse/articles")
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "media-monitoring",
@@ -66,6 +69,24 @@ def smtp_sender():
             hook._smtp_client.sendmail(sender, recipients, message)
 
     return send
+
+
+def webhook_resolver():
+    """Connection id -> webhook URL (``webhook_url_from_parts``), or None when the connection does not exist."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from media_monitoring.settings import webhook_url_from_parts
+
+    def resolve(conn_id: str) -> str | None:
+        try:
+            conn = Connection.get(conn_id)
+        except AirflowNotFoundException:
+            return None
+        return webhook_url_from_parts(host=conn.host, port=conn.port, schema=conn.schema,
+                                      extra=conn.extra_dejson)
+
+    return resolve
 
 
 def run_clock(context: dict[str, Any]) -> datetime:

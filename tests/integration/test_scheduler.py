@@ -30,6 +30,9 @@ def test_scheduler_runs_ingest_on_its_schedule_and_every_trigger_works(airflow_s
     # Generous timeouts: on a loaded 2-core machine the api-server shares the CPU with the scheduler's tasks.
     with httpx.Client(base_url=f"{base}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
         _run_ingest_through_the_scheduler(api, log_path)
+        # data-aware scheduling: the ingest's `articles` Asset event started the priority-alert DAG
+        alerts = _wait_for_runs(api, "media_alerts", 1, log_path)[-1]
+        assert (alerts["run_type"], alerts["state"]) == ("asset_triggered", "success"), alerts
     engine = sa.create_engine(f"sqlite:///{data / 'warehouse.sqlite'}")
     try:
         with engine.connect() as conn:
@@ -81,7 +84,8 @@ def test_scheduler_runs_ingest_on_its_schedule_and_every_trigger_works(airflow_s
     # (an unpaused media_digest also runs on its own hourly schedule: it may be there too)
     assert {(d, t, s) for d, t, s in recorded} >= {
         ("media_ingest", "scheduled", "success"), ("media_ingest", "manual", "success"),
-        ("media_digest", "manual", "success"), ("media_retag", "manual", "success")}
+        ("media_digest", "manual", "success"), ("media_retag", "manual", "success"),
+        ("media_alerts", "asset_triggered", "success")}
     assert {s for _d, _t, s in recorded} == {"success"}
     assert {(sub, str(day), kind) for sub, day, kind in digests} == {
         ("Central Asia desk", "2021-10-28", "day"), ("Russia desk", "2021-10-28", "day")}
@@ -110,10 +114,11 @@ def _wait_for_runs(api: httpx.Client, dag_id: str, count: int, log_path: Path, r
 def _run_ingest_through_the_scheduler(api: httpx.Client, log_path: Path) -> dict:
     """Unpause media_ingest, wait for the scheduler's own run to finish, check it; return the run."""
     deadline = time.monotonic() + STARTUP_S
-    while api.get("/dags/media_ingest").status_code != 200:  # the dag-processor has not parsed it yet
-        assert time.monotonic() < deadline, "media_ingest never appeared:\n" + log_path.read_text()[-5000:]
-        time.sleep(2)
-    assert api.patch("/dags/media_ingest", json={"is_paused": False}).status_code == 200
+    for dag_id in ("media_alerts", "media_ingest"):  # the consumer first: the ingest's Asset event starts it
+        while api.get(f"/dags/{dag_id}").status_code != 200:  # the dag-processor has not parsed it yet
+            assert time.monotonic() < deadline, f"{dag_id} never appeared:\n" + log_path.read_text()[-5000:]
+            time.sleep(2)
+        assert api.patch(f"/dags/{dag_id}", json={"is_paused": False}).status_code == 200
 
     deadline = time.monotonic() + RUN_DEADLINE_S
     run = None
@@ -126,7 +131,7 @@ def _run_ingest_through_the_scheduler(api: httpx.Client, log_path: Path) -> dict
         time.sleep(3)
     assert run["run_type"] == "scheduled", run
     assert run["state"] == "success", log_path.read_text()[-5000:]
-    assert run["data_interval_end"] > run["data_interval_start"], "a real 30-minute data interval"
+    assert run["data_interval_end"] > run["data_interval_start"], "a real 10-minute data interval"
 
     tis = api.get(f"/dags/media_ingest/dagRuns/{run['dag_run_id']}/taskInstances").json()["task_instances"]
     assert {t["task_id"]: t["state"] for t in tis} == {"plan": "success", "collect": "success",

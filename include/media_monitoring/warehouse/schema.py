@@ -2,6 +2,7 @@
 
 Keys are stable so that every write can be an upsert: articles by the hash of their canonical URL,
 digests and sends by (subscription, digest date), the delivery ledger by (subscription, article id),
+priority alerts by (subscription, story id) and their sends by (subscription, story id, channel),
 staging rows by (run id, article id).
 """
 
@@ -22,6 +23,8 @@ metadata = sa.MetaData()
 #      first_seen_at and published_local; fetch_failures.first_attempt_at; feed_status_log and
 #      pipeline_runs. The version-2 tables daily_digests and digest_items stay in an upgraded database
 #      untouched (what was sent stays in digest_sends) but nothing reads or writes them any more.
+#      Later, still version 3 (additive, added in place by the upgrade): the priority-alert ledger
+#      (alerts, one row per subscription and story) and its send log (alert_sends, per channel).
 SCHEMA_VERSION = 3
 UPGRADABLE_FROM = frozenset({1, 2})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
@@ -366,4 +369,49 @@ pipeline_runs = sa.Table(
     sa.Column("log_url", sa.Text),
     sa.Column("summary", sa.JSON),  # the run's counts
     sa.Index("ix_pipeline_runs_dag_state", "dag_id", "state", "started_at"),
+)
+
+# Priority alerts: one row per (subscription, story), written before anything is sent. The key is the rule
+# "one alert per story": a later article of the same story finds the row and raises nothing, and a retry
+# or rerun finds it and only finishes what its send log says is not sent.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("subscription", sa.String(200), primary_key=True),
+    sa.Column("story_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", sa.String(32), nullable=False, index=True),  # the article that raised it
+    sa.Column("title", sa.Text),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("outlet_id", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(8)),
+    sa.Column("published_at", TS),
+    sa.Column("published_local", sa.String(40)),
+    sa.Column("stored_at", TS),
+    sa.Column("terms", sa.JSON, nullable=False),  # [{watchlist, term, alias, matched, field, snippet}]
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    # pending (not sent yet, or waiting: quiet hours, rate limit), sent, or in_digest (the subscription's
+    # digest delivered the article while the alert waited, so it is not sent)
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("held", sa.Text),  # why it waits, as of the last run that looked at it
+    sa.Column("sent_at", TS),  # when its first channel went out: the "alerted" time of the article
+    sa.Index("ix_alerts_state", "subscription", "state", "sent_at"),
+)
+
+alert_sends = sa.Table(
+    "alert_sends",
+    metadata,
+    sa.Column("subscription", sa.String(200), primary_key=True),
+    sa.Column("story_id", sa.String(32), primary_key=True),
+    sa.Column("channel", sa.String(210), primary_key=True),  # "email" or "webhook:<connection id>"
+    sa.Column("target", sa.Text, nullable=False),  # the address, or the webhook's connection id (never its URL)
+    sa.Column("message_id", sa.Text, nullable=False),  # Message-ID, or the webhook's Idempotency-Key
+    sa.Column("transport", sa.String(10), nullable=False),  # "smtp", "outbox" or "webhook"
+    sa.Column("location", sa.Text),  # the .eml path for the outbox
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # "sending", then "sent" (or "failed"), or "skipped"
+    sa.Column("sent_at", TS, nullable=False),
+    sa.Column("body", sa.Text, nullable=False, default=""),  # exactly what was sent (text or JSON)
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("error", sa.Text),
 )
