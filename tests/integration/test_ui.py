@@ -340,7 +340,10 @@ def test_pipeline_state_and_times_on_the_viewers_clock(ui, chrome):
     chrome.get(ui.base + "/media-monitor/?tz=UTC")
     _wait(chrome, _by(By.ID, "pipeline-table"))
     banner = chrome.find_element(By.ID, "stale-banner").text
-    assert banner.startswith("Ingest has not succeeded since") and "30-minute schedule" in banner
+    from media_monitoring.schedules import INGEST_EVERY
+
+    minutes = int(INGEST_EVERY.total_seconds() // 60)
+    assert banner.startswith("Ingest has not succeeded since") and f"{minutes}-minute schedule" in banner
     rows = {r.get_attribute("data-dag"): r for r in chrome.find_elements(By.CSS_SELECTOR, "tr.pipeline-dag")}
     assert set(rows) == {"media_ingest", "media_digest"}
     failure = rows["media_digest"].find_element(By.CSS_SELECTOR, ".failure")
