@@ -11,14 +11,12 @@ recorded fetch failure with its reason and next retry time.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -487,29 +485,8 @@ class ProcessReport:
     by_expectation: dict[str, int] = field(default_factory=dict)
 
 
-@contextmanager
-def _long_lived_frozen() -> Iterator[None]:
-    """Objects alive when a batch starts (imported modules, Great Expectations, the gazetteer, the staged
-    records: ~330,000) live until it ends: frozen, the cyclic collector does not walk them again and again
-    as the batch allocates (~0.3 ms an article, 10-15 % of ``process``). :func:`gc.freeze` may be called
-    again inside to add what loaded since; the objects are handed back to the collector at the end, unless
-    the caller had frozen objects of its own (``unfreeze`` can only release all of them: they stay frozen)."""
-    callers = gc.get_freeze_count()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not callers:
-            gc.unfreeze()
-
-
 def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: datetime) -> ProcessReport:
     """Validate, tag and store everything staged (by this run, or left by a failed earlier one)."""
-    with _long_lived_frozen():
-        return _process(run_id, settings=settings, warehouse=warehouse, run_time=run_time)
-
-
-def _process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: datetime) -> ProcessReport:
     from media_monitoring.quality.validate import SUITE, validate_batch
     from media_monitoring.tagging import Tagger
 
@@ -519,7 +496,6 @@ def _process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time:
     registry = load_outlets(settings)
     languages = {o.id: list(o.languages) for o in registry.outlets}
     outcome = validate_batch(records, run_time=run_time, outlet_languages=languages)
-    gc.freeze()  # and what the first validation of the process imported
     articles, hits, places = tag_records(tagger, outcome.accepted, run_id)
     quarantined = [
         {
