@@ -11,8 +11,8 @@
 1. **Scale** (``--stored``, default 900,000): the index built from that many stored articles with random
    signatures (3 days of published times, stories of 1-3 articles), then ``--new`` synthetic articles
    (real signatures of ``bench/synth_news.py`` text) placed in it. Random signatures share almost no band
-   value with anything, so this is the cost of the index itself: CPU and RSS per stored article, the band
-   sort at the first query, and the fixed cost of one placement at this size.
+   value with anything, so this is the cost of the index itself: CPU and RSS per stored article, and the
+   fixed cost of one placement at this size.
 2. **Candidates** (``--template``, default 20,000): an index of that many synthetic articles with real
    signatures, whose template sentences make ~70 % of all pairs LSH candidates (real news: 1.7 % of
    unrelated pairs, ``bench/tagging/stories_eval.py``), then ``--new`` more placed in it: the cost per
@@ -97,19 +97,19 @@ def place(index: Any, new: list[Any], *, add: bool) -> dict[str, Any]:
     """Place ``new`` in ``index`` (timed), counting the LSH candidates each one had. With ``add`` they
     join the index in turn, as in a run; without, each is only looked up (the cost of the stored part)."""
     candidates = 0
-    original = index._candidates
+    original = index._lsh.query
 
-    def counted(vector: np.ndarray) -> np.ndarray:
+    def counted(minhash: Any) -> list[Any]:
         nonlocal candidates
-        rows = original(vector)
-        candidates += len(rows)
-        return rows
+        found = original(minhash)
+        candidates += len(found)
+        return found
 
-    index._candidates = counted
+    index._lsh.query = counted
     t, w = time.process_time(), time.perf_counter()
     assignments = index.assign_detailed(new) if add else [index._place(a) for a in new]
     cpu, wall = time.process_time() - t, time.perf_counter() - w
-    index._candidates = original
+    index._lsh.query = original
     return {"articles": len(new), "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
             "ms_per_article": round(cpu / len(new) * 1000, 3),
             "candidates_per_article": round(candidates / len(new), 1),
@@ -123,19 +123,15 @@ def scale(args: argparse.Namespace, now: datetime, new: list[Any]) -> dict[str, 
     t = time.process_time()
     index = StoryIndex(random_stored(args.stored, now, np.random.default_rng(1)))
     build = time.process_time() - t
-    rss1 = rss_mib()
-    t = time.process_time()
-    index._sort_bands()
-    sort = time.process_time() - t
     rss2 = rss_mib()
     placed = place(index, new, add=False)
     result = {"stored": args.stored, "build_cpu_s": round(build, 2),
-              "build_us_per_article": round(build / args.stored * 1e6, 2), "sort_cpu_s": round(sort, 2),
+              "build_us_per_article": round(build / args.stored * 1e6, 2),
               "rss_index_mib": round(rss2 - rss0, 1),
               "rss_kib_per_article": round((rss2 - rss0) * 1024 / args.stored, 2),
-              "rss_before_sort_kib_per_article": round((rss1 - rss0) * 1024 / args.stored, 2), "placing": placed}
+              "placing": placed}
     print(f"scale: {args.stored:,} stored articles indexed in {build:.1f} s CPU ({result['build_us_per_article']} µs "
-          f"each), bands sorted in {sort:.1f} s; index RSS {rss2 - rss0:,.0f} MiB = "
+          f"each); index RSS {rss2 - rss0:,.0f} MiB = "
           f"{result['rss_kib_per_article']} KiB per article")
     print(f"scale: looking up {placed['articles']} new articles: {placed['ms_per_article']} ms CPU each "
           f"({placed['candidates_per_article']} candidates each, {placed['joined']} joined a story)")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,9 +64,13 @@ WINDOW = timedelta(days=3)  # of published time: to the article joined, and from
 LSH_BANDS, LSH_ROWS = 64, 1
 # Bump when anything changes a signature (these constants, the shingles, their hashing): signatures of
 # different versions can't be compared, so pipeline.assign_stories signs stored articles of another
-# version again from their stored text before it compares. "datasketch-sha1": each shingle's UTF-8 bytes
-# hashed by datasketch's default hash function (the first 32 bits of SHA-1).
-SIGNATURE_VERSION = f"minhash-{SCHEME}-datasketch-sha1-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
+# version again from their stored text before it compares.
+SIGNATURE_VERSION = f"minhash-{SCHEME}-crc32-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
+# Each shingle's UTF-8 bytes are hashed by CRC-32 (zlib): stable on every machine, a C call that returns
+# the int datasketch takes, and distinct for shingles that differ in any run of up to 32 bits. The
+# affine32 scheme mixes every input hash with MurmurHash3's finaliser before its permutations, so the
+# permutations stay as random as with a cryptographic hash (the stories set groups the same either way).
+SHINGLE_HASH = zlib.crc32
 
 _WORD_RE = re.compile(r"\w+")  # what Python calls a word character, in any script
 # Format characters (Unicode category Cf: ZWNJ, bidi marks, the soft hyphen...) join the letters either
@@ -109,8 +114,8 @@ def signature(title: str | None, text: str | None) -> list[int]:
 
 def sketch(title: str | None, text: str | None) -> np.ndarray:
     """:func:`signature` as a ``uint32`` array (what :func:`pack_signature` and the story index take):
-    datasketch's ``MinHash`` of the UTF-8 bytes of the :func:`shingles`."""
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_PERMUTATIONS)
+    datasketch's ``MinHash`` of the UTF-8 bytes of the :func:`shingles`, each hashed by :data:`SHINGLE_HASH`."""
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=SHINGLE_HASH, permutations=_PERMUTATIONS)
     minhash.update_batch([s.encode("utf-8") for s in shingles(title, text)])
     return np.asarray(minhash.hashvalues, dtype=np.uint32)
 

@@ -47,6 +47,7 @@ def strip_arabic_marks(text: str) -> str:
 
 
 _FOLD_TABLE = str.maketrans(_FOLD)
+_FOLDED_RE = re.compile(f"[{''.join(_FOLD)}]")  # the letters fold_letters changes
 
 
 def fold(text: str) -> str:
@@ -56,7 +57,8 @@ def fold(text: str) -> str:
 
 def fold_letters(text: str) -> str:
     """:func:`fold` without collapsing spaces (for a whole article searched for single words)."""
-    return text.translate(_FOLD_TABLE)
+    # most text holds none of these letters; translate looks up every character, so only where one occurs
+    return text.translate(_FOLD_TABLE) if _FOLDED_RE.search(text) else text
 
 
 def whole_word(pattern: str, *, arabic: bool = False) -> str:
