@@ -1,102 +1,87 @@
 """
 ### Media digest
 
-Hourly: each analyst subscription (`analysts.yaml`) gets the digest of its previous local day at its
-own `digest_time` in its own `timezone`. For every day due, one `daily_digests` row per watchlist is
-stored with its items, then each due subscription's email (HTML + plain text) is rendered and sent.
+Hourly: every analyst subscription (`analysts.yaml`) whose `digest_time` (in its own `timezone`) has
+passed since its last digest gets one now. A digest holds every article that matches the subscription
+and that it has not received yet: stored late, undated or released from quarantine, each article
+reaches each subscription in exactly one digest (the delivery ledger). If the scheduler was down
+across a digest time, the next run sends that digest, once.
 
-* **digest_date** (param): compose and send that day's digest to every subscription now, whatever
-  their digest time: for a rerun, a regeneration or a backfill of a past day.
-* Delivery goes through the Airflow connection `media_smtp` when it exists; otherwise the `.eml`
-  files are written to the outbox folder (`MEDIA_MONITOR_OUTBOX`).
-* A send log keyed by (date, subscription) makes reruns, retries and backfills send nothing twice,
-  and keeps the exact text and HTML that went out.
-* A day's digest, once composed, is frozen with its context (spikes, regions, sources needing
-  attention, source quality), so re-rendering it later gives the same email; param `recompose`
-  rebuilds it on purpose.
-* A failure alerts the operators (one alert per run) and fails the run; subscriptions already sent
-  are not sent again when it is retried.
+* **compose** stores one `digests` row per due subscription with its window, run id and watchlist
+  versions, and its items (`digest_entries`); a digest, once composed, is frozen.
+* **send** renders and delivers every digest not yet sent (HTML + plain text), through the Airflow
+  connection `media_smtp` when it exists, otherwise to the outbox folder (`MEDIA_MONITOR_OUTBOX`).
+  A send log keyed by (subscription, date) means retries and reruns send nothing twice; a digest that
+  could not be sent is tried again by the next run, the others are not resent.
+* **digest_date** (param): compose the digest of that local day (articles published on it) for every
+  subscription that does not have one for it yet, and send it now: a backfill.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
-from media_monitoring_airflow import DEFAULT_ARGS, notify_failure, smtp_sender, warehouse_url
+from media_monitoring.schedules import DIGEST_EVERY
+from media_monitoring_airflow import (
+    DEFAULT_ARGS,
+    notify_failure,
+    record_start,
+    record_success,
+    run_clock,
+    smtp_sender,
+    warehouse_session,
+)
 
 
 @dag(
     dag_id="media_digest",
-    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=timedelta(hours=1)),
-    start_date=datetime(2020, 1, 1),  # early enough to regenerate past digests
-    catchup=False,
+    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=DIGEST_EVERY),
+    start_date=datetime(2020, 1, 1, tzinfo=UTC),
+    catchup=False,  # a missed digest time is caught by the next run (see compose), not by backfilled runs
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    on_failure_callback=notify_failure,
+    default_args={**DEFAULT_ARGS, "on_failure_callback": notify_failure},
     tags=["media-monitoring", "digest"],
     doc_md=__doc__,
     params={
-        "digest_date": Param("", type="string",
-                             description="YYYY-MM-DD: send that day's digest to every subscription now. "
-                                         "Empty: the subscriptions whose digest time falls in this hour."),
-        "recompose": Param(False, type="boolean",
-                           description="Rebuild a day's digest that was already composed (late articles, a "
-                                       "watchlist change). Sent digests are never sent again either way."),
+        "digest_date": Param("", type="string", pattern=r"^(\d{4}-\d{2}-\d{2})?$",
+                             description="Empty (default): the subscriptions whose digest time has come. "
+                                         "YYYY-MM-DD: that local day's digest for every subscription that "
+                                         "has none for it yet (articles published that day), sent now."),
     },
 )
 def media_digest():
     @task(multiple_outputs=False)
-    def compose() -> dict:
-        """Decide which (day, subscriptions) are due and store those days' digests per watchlist."""
+    def compose() -> list[dict]:
+        """Compose and store the due digests; returns who gets one and how many articles."""
         from datetime import date
 
-        from media_monitoring.config import load_analysts
-        from media_monitoring.digest.run import compose_digests, due_subscriptions
-        from media_monitoring.pipeline import open_warehouse
-        from media_monitoring.settings import load_settings
+        from media_monitoring.digest.run import compose_digests
 
         context = get_current_context()
-        params = context["params"]
-        settings = load_settings()
-        analysts = load_analysts(settings.analysts_file)
-        if params["digest_date"]:
-            due = {date.fromisoformat(params["digest_date"]): [s.name for s in analysts.subscriptions]}
-        else:
-            due = due_subscriptions(analysts, context["data_interval_start"], context["data_interval_end"])
-        wh = open_warehouse(settings, warehouse_url())
-        try:
-            for day in due:
-                compose_digests(day, settings=settings, warehouse=wh, run_id=context["run_id"],
-                                created_at=context["data_interval_end"], recompose=params["recompose"])
-        finally:
-            wh.close()
-        return {day.isoformat(): names for day, names in sorted(due.items())}
+        day = context["params"]["digest_date"]
+        record_start(context)
+        with warehouse_session() as (settings, wh):
+            return compose_digests(settings=settings, warehouse=wh, run_id=context["run_id"],
+                                   now=run_clock(context), day=date.fromisoformat(day) if day else None)
 
-    @task(multiple_outputs=False, on_failure_callback=notify_failure)
-    def send(due: dict) -> dict:
-        """Render and deliver each due subscription's digest once (SMTP or outbox)."""
-        from datetime import date
-
+    @task(multiple_outputs=False)
+    def send(composed: list[dict]) -> dict:
+        """Render and deliver every digest not yet sent (SMTP or outbox), once each."""
         from media_monitoring.digest.run import send_digests
-        from media_monitoring.pipeline import open_warehouse
-        from media_monitoring.settings import load_settings
 
         context = get_current_context()
-        settings = load_settings()
-        wh = open_warehouse(settings, warehouse_url())
-        results = {}
-        try:
-            for day, names in due.items():
-                results[day] = send_digests(date.fromisoformat(day), settings=settings, warehouse=wh,
-                                            run_id=context["run_id"], created_at=context["data_interval_end"],
-                                            smtp_send=smtp_sender(), only=names)
-        finally:
-            wh.close()
+        with warehouse_session() as (settings, wh):
+            results = send_digests(settings=settings, warehouse=wh, run_id=context["run_id"],
+                                   now=run_clock(context), smtp_send=smtp_sender())
+        record_success(context, {"composed": len(composed), "sent": results})
         return results
 
     send(compose())
 
 
-media_digest()
+dag = media_digest()
+
+if __name__ == "__main__":
+    dag.test()

@@ -13,21 +13,20 @@ and each hit records the watchlist version that produced it. Countries and regio
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from media_monitoring_airflow import DEFAULT_ARGS, notify_failure, warehouse_url
+from media_monitoring_airflow import DEFAULT_ARGS, notify_failure, record_start, record_success, warehouse_session
 
 
 @dag(
     dag_id="media_retag",
     schedule=None,
-    start_date=datetime(2020, 1, 1),
+    start_date=datetime(2020, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    on_failure_callback=notify_failure,
+    default_args={**DEFAULT_ARGS, "on_failure_callback": notify_failure},
     tags=["media-monitoring", "retag"],
     doc_md=__doc__,
     params={
@@ -40,29 +39,30 @@ def media_retag():
     @task(multiple_outputs=False)
     def retag() -> dict:
         """Replace the chosen watchlists' hits over the date range; returns counts."""
-        from datetime import UTC, date, timedelta
+        from datetime import date, timedelta
 
-        from media_monitoring.pipeline import open_warehouse
         from media_monitoring.pipeline import retag as run_retag
-        from media_monitoring.settings import load_settings
 
-        params = get_current_context()["params"]
+        context = get_current_context()
+        params = context["params"]
         start = date.fromisoformat(params["start_date"])
         end = date.fromisoformat(params["end_date"])
         if end < start:
             raise ValueError(f"end_date {end} is before start_date {start}")
-        settings = load_settings()
-        wh = open_warehouse(settings, warehouse_url())
-        try:
-            return run_retag(
+        record_start(context)
+        with warehouse_session() as (settings, wh):
+            result = run_retag(
                 settings=settings, warehouse=wh,
                 watchlists=None if params["watchlist"] == "all" else (params["watchlist"],),
                 start=datetime(start.year, start.month, start.day, tzinfo=UTC),
                 end=datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1))
-        finally:
-            wh.close()
+        record_success(context, result)
+        return result
 
     retag()
 
 
-media_retag()
+dag = media_retag()
+
+if __name__ == "__main__":
+    dag.test()

@@ -31,7 +31,7 @@ def _one_line(value: str, limit: int) -> str:
 
 
 def alert_failure(settings: Settings, *, dag_id: str, run_id: str, task_id: str | None, error: str,
-                  smtp_send: SmtpSend | None, now: datetime | None = None) -> Path:
+                  smtp_send: SmtpSend | None, log_url: str | None = None, now: datetime | None = None) -> Path:
     """Record and send one alert for a failed run; returns the alert file."""
     now = now or datetime.now(UTC)
     key = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{dag_id}__{run_id}")[:200]
@@ -53,11 +53,14 @@ def alert_failure(settings: Settings, *, dag_id: str, run_id: str, task_id: str 
     msg["To"] = ", ".join(operators) or "operators@localhost"
     msg["Date"] = format_datetime(now)
     msg.set_content(
-        f"The {dag_id} run {run_id} failed at {now:%Y-%m-%d %H:%M} UTC"
-        f"{f' in task {task_id}' if task_id else ''}.\n\n"
-        f"Error: {str(error)[:MAX_DETAIL_CHARS]}\n\n"
-        "The task log in the Airflow UI has the full trace. Digests are sent once: after the cause is fixed,\n"
-        "clear the failed task (or rerun the day) and only the subscriptions not yet sent will be sent.\n",
+        f"DAG:   {dag_id}\n"
+        f"Task:  {task_id or '(the run)'}\n"
+        f"Run:   {run_id}\n"
+        f"When:  {now:%Y-%m-%d %H:%M} UTC\n"
+        f"Error: {str(error)[:MAX_DETAIL_CHARS]}\n"
+        f"Log:   {log_url or 'the task log in the Airflow UI'}\n\n"
+        "Digests are sent once: after the cause is fixed, clear the failed task (or let the next run go);\n"
+        "only the digests not yet sent will be sent.\n",
         cte="quoted-printable")
     data = msg.as_bytes(policy=email.policy.SMTP)
     tmp = path.with_suffix(".tmp")

@@ -34,7 +34,8 @@ def _client(url: str, allow_private: bool):
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from media_monitoring.feeds import parse_feed
+    """Print the entries a feed would give; exit 1 when it has entries but none with a usable link."""
+    from media_monitoring.feeds import read_feed
     from media_monitoring.net import FEED_CONTENT_TYPES, MAX_FEED_BYTES
     from media_monitoring.pipeline import FEED_ACCEPT, open_warehouse
     from media_monitoring.urls import url_key
@@ -42,7 +43,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
     with _client(args.feed_url, args.allow_private) as client:
         result = client.get(args.feed_url, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT,
                             content_types=FEED_CONTENT_TYPES)
-    entries = parse_feed(result.body, result.url)
+    reading = read_feed(result.body, result.url, result.content_type)
+    entries = reading.entries
     known: set[str] = set()
     if not args.no_warehouse:
         wh = open_warehouse(load_settings(), args.warehouse)
@@ -53,7 +55,14 @@ def cmd_poll(args: argparse.Namespace) -> int:
             "action": "skip: already stored" if url_key(e.canonical_url) in known else "ingest"}
            for e in entries]
     _print_json({"feed_url": args.feed_url, "final_url": result.url, "status": result.status,
-                 "entries": len(out), "to_ingest": sum(o["action"] == "ingest" for o in out), "items": out})
+                 "content_type": result.content_type, "format": reading.kind, "encoding": reading.encoding,
+                 "charset_note": reading.charset_note, "entries": len(out),
+                 "to_ingest": sum(o["action"] == "ingest" for o in out),
+                 "skipped": reading.skipped_total, "skipped_by_reason": reading.skipped,
+                 "skipped_reason": reading.skip_note, "items": out})
+    if reading.skipped and not entries:
+        sys.stderr.write(f"media-monitor poll: no entry has a usable link ({reading.skip_note})\n")
+        return 1
     return 0
 
 

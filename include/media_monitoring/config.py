@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -151,8 +151,10 @@ class Subscription(_Model):
     email: str
     watchlists: tuple[str, ...]
     regions: tuple[str, ...] = ()
+    # "first": items in the regions of interest lead each section; "only": the digest holds nothing else
+    regions_mode: Literal["first", "only"] = "first"
     timezone: str = "UTC"
-    digest_time: str = "07:00"  # local time (in ``timezone``) the digest of the previous day goes out
+    digest_time: str = "07:00"  # local time (in ``timezone``) the digest goes out, covering what is new since
 
     @field_validator("timezone")
     @classmethod

@@ -568,6 +568,8 @@ def _author(value: str | None, people: list[str]) -> str | None:
 
 def _published(page_date: str | None, structured: datetime | None,
                feed_published: datetime | None) -> tuple[datetime | None, str]:
+    """The publication time with the publisher's own UTC offset (its calendar day and clock), and where it
+    came from; storage keeps the instant in UTC and this reading beside it."""
     parsed = None
     if page_date:
         try:
@@ -575,20 +577,20 @@ def _published(page_date: str | None, structured: datetime | None,
         except ValueError:
             parsed = None
     if parsed is not None and parsed.tzinfo is not None:
-        return parsed.astimezone(UTC), "page"
+        return parsed, "page"
     if parsed is not None:
         # no offset means htmldate found only a day: take the time from the page's own structured
         # timestamp, else from the feed, when they agree on the day
         if structured and structured.date() == parsed.date():
-            return structured.astimezone(UTC), "page"
+            return structured, "page"
         if feed_published and feed_published.date() == parsed.date():
-            return feed_published.astimezone(UTC), "page"
+            return feed_published, "page"
         # midday UTC keeps the calendar day right in every offset from UTC-11 to UTC+11
         return parsed.replace(tzinfo=UTC) + timedelta(hours=12), "page"
     if structured:
-        return structured.astimezone(UTC), "page"
+        return structured, "page"
     if feed_published:
-        return feed_published.astimezone(UTC), "feed"
+        return feed_published, "feed"
     return None, "none"
 
 

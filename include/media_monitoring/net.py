@@ -39,7 +39,8 @@ CHALLENGE_SNIFF_BYTES = 64 * 2**10  # enough of an error page to recognise a bot
 # Bot walls that stand between us and a site: the outlet is blocked, not broken.
 CHALLENGE_RE = re.compile(rb"just a moment\.\.\.|cf-challenge|cf_chl_|captcha|are you a robot|"
                           rb"verify you are human|access denied|attention required", re.IGNORECASE)
-FEED_CONTENT_TYPES = ("xml", "rss", "atom", "rdf", "text/plain", "application/octet-stream")
+# "json": JSON Feed (application/feed+json, often served as application/json)
+FEED_CONTENT_TYPES = ("xml", "rss", "atom", "rdf", "json", "text/plain", "application/octet-stream")
 PAGE_CONTENT_TYPES = ("text/html", "application/xhtml", "text/plain")
 
 

@@ -5,8 +5,9 @@ fetches new pages politely and under guards, extracts them in bounded worker pro
 the records in the warehouse keyed by run id. ``process`` runs once per run over everything staged:
 validation (Great Expectations, imported once), tagging, and the upserts. XCom carries only counts.
 
-Nothing is lost: every feed entry seen ends as a stored article, a quarantined article, or a
-recorded fetch failure with its reason and next retry time.
+Nothing is lost: every feed entry seen ends as a stored article, a quarantined article, a
+recorded fetch failure with its reason and next retry time, or (an entry without any http(s)
+address) a count and a reason in the feed's health row.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 from media_monitoring.boilerplate import OutletTemplate
 from media_monitoring.config import Outlet, Registry, load_registry, load_watchlists
-from media_monitoring.feeds import FeedEntry, FeedParseError, parse_feed
+from media_monitoring.feeds import FeedEntry, FeedParseError, FeedReading, HostileFeedError, read_feed
 from media_monitoring.net import (
     FEED_CONTENT_TYPES,
     MAX_FEED_BYTES,
@@ -38,10 +39,9 @@ from media_monitoring.sandbox import BoundedExtractor, ExtractionFailed
 from media_monitoring.scheduling import (
     FULL_FETCH_EVERY,
     PollingPolicy,
+    after_success,
     backoff_after_failure,
     health_status,
-    interval_after_success,
-    update_items_per_day,
 )
 from media_monitoring.settings import Settings
 from media_monitoring.urls import url_key
@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTLET_THREADS = 16  # default feeds polled at once in one task (registry fetch.threads overrides)
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+               "text/xml;q=0.9, application/json;q=0.8, */*;q=0.1")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 # Page failures worth retrying on a later run, and the first wait; it doubles per attempt.
 TRANSIENT_ERRORS = frozenset({"timeout", "connect", "dns", "server_error", "rate_limited", "protocol",
@@ -134,6 +135,9 @@ class OutletReport:
     folded: int = 0
     waiting_retry: int = 0
     page_failures: int = 0
+    skipped: int = 0  # feed entries without a usable http(s) link
+    skipped_reason: str | None = None
+    charset_note: str | None = None
     error_class: str | None = None
     error: str | None = None
 
@@ -147,6 +151,7 @@ class CollectReport:
             "outlets": len(self.outlets),
             "outlets_failed": sum(o.status == "failed" for o in self.outlets),
             "entries": sum(o.entries for o in self.outlets),
+            "entries_skipped": sum(o.skipped for o in self.outlets),
             "staged": sum(o.staged for o in self.outlets),
             "already_stored": sum(o.already_stored for o in self.outlets),
             "folded": sum(o.folded for o in self.outlets),
@@ -188,7 +193,8 @@ def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse
         # No allowance on the client itself: each request carries its own outlet's allowance only.
         with HttpClient(settings.user_agent, connect_timeout=limits.connect_timeout_s,
                         read_timeout=limits.read_timeout_s, deadline=limits.deadline_s) as client:
-            tools = _Tools(client, host_limiter(registry), RobotsRules(client), extractor, polling_policy(registry),
+            limiter = host_limiter(registry)  # robots.txt requests keep the host's spacing and concurrency too
+            tools = _Tools(client, limiter, RobotsRules(client, limiter), extractor, polling_policy(registry),
                            warehouse, run_id)
             with ThreadPoolExecutor(max_workers=limits.threads or OUTLET_THREADS) as pool:
                 report.outlets = list(pool.map(lambda o: _collect_outlet_safely(o, tools), _interleave_hosts(outlets)))
@@ -254,18 +260,26 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
                     outlet.id, outlet.feed_url, "ETag" if same_etag else "Last-Modified")
     retries = [FeedEntry(**_entry_from_json(e)) for e in wh.due_retries(outlet.id, datetime.now(UTC))]
     entries: list[FeedEntry] = []
+    reading: FeedReading | None = None  # None: the feed was not parsed (304, or the same body)
     if result.not_modified or body_hash == state.get("body_hash"):
         report.status = "not_modified" if result.not_modified else "unchanged"
         log.info("outlet %s: feed %s; no parsing (%d due retries)", outlet.id, report.status.replace("_", " "),
                  len(retries))
     else:
         try:
-            entries = parse_feed(result.body, result.url)
+            reading = read_feed(result.body, result.url, result.content_type)
+        except HostileFeedError as exc:
+            log.warning("outlet %s: %s refused: %s", outlet.id, result.url, exc)
+            _save_failure(tools, outlet, state, exc.error_class, str(exc), result.status, None)
+            return OutletReport(outlet.id, status="failed", error_class=exc.error_class, error=str(exc))
         except FeedParseError as exc:
             error_class = "challenge" if CHALLENGE_RE.search(result.body[:65536]) else "not_a_feed"
             log.warning("outlet %s: %s is not a feed (%s): %s", outlet.id, result.url, error_class, exc)
             _save_failure(tools, outlet, state, error_class, str(exc), result.status, None)
             return OutletReport(outlet.id, status="failed", error_class=error_class, error=str(exc))
+        entries = reading.entries
+        report.skipped, report.skipped_reason = reading.skipped_total, reading.skip_note
+        report.charset_note = reading.charset_note
     report.entries = len(entries)
     stored_template = wh.outlet_template(outlet.id) if entries or retries else None  # a 304 needs none
     template = OutletTemplate.from_json(stored_template) if stored_template else OutletTemplate(outlet.id)
@@ -276,9 +290,10 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
     report.staged = len(staged)
     _save_success(tools, outlet, state, result.status, result.etag or state.get("etag"),
                   result.last_modified or state.get("last_modified"), body_hash, trusted,
-                  full_fetch, len(entries), len(staged))
-    log.info("outlet %s: %d entries, %d staged, %d already stored, %d folded, %d page failures",
-             outlet.id, report.entries, report.staged, report.already_stored, report.folded, report.page_failures)
+                  full_fetch, reading, len(staged))
+    log.info("outlet %s: %d entries (%d skipped), %d staged, %d already stored, %d folded, %d page failures",
+             outlet.id, report.entries, report.skipped, report.staged, report.already_stored, report.folded,
+             report.page_failures)
     return report
 
 
@@ -357,6 +372,11 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
                                          feed_title_key=key, run_id=tools.run_id,
                                          entry_ids=sorted({article_id, final_id}))
     wh.add_sources_many(provenance)  # one transaction for every already-stored entry of the feed
+    tried_before = wh.first_attempts([i for r in staged.values() for i in r["entry_ids"]])
+    for record in staged.values():  # a page retried later was first seen at its first try
+        firsts = [tried_before[i] for i in record["entry_ids"] if i in tried_before]
+        if firsts:
+            record["first_seen_at"] = min(firsts).isoformat()
     return list(staged.values())
 
 
@@ -367,6 +387,7 @@ def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, templa
     "Related News", newsletter prompts) that ``template`` has learnt from the pages it observed."""
     article_id = url_key(extracted.canonical_url)
     cleaned = template.observe_and_clean(extracted.text, article_key=article_id, words=extracted.word_count)
+    fetched_at = datetime.now(UTC).isoformat()
     return {
         "article_id": article_id,
         "canonical_url": extracted.canonical_url,
@@ -386,7 +407,8 @@ def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, templa
         "extractor": extracted.extractor,
         "sitename": extracted.sitename,
         "sources": [source],
-        "fetched_at": datetime.now(UTC).isoformat(),
+        "fetched_at": fetched_at,
+        "first_seen_at": fetched_at,
         "run_id": run_id,
         "entry_ids": entry_ids,  # keys of the feed links that led here
     }
@@ -439,6 +461,8 @@ def _health_row(outlet: Outlet, state: dict[str, Any], now: datetime, **values: 
         "first_polled_at": state.get("first_polled_at") or now,
         "items_per_day": state.get("items_per_day") or 0.0, "poll_interval_s": state.get("poll_interval_s"),
         "next_poll_at": state.get("next_poll_at"), "drift_reason": state.get("drift_reason"),
+        "entries_skipped": state.get("entries_skipped"), "skipped_reason": state.get("skipped_reason"),
+        "charset_note": state.get("charset_note"),
     }
     row.update(values)
     row["status"], row["status_reason"] = health_status(row, now)
@@ -447,18 +471,23 @@ def _health_row(outlet: Outlet, state: dict[str, Any], now: datetime, **values: 
 
 def _save_success(tools: _Tools, outlet: Outlet, state: dict[str, Any], status: int, etag: str | None,
                   last_modified: str | None, body_hash: str | None, trusted: bool, full_fetch: bool,
-                  entries: int, new: int) -> None:
+                  reading: FeedReading | None, new: int) -> None:
+    """Record a successful poll; ``reading`` is None when the feed was not parsed (its last parse stands)."""
     now = datetime.now(UTC)
-    last = state.get("last_success_at")
-    rate = update_items_per_day(state.get("items_per_day") if last else None, new, now - last if last else None)
-    interval = interval_after_success(rate, tools.policy)
+    rate, interval = after_success(state.get("items_per_day"), new, now, state.get("last_success_at"),
+                                   state.get("last_new_item_at"), state.get("first_polled_at"), tools.policy)
+    parsed: dict[str, Any] = {}
+    if reading is not None:
+        parsed = {"entries_seen": len(reading.entries), "entries_skipped": reading.skipped_total,
+                  "skipped_reason": reading.skip_note, "charset_note": reading.charset_note}
     row = _health_row(
         outlet, state, now, last_success_at=now, last_new_item_at=now if new else state.get("last_new_item_at"),
         http_status=status, error_class=None, error_message=None, consecutive_failures=0,
-        entries_seen=entries or state.get("entries_seen") or 0, new_items=new, etag=etag,
+        new_items=new, etag=etag,
         last_modified=last_modified, body_hash=body_hash, validators_trusted=trusted,
         polls_since_full=0 if full_fetch else (state.get("polls_since_full") or 0) + 1,
-        items_per_day=rate, poll_interval_s=int(interval.total_seconds()), next_poll_at=now + interval)
+        items_per_day=rate, poll_interval_s=int(interval.total_seconds()), next_poll_at=now + interval,
+        **parsed)
     tools.wh.save_feed_state(row)
 
 
@@ -496,7 +525,7 @@ def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: 
     registry = load_outlets(settings)
     languages = {o.id: list(o.languages) for o in registry.outlets}
     outcome = validate_batch(records, run_time=run_time, outlet_languages=languages)
-    articles, hits, places = tag_records(tagger, outcome.accepted, run_id)
+    articles, hits, places = tag_records(tagger, outcome.accepted, run_id, stored_at=run_time)
     quarantined = [
         {
             "article_id": q["record"]["article_id"], "canonical_url": q["record"]["canonical_url"],
@@ -652,9 +681,21 @@ def _sign_again(wh: Warehouse, rows: list[dict[str, Any]], chunk: int = 1000) ->
         yield from signed
 
 
-def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str
+def _instant(value: str | None) -> datetime | None:
+    """A stored ISO time as a UTC instant (the page's own offset is kept apart, in ``published_local``)."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str, *, stored_at: datetime
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Tag validated records into article, hit and place rows for the warehouse."""
+    """Tag validated records into article, hit and place rows for the warehouse.
+
+    ``stored_at`` is the storing run's time: from then on the article is due in the next digest of every
+    subscription it matches (a warehouse row stored again keeps its first value).
+    """
     from media_monitoring.tagging import stories
 
     articles, hits, places = [], [], []
@@ -665,14 +706,16 @@ def tag_records(tagger: Any, records: list[dict[str, Any]], run_id: str
             "outlet_id": r["outlet_id"], "outlet_country": r.get("outlet_country"), "title": r.get("title"),
             "title_key": r.get("title_key") or title_key(r.get("title")),
             "author": r.get("author"),
-            "published_at": datetime.fromisoformat(r["published_at"]) if r.get("published_at") else None,
+            "published_at": _instant(r.get("published_at")), "published_local": r.get("published_at"),
             "date_source": r.get("date_source"), "language": r.get("language"),
             "language_source": r.get("language_source"), "text": r.get("text") or "",
             "word_count": r.get("word_count") or 0, "sources": r.get("sources") or [],
             "countries": [c.code for c in tags.countries], "regions": [g.code for g in tags.regions],
             "primary_country": tags.primary_country, "primary_region": tags.primary_region,
             "first_run_id": r.get("run_id") or run_id,
-            "fetched_at": datetime.fromisoformat(r["fetched_at"]) if r.get("fetched_at") else None,
+            "fetched_at": _instant(r.get("fetched_at")),
+            "first_seen_at": _instant(r.get("first_seen_at") or r.get("fetched_at")) or stored_at,
+            "stored_at": stored_at,
             "text_hash": stories.text_hash(r.get("text")),
             "signature": stories.pack_signature(stories.sketch(r.get("title"), r.get("text"))),
             "signature_version": stories.SIGNATURE_VERSION,
@@ -706,7 +749,7 @@ def release(article_ids: list[str], *, settings: Settings, warehouse: Warehouse,
         outcome = validate_batch(records, run_time=now, outlet_languages=languages)
         passing, failing = outcome.accepted, [q["record"]["article_id"] for q in outcome.quarantined]
     tagger = Tagger(settings.watchlists_file, settings.regions_file)
-    articles, hits, places = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}")
+    articles, hits, places = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}", stored_at=now)
     articles, hits, places = _fold_exact_duplicates(warehouse, articles, hits, places)
     warehouse.commit_batch("release", articles, hits, places, [], None)
     assign_stories(warehouse, articles)

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -61,8 +61,9 @@ class HostLimiter:
 class RobotsRules:
     """robots.txt per host (protego), fetched once per task through the guarded client."""
 
-    def __init__(self, client: HttpClient) -> None:
+    def __init__(self, client: HttpClient, limiter: HostLimiter | None = None) -> None:
         self.client = client
+        self.limiter = limiter  # a robots.txt request is a request to the host: same spacing and concurrency
         self._lock = threading.Lock()
         self._parsers: dict[str, object | None] = {}
         self._key_locks: dict[str, threading.Lock] = {}
@@ -83,9 +84,10 @@ class RobotsRules:
         from protego import Protego
 
         try:
-            result = self.client.get(robots_url, allow_private_hosts=allow_private_hosts,
-                                     max_bytes=ROBOTS_MAX_BYTES, accept="text/plain",
-                                     content_types=ROBOTS_CONTENT_TYPES)
+            with self.limiter.slot(robots_url) if self.limiter else nullcontext():
+                result = self.client.get(robots_url, allow_private_hosts=allow_private_hosts,
+                                         max_bytes=ROBOTS_MAX_BYTES, accept="text/plain",
+                                         content_types=ROBOTS_CONTENT_TYPES)
         except FetchError as exc:
             # No robots.txt (4xx) means no restrictions; an unreachable one should not stop news.
             log.info("robots.txt %s unavailable (%s); treating as allow-all", robots_url, exc.error_class)

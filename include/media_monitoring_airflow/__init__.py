@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import timedelta
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from media_monitoring.settings import Settings
+    from media_monitoring.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +66,88 @@ def smtp_sender():
     return send
 
 
+def run_clock(context: dict[str, Any]) -> datetime:
+    """The time a run stands for: the end of its data interval when it has one (scheduled runs), else when
+    it was asked to run. A manual run from the UI or the REST API has no logical date and no data interval
+    in Airflow 3; this never raises for it."""
+    end = context.get("data_interval_end")
+    if end is None:
+        end = context["dag_run"].run_after
+    return end if end.tzinfo else end.replace(tzinfo=UTC)
+
+
+def run_type(context: dict[str, Any]) -> str:
+    """"manual", "scheduled", "asset_triggered" or "backfill" (Airflow's DagRunType value)."""
+    value = getattr(context.get("dag_run"), "run_type", None)
+    return str(getattr(value, "value", value) or "unknown")
+
+
+@contextmanager
+def warehouse_session() -> Iterator[tuple[Settings, Warehouse]]:
+    """The settings and an open warehouse for one task, closed however the task ends."""
+    from media_monitoring.pipeline import open_warehouse
+    from media_monitoring.settings import load_settings
+
+    settings = load_settings()
+    wh = open_warehouse(settings, warehouse_url())
+    try:
+        yield settings, wh
+    finally:
+        wh.close()
+
+
+def record_start(context: dict[str, Any]) -> None:
+    """Mark the run running in the warehouse (what the view's pipeline state shows)."""
+    from media_monitoring.warehouse import runs
+
+    with warehouse_session() as (_settings, wh):
+        runs.started(wh, context["dag"].dag_id, context["run_id"], run_type=run_type(context),
+                     at=datetime.now(UTC))
+
+
+def record_success(context: dict[str, Any], summary: dict[str, Any] | None) -> None:
+    """Mark the run successful with its counts (called by its last task)."""
+    from media_monitoring.warehouse import runs
+
+    with warehouse_session() as (_settings, wh):
+        runs.succeeded(wh, context["dag"].dag_id, context["run_id"], at=datetime.now(UTC), summary=summary,
+                       run_type=run_type(context))
+
+
 def notify_failure(context: dict[str, Any]) -> None:
-    """Failure callback: record an operator alert for the failed run and mail it (once per run)."""
+    """Failure callback: record the failed run (task, exception, log URL) for the view, and record and mail
+    one operator alert for it."""
     from media_monitoring.alerts import alert_failure
     from media_monitoring.settings import load_settings
+    from media_monitoring.warehouse import runs
 
     ti = context.get("ti") or context.get("task_instance")
     dag = context.get("dag")
     dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", "?")
-    error = context.get("exception") or context.get("reason") or "failed (see the task log)"
+    task_id = getattr(ti, "task_id", None)
+    exception = context.get("exception")
+    if exception is not None:
+        error = f"{type(exception).__name__}: {exception}"
+    else:
+        error = str(context.get("reason") or "failed (see the task log)")
+    try:
+        log_url = getattr(ti, "log_url", None)
+    except Exception:  # the URL is built from the config; a callback must not fail on it
+        log_url = None
+    run_id = str(context.get("run_id"))
+    try:
+        with warehouse_session() as (_settings, wh):
+            runs.failed(wh, dag_id, run_id, at=datetime.now(UTC), task_id=task_id, error=error, log_url=log_url,
+                        run_type=run_type(context))
+    except Exception:
+        log.exception("media-monitoring: could not record the failed run %s of %s", run_id, dag_id)
     try:
         send = smtp_sender()
     except Exception:  # connections may be out of reach where a DAG-level callback runs: the file still is
         log.warning("media-monitoring: no SMTP for the failure alert", exc_info=True)
         send = None
     try:
-        alert_failure(load_settings(), dag_id=dag_id, run_id=str(context.get("run_id")),
-                      task_id=getattr(ti, "task_id", None), error=str(error), smtp_send=send)
+        alert_failure(load_settings(), dag_id=dag_id, run_id=run_id, task_id=task_id, error=error,
+                      log_url=log_url, smtp_send=send)
     except Exception:  # a callback must never hide the original failure
         log.exception("media-monitoring: could not record the failure alert of %s", dag_id)

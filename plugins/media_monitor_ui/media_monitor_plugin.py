@@ -30,6 +30,7 @@ DeprecationWarning on every plugin scan).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -39,6 +40,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from airflow.plugins_manager import AirflowPlugin
@@ -288,12 +290,42 @@ sources = _SourceCache()
 # -- rendering -----------------------------------------------------------------------------------
 
 
+TZ_COOKIE = "mm_tz"  # the viewer's timezone, remembered in the browser; ?tz= in a URL wins
+VIEW_TIMEZONES = ("UTC", "Asia/Kabul", "Asia/Almaty", "Asia/Dushanbe", "Asia/Tashkent", "Europe/Moscow",
+                  "Europe/London", "Europe/Berlin", "America/New_York")  # offered in the picker; any IANA name works
+_viewer_tz: contextvars.ContextVar[str] = contextvars.ContextVar("viewer_tz", default="UTC")
+
+
+def viewer_timezone(request: Request) -> tuple[str, str | None]:
+    """The timezone the viewer picked (``?tz=``, else the cookie, else UTC) and a message if it was unknown."""
+    asked = request.query_params.get("tz") or request.cookies.get(TZ_COOKIE) or "UTC"
+    try:
+        ZoneInfo(asked[:64])
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC", f"Unknown timezone {asked[:64]!r}: times are shown in UTC (use an IANA name such as Asia/Kabul)."
+    return asked[:64], None
+
+
 def _ts(value: datetime | None) -> str:
+    """A stored instant on the viewer's clock."""
     if value is None:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    name = _viewer_tz.get()
+    local = value.astimezone(ZoneInfo(name))
+    return local.strftime("%Y-%m-%d %H:%M ") + ("UTC" if name == "UTC" else f"{name} (UTC{local:%z})")
+
+
+def _page_clock(value: str | None) -> str:
+    """The publisher's own reading of the time ("2021-10-28 00:30 +04:30"), when the page gave one."""
+    if not value:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    return parsed.strftime("%Y-%m-%d %H:%M %z") if parsed.tzinfo else parsed.strftime("%Y-%m-%d")
 
 
 def _pct(value: float | None) -> str:
@@ -328,6 +360,7 @@ templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 templates.filters["ts"] = _ts
+templates.filters["page_clock"] = _page_clock
 templates.filters["web_link"] = _web_link
 templates.filters["pct"] = _pct
 templates.filters["observed"] = _observed
@@ -336,8 +369,18 @@ templates.globals["query"] = lambda **params: urlencode({k: v for k, v in params
 
 def _render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     base = str(request.scope.get("root_path", "")).rstrip("/") or URL_PREFIX
-    html = templates.get_template(name).render(base=base, **context)
-    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+    tz, tz_error = viewer_timezone(request)
+    token = _viewer_tz.set(tz)
+    try:
+        html = templates.get_template(name).render(base=base, viewer_tz=tz, tz_error=tz_error,
+                                                   timezones=VIEW_TIMEZONES, path=request.url.path, **context)
+    finally:
+        _viewer_tz.reset(token)
+    response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+    if request.query_params.get("tz") and not tz_error:
+        response.set_cookie(TZ_COOKIE, tz, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
+                            path=base or "/")
+    return response
 
 
 def _json(data: Any) -> JSONResponse:
@@ -443,7 +486,7 @@ def _hits(source: Source, hq: HitQuery) -> Any:
 
 @app.get("/", response_class=HTMLResponse, name="index")
 def index(request: Request, user: HtmlUser) -> HTMLResponse:
-    from media_monitoring.warehouse import views
+    from media_monitoring.warehouse import runs, views
 
     source = sources.get()
     wh, tables = source.warehouse, source.tables
@@ -454,7 +497,8 @@ def index(request: Request, user: HtmlUser) -> HTMLResponse:
     latest_day = views.latest_digest_day(wh) if "digest_sends" in tables else None
     latest_sends = views.digest_sends_on(wh, latest_day) if latest_day else []
     composed = views.digests_on(wh, [latest_day]).get(latest_day, []) \
-        if latest_day and "daily_digests" in tables else []
+        if latest_day and "digests" in tables else []
+    pipeline = runs.state(wh, datetime.now(UTC)) if "pipeline_runs" in tables else {}
     sends_total = views.digest_send_count(wh) if "digest_sends" in tables else 0
     sends = views.digest_sends(wh, limit=DIGESTS_PER_PAGE, offset=(dpage - 1) * DIGESTS_PER_PAGE) \
         if "digest_sends" in tables else []
@@ -480,7 +524,7 @@ def index(request: Request, user: HtmlUser) -> HTMLResponse:
         regions=regions, stories=stories, stories_after=request.query_params.get("stories_after", ""),
         min_group=views.MIN_GROUP_SIZE, feed_counts=feed_counts, feeds=feeds,
         feeds_total=sum(feed_counts.values()), fpage=fpage, feeds_per_page=FEEDS_PER_PAGE,
-        statuses=views.STATUS_ORDER,
+        statuses=views.STATUS_ORDER, pipeline=pipeline,
     )
 
 

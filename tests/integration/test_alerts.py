@@ -36,11 +36,20 @@ def test_unsendable_digest_alerts_the_operator_once(run_dag, replay_server, data
     assert alert["Subject"].startswith("[media-monitor] media_digest failed")
     body = alert.get_content()
     assert "Central Asia desk" in body and "Russia desk" in body  # which subscriptions were not sent
+    # what an operator needs to act: DAG, task, run, the exception and where the log is
+    assert "DAG:   media_digest" in body and "Task:  send" in body and "Run:   " in body
+    assert "Error: DigestDeliveryError:" in body and "Log:   http" in body and "/tasks/send" in body
 
     engine = sa.create_engine(f"sqlite:///{data_dir / 'warehouse.sqlite'}")
     try:
         with engine.connect() as conn:
             sent = conn.execute(sa.text("select count(*) from digest_sends where status = 'sent'")).scalar()
+            failed = conn.execute(sa.text("select count(*) from digest_sends where status = 'failed'")).scalar()
+            run = conn.execute(sa.text("select state, failed_task, error, log_url from pipeline_runs "
+                                       "where dag_id = 'media_digest'")).mappings().one()
     finally:
         engine.dispose()
-    assert sent == 0
+    assert sent == 0 and failed == 2  # both tried, both recorded with their error, tried again next run
+    # the view's pipeline state: the failed run with its task, exception and log link
+    assert run["state"] == "failed" and run["failed_task"] == "send"
+    assert run["error"].startswith("DigestDeliveryError") and run["log_url"].startswith("http")

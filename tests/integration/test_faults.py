@@ -11,6 +11,7 @@ Network: loopback only (127.0.0.1, and ::1 for one SSRF case); every handler is 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -220,7 +221,8 @@ FAULTS = [
     Fault("f-localhost", "blocked_address", None),
     Fault("f-huge", "too_large", 200),
     Fault("f-gzip", "too_large", 200),
-    Fault("f-lol", None, 200),
+    Fault("f-lol", "hostile_feed", 200),  # refused before parsing: no parser path may expand it
+    Fault("f-quadratic", "hostile_feed", 200),
     Fault("f-xxe-file", None, 200),
     Fault("f-xxe-http", None, 200),
     Fault("f-charset-decl", None, 200),
@@ -232,6 +234,8 @@ FAULTS = [
     Fault("f-cf-403", "challenge", 403, "blocked"),
     Fault("f-captcha", "challenge", 200, "blocked"),
     Fault("f-empty", None, 200),
+    Fault("f-json", None, 200),
+    Fault("f-nolinks", None, 200, "no_links"),  # parsed, but no entry has an http(s) address: flagged
     Fault("f-relative", None, 200),
     Fault("f-pages", None, 200),
 ]
@@ -302,8 +306,11 @@ def _install_sweep(srv: FaultServer) -> tuple[dict[str, str], dict[str, list[str
     laughs = "".join(f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">\n' for i in range(1, 10))
     items = [Item("Boom &lol9; boom", _page(srv, "/f-lol/1.html", "Bridge repairs start on the old canal"),
                   PUBLISHED, "&lol9;", raw=True)]
-    feed("f-lol", respond(rss(items, link=base, doctype=f'<!DOCTYPE rss [\n<!ENTITY lol "lol">\n{laughs}]>')),
-         items=items)
+    feed("f-lol", respond(rss(items, link=base, doctype=f'<!DOCTYPE rss [\n<!ENTITY lol "lol">\n{laughs}]>')))
+    # quadratic: one 20 KB entity referenced 5,000 times (100 MB if expanded; feedparser's lenient parser would)
+    items = [Item("Quadratic", _page(srv, "/f-quadratic/1.html", "Quay wall repairs begin"), PUBLISHED,
+                  "&big;" * 5000, raw=True)]
+    feed("f-quadratic", respond(rss(items, link=base, doctype=f'<!DOCTYPE rss [<!ENTITY big "{"x" * 20480}">]>')))
 
     # external entities: a local file, and a URL on this very server (whose counters must stay 0)
     srv.route("/f-xxe-file/2.html", respond(b"gone", "text/plain", status=404))
@@ -339,6 +346,20 @@ def _install_sweep(srv: FaultServer) -> tuple[dict[str, str], dict[str, list[str
                               b'<div class="g-recaptcha">Please complete the captcha to continue.</div></body></html>',
                               HTML_TYPE))
     feed("f-empty", respond(rss([], link=base), etag='"empty"'), items=[])
+
+    # JSON Feed 1.1, and a feed whose items have no address at all (no link, no guid)
+    json_link = _page(srv, "/f-json/1.html", "Tram depot opens to the public")
+    json_feed = {"version": "https://jsonfeed.org/version/1.1", "title": "JSON outlet", "items": [
+        {"id": "j1", "url": json_link, "title": "Tram depot opens to the public",
+         "date_published": PUBLISHED.isoformat()}]}
+    feed("f-json", respond(json.dumps(json_feed).encode(), "application/feed+json", etag='"json"'),
+         path="/f-json/feed.json")
+    entries["f-json"] = [json_link]
+    nolinks = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>' + base.encode()
+               + b"</link><description>d</description>"
+               + b"<item><title>Untitled update</title><description>text only</description></item>" * 3
+               + b"</channel></rss>")
+    feed("f-nolinks", respond(nolinks, etag='"nolinks"'), items=[])
 
     # relative links: root-relative and path-relative, against the feed document's URL
     _page(srv, "/f-relative/a/1.html", "Dock workers agree a new pay deal")
@@ -460,9 +481,9 @@ def test_second_run_adds_no_rows_and_fetches_no_pages(sweep: Sweep) -> None:
     assert sweep.counts2 == sweep.counts1
     pages = {p for p in sweep.hits1 if p.endswith(".html")}
     assert {p: sweep.hits2[p] for p in pages} == {p: sweep.hits1[p] for p in pages}
-    for outlet in ("f-xxe-file", "f-xxe-http", "f-relative", "f-pages", "f-empty"):
+    for outlet in ("f-xxe-file", "f-xxe-http", "f-relative", "f-pages", "f-empty", "f-json", "f-nolinks"):
         assert sweep.report2[outlet]["status"] == "not_modified", outlet
-    for outlet in ("f-lol", "f-charset-decl", "f-charset-header"):  # no validators: same body, no parsing
+    for outlet in ("f-charset-decl", "f-charset-header"):  # no validators: same body, no parsing
         assert sweep.report2[outlet]["status"] == "unchanged", outlet
 
 
@@ -496,8 +517,12 @@ def test_oversized_bodies_are_cut_at_the_cap(sweep: Sweep) -> None:
 
 
 def test_entity_expansion_and_external_entities_are_inert(sweep: Sweep) -> None:
-    assert sweep.timings1["f-lol"] < 10
-    for outlet in ("f-lol", "f-xxe-file", "f-xxe-http"):
+    for outlet in ("f-lol", "f-quadratic"):  # refused whole, with the reason, before any parser ran
+        assert sweep.timings1[outlet] < 10
+        assert sweep.report1[outlet]["error_class"] == "hostile_feed"
+        assert "entity declarations would expand" in sweep.health1[outlet]["error_message"]
+        assert sweep.hits1[f"/{outlet}/1.html"] == 0
+    for outlet in ("f-xxe-file", "f-xxe-http"):
         assert sweep.report1[outlet]["status"] == "ok"
     assert sweep.hits2["/f-xxe-http/xxe"] == 0 and sweep.hits2["/f-xxe-http/evil.dtd"] == 0
     passwd = Path("/etc/passwd").read_text(encoding="utf-8", errors="replace").splitlines()[:3]
@@ -513,7 +538,8 @@ def test_entity_expansion_and_external_entities_are_inert(sweep: Sweep) -> None:
 
 def test_wrong_charset_feeds_store_titles(sweep: Sweep) -> None:
     """No crash, the run finishes, a title is stored. (UTF-8 declared as ISO-8859-1 comes out right;
-    windows-1251 sent as "charset=utf-8" is stored as windows-1252 mojibake, which nothing flags.)"""
+    windows-1251 sent as "charset=utf-8" does not decode as UTF-8: it falls back to detection, which
+    gives windows-1252 mojibake, and feed health says so.)"""
     for outlet in ("f-charset-decl", "f-charset-header"):
         assert sweep.report1[outlet]["status"] == "ok"
         (link,) = sweep.entries[outlet]
@@ -521,6 +547,25 @@ def test_wrong_charset_feeds_store_titles(sweep: Sweep) -> None:
         assert isinstance(article["title"], str) and len(article["title"]) >= 10, (outlet, article["title"])
     decl = sweep.articles1[canonical_url(sweep.entries["f-charset-decl"][0])]
     assert decl["title"] == "Городской совет одобрил новый бюджет"
+    assert sweep.health1["f-charset-decl"]["charset_note"] is None  # no charset in the header: nothing to contradict
+    note = sweep.health1["f-charset-header"]["charset_note"]
+    assert note.startswith("Content-Type says charset=utf-8 but the body does not decode as utf-8"), note
+    assert sweep.health2["f-charset-header"]["charset_note"] == note  # an unchanged body keeps the note
+
+
+def test_json_feed_is_stored_like_rss(sweep: Sweep) -> None:
+    (link,) = sweep.entries["f-json"]
+    article = sweep.articles1[canonical_url(link)]
+    assert article["outlet_id"] == "f-json" and article["title"] == "Tram depot opens to the public"
+    assert sweep.report1["f-json"]["entries"] == 1 and sweep.report1["f-json"]["staged"] == 1
+
+
+def test_feed_of_linkless_entries_is_counted_and_flagged(sweep: Sweep) -> None:
+    row, report = sweep.health1["f-nolinks"], sweep.report1["f-nolinks"]
+    assert (report["entries"], report["skipped"]) == (0, 3)
+    assert (row["entries_seen"], row["entries_skipped"]) == (0, 3)
+    assert row["status"] == "no_links" and "3 of 3 entries skipped" in row["status_reason"]
+    assert sweep.health2["f-nolinks"]["status"] == "no_links"  # a 304 keeps the flag
 
 
 def test_relative_links_resolve_against_the_feed_url(sweep: Sweep) -> None:
@@ -558,8 +603,8 @@ def test_second_poll_of_unchanged_feed_parses_nothing_and_fetches_no_pages(
     assert pages == {f"{prefix}/1.html": 1, f"{prefix}/2.html": 1}
 
     calls = []
-    real = pipeline.parse_feed
-    monkeypatch.setattr(pipeline, "parse_feed", lambda body, url: calls.append(url) or real(body, url))
+    real = pipeline.read_feed
+    monkeypatch.setattr(pipeline, "read_feed", lambda body, url, ctype: calls.append(url) or real(body, url, ctype))
     second, elapsed = env.collect(["poller"], "poll-2")
     assert calls == []
     assert second.outlets[0].status == ("not_modified" if validators else "unchanged")

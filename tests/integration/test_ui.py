@@ -47,6 +47,8 @@ SEED_OUTLETS = {"almayadeen-en", "pukhtunnama", "tass-en", "ria-ru", "tolonews",
                 "asiaplus-tj"}
 SERVER_START_TIMEOUT_S = 90
 INGEST_RUN = "manual__ui-test-ingest"
+FAILED_RUN = "scheduled__2026-12-06T09:00:00+00:00"
+FAILED_LOG = "http://127.0.0.1/dags/media_digest/runs/scheduled__2026-12-06T09%3A00%3A00%2B00%3A00/tasks/send"
 
 
 @dataclass
@@ -96,6 +98,7 @@ def _populate(data_dir: Path, replay_base: str) -> str:
     from media_monitoring import pipeline
     from media_monitoring.digest.run import compose_digests, send_digests
     from media_monitoring.settings import load_settings
+    from media_monitoring.warehouse import runs
 
     settings = load_settings()
     assert settings.data_dir == data_dir.resolve()
@@ -108,9 +111,17 @@ def _populate(data_dir: Path, replay_base: str) -> str:
         pipeline.process(run_id, settings=settings, warehouse=wh, run_time=datetime(2026, 11, 22, 12, tzinfo=UTC))
         for day in SEED_DAYS:
             created = datetime.combine(day + timedelta(days=1), clock(6), UTC)  # the digest DAG's run time
-            run = f"scheduled__{day.isoformat()}"
-            compose_digests(day, settings=settings, warehouse=wh, run_id=run, created_at=created)
-            send_digests(day, settings=settings, warehouse=wh, run_id=run, created_at=created, smtp_send=None)
+            run = f"manual__{day.isoformat()}"
+            compose_digests(settings=settings, warehouse=wh, run_id=run, now=created, day=day)
+            send_digests(settings=settings, warehouse=wh, run_id=run, now=created, smtp_send=None)
+        # The pipeline's state as the DAGs' tasks record it: the last ingest succeeded two hours ago (more
+        # than twice its 30-minute schedule), and the latest digest run failed.
+        now = datetime.now(UTC)
+        runs.started(wh, "media_ingest", run_id, run_type="manual", at=now - timedelta(hours=2, minutes=5))
+        runs.succeeded(wh, "media_ingest", run_id, at=now - timedelta(hours=2), summary={"stored": 22})
+        runs.succeeded(wh, "media_digest", "manual__2021-10-28", at=now - timedelta(hours=3), summary={})
+        runs.failed(wh, "media_digest", FAILED_RUN, at=now - timedelta(minutes=10), task_id="send",
+                    error="DigestDeliveryError: 2 digest(s) could not be sent", log_url=FAILED_LOG)
         return wh.engine.url.render_as_string(hide_password=False)
     finally:
         wh.close()
@@ -320,6 +331,38 @@ def test_login_through_airflow_and_see_the_digests(ui, chrome):
 
     # Every article with a watchlist hit, newest first.
     assert [a for a, _ in _hit_rows(chrome)] == _expected_hits(ui.warehouse_url)
+
+
+def test_pipeline_state_and_times_on_the_viewers_clock(ui, chrome):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    chrome.get(ui.base + "/media-monitor/?tz=UTC")
+    _wait(chrome, _by(By.ID, "pipeline-table"))
+    banner = chrome.find_element(By.ID, "stale-banner").text
+    assert banner.startswith("Ingest has not succeeded since") and "30-minute schedule" in banner
+    rows = {r.get_attribute("data-dag"): r for r in chrome.find_elements(By.CSS_SELECTOR, "tr.pipeline-dag")}
+    assert set(rows) == {"media_ingest", "media_digest"}
+    failure = rows["media_digest"].find_element(By.CSS_SELECTOR, ".failure")
+    assert "DigestDeliveryError: 2 digest(s) could not be sent" in failure.text and "send" in failure.text
+    assert failure.find_element(By.LINK_TEXT, "task log").get_attribute("href") == FAILED_LOG
+    assert rows["media_ingest"].find_element(By.CSS_SELECTOR, ".failure").text == "—"
+
+    # Times: UTC by default; the viewer picks Kabul (UTC+04:30) and the choice is remembered.
+    first = chrome.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text
+    assert first.endswith(" UTC")
+    Select(chrome.find_element(By.ID, "tz")).select_by_value("Asia/Kabul")
+    chrome.find_element(By.CSS_SELECTOR, "#tz-form button").click()
+    _wait(chrome, lambda d: "Asia/Kabul" in d.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text)
+    kabul = chrome.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text
+    utc_time = datetime.strptime(first.removesuffix(" UTC"), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert kabul == (utc_time + timedelta(hours=4, minutes=30)).strftime("%Y-%m-%d %H:%M") + " Asia/Kabul (UTC+0430)"
+    chrome.get(ui.base + "/media-monitor/")  # no ?tz=: the cookie remembers
+    assert "Asia/Kabul" in chrome.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text
+    chrome.get(ui.base + "/media-monitor/?tz=Mars/Olympus")
+    assert "Unknown timezone 'Mars/Olympus'" in chrome.find_element(By.ID, "tz-error").text
+    assert chrome.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text.endswith(" UTC")
+    chrome.get(ui.base + "/media-monitor/?tz=UTC")  # back to UTC for the tests after this one
 
 
 def test_hit_filters(ui, chrome):

@@ -27,7 +27,7 @@ def test_extract_prints_the_article_as_json():
     assert out.returncode == 0, out.stderr
     article = json.loads(out.stdout)
     assert article["title"] == "Lavrov: Russia Does not want US Army in Central Asia"
-    assert article["date"].startswith("2021-08-24T14:21:00")  # 17:21 +03:00, in UTC
+    assert article["date"] == "2021-08-24T17:21:00+03:00"  # the page's own clock and offset
     assert article["date_source"] == "page"
     assert article["language"] == "en"
     assert article["author"]
@@ -67,6 +67,31 @@ def test_poll_lists_entries_and_refuses_loopback_without_the_flag(replay_server,
     result = json.loads(out.stdout)
     assert result["entries"] == 3 and result["to_ingest"] == 3
     assert any("lavrov-russia-does-not-want-us-army" in item["link"] for item in result["items"])
+
+
+def test_poll_reports_entries_skipped_for_lack_of_a_link(tmp_path):
+    from media_monitoring.replay import ReplayServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    items = ("<item><title>With a link</title><link>https://news.example/1.html</link></item>"
+             "<item><title>Text only</title></item>"
+             '<item><title>Opaque guid</title><guid isPermaLink="false">4711</guid></item>')
+    (served / "mixed.xml").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}'
+                                      "</channel></rss>", encoding="utf-8")
+    (served / "linkless.xml").write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+                                         "<item><title>Text only</title></item></channel></rss>", encoding="utf-8")
+    with ReplayServer(served) as server:
+        mixed = _run("poll", f"{server.base_url}/mixed.xml", "--allow-private", "--no-warehouse")
+        linkless = _run("poll", f"{server.base_url}/linkless.xml", "--allow-private", "--no-warehouse")
+    assert mixed.returncode == 0, mixed.stderr
+    result = json.loads(mixed.stdout)
+    assert (result["entries"], result["skipped"]) == (1, 2)
+    assert result["skipped_by_reason"] == {"no_link": 1, "not_http": 1}
+    assert result["skipped_reason"].startswith("2 of 3 entries skipped")
+    assert linkless.returncode == 1  # entries, but not one usable: not a silent success
+    assert "no entry has a usable link" in linkless.stderr
+    assert json.loads(linkless.stdout)["entries"] == 0
 
 
 def test_extract_refuses_file_urls_and_loopback_without_the_flag(replay_server):

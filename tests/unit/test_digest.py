@@ -17,6 +17,7 @@ from media_monitoring.digest.compose import SubscriptionDigest, WatchlistDigest
 from media_monitoring.digest.deliver import SmtpSend, build_message, deliver, envelope_sender
 from media_monitoring.digest.render import MAX_TEXT_CHARS, render_digest, subject_for
 from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import digests as store
 
 pytestmark = pytest.mark.unit
 
@@ -53,11 +54,12 @@ def digest() -> SubscriptionDigest:
         _item(6, "Click me", "javascript link", url="javascript:alert(document.cookie)"),
         _item(7, "Data link", "data link", url="data:text/html,<script>alert(1)</script>"),
     ]
-    section = WatchlistDigest(DAY, "central-asia-security", "2026.11.1", items, {"Lavrov": len(items)})
-    empty = WatchlistDigest(DAY, "<b>empty</b>", "1", [], {})
+    section = WatchlistDigest("central-asia-security", "2026.11.1", items, {"Lavrov": len(items)})
+    empty = WatchlistDigest("<b>empty</b>", "1", [], {})
     attention = [{"outlet_id": "hostile", "name": "<i>Hostile</i>", "status": "blocked",
                   "reason": "blocked (403): HTTP 403 <script>x</script>"}]
-    return SubscriptionDigest(DAY, SUB, [section, empty], {"hostile": "<svg onload=alert(1)>"}, attention)
+    return SubscriptionDigest(DAY, SUB, "scheduled", datetime(2021, 10, 28, 1, tzinfo=UTC), NOW, [section, empty],
+                              {"hostile": "<svg onload=alert(1)>"}, attention)
 
 
 @pytest.fixture(scope="module")
@@ -193,12 +195,13 @@ def test_outbox_delivery_happens_once(warehouse: Warehouse, message: EmailMessag
     assert _deliver(warehouse, again, outbox, run_id="run-2") == "already_sent"
     assert eml.read_bytes() == first and eml.stat().st_mtime_ns == stamp
     assert sorted(p.name for p in eml.parent.iterdir()) == ["central-asia-desk.eml"]  # no temp file left
-    row = warehouse.sent(DAY, SUB.name)
+    row = store.sent(warehouse, DAY, SUB.name)
     assert row["status"] == "sent" and row["transport"] == "outbox" and row["run_id"] == "run-1"
     assert row["message_id"] == message["Message-ID"]
 
 
-def test_smtp_retry_after_crash_reuses_message_id(warehouse: Warehouse, message: EmailMessage, tmp_path: Path) -> None:
+def test_smtp_retry_after_failure_reuses_message_id(warehouse: Warehouse, message: EmailMessage,
+                                                    tmp_path: Path) -> None:
     calls: list[tuple[str, list[str], bytes]] = []
 
     def broken(sender: str, recipients: list[str], data: bytes) -> None:
@@ -209,7 +212,8 @@ def test_smtp_retry_after_crash_reuses_message_id(warehouse: Warehouse, message:
 
     with pytest.raises(ConnectionError):
         _deliver(warehouse, message, tmp_path, smtp_send=broken)
-    assert warehouse.sent(DAY, SUB.name)["status"] == "sending"
+    failed = store.sent(warehouse, DAY, SUB.name)
+    assert failed["status"] == "failed" and failed["error"] == "ConnectionError: smtp down"
     assert _deliver(warehouse, message, tmp_path, smtp_send=working) == "sent"
     assert _deliver(warehouse, message, tmp_path, smtp_send=working) == "already_sent"
     assert len(calls) == 1
@@ -217,3 +221,5 @@ def test_smtp_retry_after_crash_reuses_message_id(warehouse: Warehouse, message:
     assert sender == "digest@media-monitor.example.org" and recipients == [SUB.email]
     assert b"Message-ID: <digest.2021-10-28.central-asia-desk@media-monitor.example.org>" in data
     assert not (tmp_path / "2021-10-28").exists()  # SMTP delivery writes no outbox file
+    row = store.sent(warehouse, DAY, SUB.name)
+    assert row["attempts"] == 2 and row["error"] == "ConnectionError: smtp down"  # the failure stays on record

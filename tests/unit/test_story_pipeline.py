@@ -18,6 +18,7 @@ from media_monitoring.warehouse import Warehouse
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2021, 10, 20, 6, tzinfo=UTC)
 CALIBRATION = yaml.safe_load((ROOT / "bench/tagging/stories.yaml").read_text(encoding="utf-8"))["articles"]
 
 
@@ -31,7 +32,7 @@ def _record(ident: str, outlet: str, country: str, published: str, title: str, t
 
 def _store(wh: Warehouse, records: list[dict]) -> list[dict]:
     tagger = Tagger(ROOT / "include/config/watchlists.yaml", ROOT / "include/config/regions.yaml")
-    articles, hits, places = tag_records(tagger, records, "r")
+    articles, hits, places = tag_records(tagger, records, "r", stored_at=NOW)
     articles, hits, places = _fold_exact_duplicates(wh, articles, hits, places)
     wh.commit_batch("r", articles, hits, places, [], None)
     assign_stories(wh, articles)
@@ -89,28 +90,30 @@ def test_the_digest_tells_a_story_once_with_its_coverage(wh):
     from datetime import date
 
     from media_monitoring.config import load_analysts, load_watchlists
-    from media_monitoring.digest.compose import (
-        compose_watchlist,
-        load_subscription_digest,
-        store_watchlist_digest,
-    )
+    from media_monitoring.digest import compose
     from media_monitoring.digest.render import render_digest
+    from media_monitoring.digest.windows import day_edition
 
     wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
     _store(wh, [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
                 for a in wire])
     watchlist = load_watchlists(ROOT / "include/config/watchlists.yaml").watchlists[0]
+    subscription = load_analysts(ROOT / "include/config/analysts.yaml").subscriptions[0].model_copy(
+        update={"timezone": "UTC", "regions": ()})
     day = datetime.fromisoformat(wire[0]["published"]).astimezone(UTC).date()
     assert isinstance(day, date)
-    digest = compose_watchlist(wh, day, watchlist)
-    [top] = digest.context["stories"]
+    compose.compose(wh, day_edition(subscription, day), {watchlist.name: watchlist}, since=None, run_id="run",
+                    created_at=datetime(2021, 10, 20, 6, tzinfo=UTC))
+    digest = compose.load(wh, subscription, day, {})
+    [section] = digest.sections
+    [top] = section.context["stories"]
     assert top["coverage"].startswith(f"covered by {len({a['outlet'] for a in wire})} outlets in")
-    leaders = [i for i in digest.items if i["story"]]
+    leaders = [i for i in section.items if i["story"] and "led_by" not in i["story"]]
     assert len(leaders) == 1 and len(leaders[0]["story"]["also"]) == len(wire) - 1
+    # every copy is delivered (in the ledger), the story is listed once
+    assert len(section.items) == len(wire)
 
-    store_watchlist_digest(wh, digest, "run", datetime(2021, 10, 20, 6, tzinfo=UTC))
-    subscription = load_analysts(ROOT / "include/config/analysts.yaml").subscriptions[0]
-    rendered = render_digest(load_subscription_digest(wh, day, subscription, {watchlist.name: watchlist}, {}))
+    rendered = render_digest(digest)
     assert "Top stories" in rendered.text and top["coverage"] in rendered.text
     assert ": 1 article," in rendered.text  # the story once, not once per outlet's copy
     assert "Same story:" in rendered.text
@@ -146,7 +149,7 @@ def test_stored_articles_a_stopped_run_left_without_a_story_get_one_in_the_next(
     first, second = ([_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])]
                      for a in wire[:2])
     tagger = Tagger(ROOT / "include/config/watchlists.yaml", ROOT / "include/config/regions.yaml")
-    articles, hits, places = tag_records(tagger, first, "r")
+    articles, hits, places = tag_records(tagger, first, "r", stored_at=NOW)
     wh.commit_batch("r", articles, hits, places, [], None)  # ... and the run stops here
     _store(wh, second)
     ids = [first[0]["article_id"], second[0]["article_id"]]

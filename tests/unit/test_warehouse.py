@@ -34,7 +34,8 @@ def test_a_new_warehouse_records_its_version_and_reopens(tmp_path):
 
 def test_a_version_1_warehouse_is_upgraded_in_place_and_keeps_its_rows(tmp_path, caplog):
     """A warehouse made by the first release: no text_hash/signature columns, no stories tables, the
-    narrower indexes. Connecting upgrades it; the rows stay, the new columns and indexes appear."""
+    narrower indexes, the per-watchlist digest tables of versions 1-2 and none of version 3's. Connecting
+    upgrades it; the rows stay (the old digest tables too, untouched), the new columns and indexes appear."""
     url = f"sqlite:///{tmp_path / 'v1.sqlite'}"
     wh = Warehouse.connect(url)
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
@@ -46,8 +47,18 @@ def test_a_version_1_warehouse_is_upgraded_in_place_and_keeps_its_rows(tmp_path,
             transport="outbox", run_id="r", status="sent", sent_at=datetime(2021, 8, 24, tzinfo=UTC)))
         for statement in ("DROP TABLE article_stories", "DROP TABLE stories",
                           "DROP INDEX ix_articles_text_hash", "ALTER TABLE articles DROP COLUMN text_hash",
-                          "ALTER TABLE articles DROP COLUMN signature", "ALTER TABLE daily_digests DROP COLUMN context",
+                          "ALTER TABLE articles DROP COLUMN signature",
                           "ALTER TABLE digest_sends DROP COLUMN body_text",
+                          "ALTER TABLE digest_sends DROP COLUMN error",
+                          "DROP INDEX ix_articles_stored",
+                          "ALTER TABLE articles DROP COLUMN stored_at",
+                          "ALTER TABLE articles DROP COLUMN first_seen_at",
+                          "ALTER TABLE articles DROP COLUMN published_local",
+                          "ALTER TABLE fetch_failures DROP COLUMN first_attempt_at",
+                          "DROP TABLE digest_entries", "DROP TABLE digest_ledger", "DROP TABLE digests",
+                          "DROP TABLE feed_status_log", "DROP TABLE pipeline_runs",
+                          "CREATE TABLE daily_digests (digest_date DATE, watchlist TEXT, item_count INTEGER)",
+                          "INSERT INTO daily_digests VALUES ('2021-08-24', 'w', 3)",
                           "DROP INDEX ix_articles_published", "DROP INDEX ix_articles_outlet_published",
                           "DROP INDEX ix_article_places_code_article", "DROP INDEX ix_watchlist_hits_article",
                           "CREATE INDEX ix_articles_published_at ON articles (published_at)",
@@ -62,8 +73,10 @@ def test_a_version_1_warehouse_is_upgraded_in_place_and_keeps_its_rows(tmp_path,
         wh = Warehouse.connect(url)
         inspector = sa.inspect(wh.engine)
         assert {c["name"] for c in inspector.get_columns("articles")} >= {"text_hash", "signature"}
-        assert {"context", "item_count"} <= {c["name"] for c in inspector.get_columns("daily_digests")}
-        assert {"stories", "article_stories"} <= set(inspector.get_table_names())
+        assert {c["name"] for c in inspector.get_columns("articles")} >= {"stored_at", "first_seen_at",
+                                                                           "published_local"}
+        assert {"stories", "article_stories", "digests", "digest_entries", "digest_ledger", "feed_status_log",
+                "pipeline_runs"} <= set(inspector.get_table_names())
         indexes = {i["name"] for t in ("articles", "article_places", "watchlist_hits")
                    for i in inspector.get_indexes(t)}
         assert {"ix_articles_published", "ix_articles_outlet_published", "ix_article_places_code_article",
@@ -73,7 +86,8 @@ def test_a_version_1_warehouse_is_upgraded_in_place_and_keeps_its_rows(tmp_path,
             assert conn.execute(sa.select(s.schema_info.c.version)).scalars().all() == [s.SCHEMA_VERSION]
             assert conn.execute(sa.select(s.articles.c.article_id, s.articles.c.text_hash)).all() == [("a1", None)]
             # a send made before body_text existed reads back with an empty body, not NULL
-            assert conn.execute(sa.select(s.digest_sends.c.body_text)).scalars().all() == [""]
+            assert conn.execute(sa.select(s.digest_sends.c.body_text, s.digest_sends.c.attempts)).all() == [("", 1)]
+            assert conn.exec_driver_sql("SELECT item_count FROM daily_digests").scalars().all() == [3]
         wh.close()
     assert sum("upgrading the warehouse" in r.message for r in caplog.records) == 1
 

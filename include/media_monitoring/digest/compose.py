@@ -1,4 +1,11 @@
-"""Compose a day's digest per watchlist from stored hits, and store exactly what will be sent."""
+"""Compose one subscription's digest for one window from what it has not received yet, and freeze it.
+
+The delivery contract: every stored article that matches a subscription (a hit of one of its watchlists,
+and for ``regions_mode: only`` a place in its regions) reaches it in exactly one digest. A scheduled digest
+takes every such article stored since the subscription's first digest and not delivered yet, so an article
+stored late (a feed polled every 6 h, a page retried, a release from quarantine) or without a date goes to
+the next digest; ``warehouse.digests.store_digest`` writes the ledger that keeps it out of any other.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from media_monitoring.config import Subscription, Watchlist
+from media_monitoring.digest.windows import Edition
 from media_monitoring.tagging.stories import coverage_text
 from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import digests as store
 
 log = logging.getLogger(__name__)
 
-MAX_ITEMS_PER_WATCHLIST = 100  # a digest is read in a morning; the UI holds the rest
+MAX_ITEMS_SHOWN = 100  # per watchlist in the email; the digest keeps every item and the view shows them all
 SPIKE_BASELINE_DAYS = 14  # a term's "usual" volume: its trailing 14-day daily average
 SPIKE_MIN_ARTICLES = 3  # fewer articles in a day is noise, not a spike
 SPIKE_FACTOR = 2.0  # flagged when the day's volume is at least twice the usual
@@ -22,19 +31,50 @@ SPIKE_FACTOR = 2.0  # flagged when the day's volume is at least twice the usual
 
 @dataclass
 class WatchlistDigest:
-    day: date
+    """One watchlist's section of a subscription's digest."""
+
     watchlist: str
     version: str
     items: list[dict[str, Any]] = field(default_factory=list)
     term_counts: dict[str, int] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)  # spikes, regions, attention, quality
+    context: dict[str, Any] = field(default_factory=dict)  # stories, spikes, regions
+
+
+@dataclass
+class SubscriptionDigest:
+    """What one analyst receives in one digest: its window, its sections, and the sources' state then."""
+
+    day: date
+    subscription: Subscription
+    kind: str
+    window_start: datetime
+    window_end: datetime
+    sections: list[WatchlistDigest]
+    outlet_names: dict[str, str]
+    attention: list[dict[str, Any]]
+    quality: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def article_count(self) -> int:
+        """Articles listed: a story's other articles ride along with its lead and are not counted again."""
+        return len({i["article_id"] for s in self.sections for i in s.items
+                    if not (i.get("story") or {}).get("led_by")})
+
+    @property
+    def hit_count(self) -> int:
+        return sum(sum(s.term_counts.values()) for s in self.sections)
+
+    @property
+    def late_count(self) -> int:
+        return len({i["article_id"] for s in self.sections for i in s.items if i.get("late")})
 
 
 def spikes(wh: Warehouse, watchlist: str, day: date, term_counts: dict[str, int]) -> list[dict[str, Any]]:
-    """Terms whose article count on ``day`` jumps against their trailing 14-day daily average."""
+    """Terms whose article count (``term_counts``, for ``day``) jumps against their daily average over the
+    14 days before ``day``."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=SPIKE_BASELINE_DAYS)
     history: Counter[str] = Counter()
-    for row in wh.term_article_counts(watchlist, start, start + timedelta(days=SPIKE_BASELINE_DAYS)):
+    for row in store.term_article_counts(wh, watchlist, start, start + timedelta(days=SPIKE_BASELINE_DAYS)):
         history[row["term"]] += row["articles"]
     out = []
     for term, today in sorted(term_counts.items()):
@@ -45,51 +85,51 @@ def spikes(wh: Warehouse, watchlist: str, day: date, term_counts: dict[str, int]
     return out
 
 
-def compose_watchlist(wh: Warehouse, day: date, watchlist: Watchlist) -> WatchlistDigest:
-    """Articles published on ``day`` with hits of ``watchlist``, most terms first.
+def _candidates(wh: Warehouse, edition: Edition, since: datetime | None) -> list[dict[str, Any]]:
+    sub = edition.subscription
+    if edition.kind == "day":
+        return store.undelivered_hits(wh, sub.name, sub.watchlists, day_start=edition.window_start,
+                                      day_end=edition.window_end)
+    return store.undelivered_hits(wh, sub.name, sub.watchlists, stored_after=since, stored_until=edition.window_end)
 
-    Each item carries, per term, the first hit (headline first) as its "why this is here".
-    """
-    by_article: dict[str, dict[str, Any]] = {}
-    for row in wh.hits_for_day(watchlist.name, day):
-        item = by_article.setdefault(row["article_id"], {
+
+def _items_by_watchlist(rows: list[dict[str, Any]], edition: Edition) -> dict[str, list[dict[str, Any]]]:
+    """Group hit rows into one item per (watchlist, article), with the first hit of each term as its "why"."""
+    sub = edition.subscription
+    interest = set(sub.regions)
+    grouped: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        in_regions = bool(interest & set(row["regions"] or ()))
+        if sub.regions_mode == "only" and interest and not in_regions:
+            continue
+        published = row["published_at"]
+        item = grouped.setdefault(row["watchlist"], {}).setdefault(row["article_id"], {
             "article_id": row["article_id"], "title": row["title"] or row["url"], "url": row["url"],
-            "outlet_id": row["outlet_id"], "published_at": row["published_at"], "terms": [], "_hits": 0,
-            "outlet_country": row["outlet_country"], "primary_country": row["primary_country"],
-            "primary_region": row["primary_region"],
+            "outlet_id": row["outlet_id"], "language": row["language"], "published_at": published,
+            "published_local": row["published_local"], "first_seen_at": row["first_seen_at"],
+            "stored_at": row["stored_at"], "outlet_country": row["outlet_country"],
+            "primary_country": row["primary_country"], "primary_region": row["primary_region"],
+            # published before the window it arrives in: the analyst is told it is not today's news
+            "late": edition.kind == "scheduled" and published is not None and published < edition.window_start,
+            "in_regions": in_regions, "terms": [], "_hits": 0,
         })
         item["_hits"] += 1
         if all(t["term"] != row["term"] for t in item["terms"]):
             item["terms"].append({"term": row["term"], "alias": row["alias"], "matched": row["matched"],
                                   "field": row["field"], "snippet": row["snippet"]})
-    ranked = sorted(by_article.values(),
-                    key=lambda i: (-len(i["terms"]), -i["_hits"], i["published_at"] or datetime.max, i["url"]))
-    ranked, top_stories = _group_stories(wh, ranked)
-    counts: Counter[str] = Counter()
-    items = []
-    for rank, item in enumerate(ranked[:MAX_ITEMS_PER_WATCHLIST], start=1):
-        item.pop("_hits")
-        item["rank"] = rank
-        counts.update(t["term"] for t in item["terms"])
-        items.append(item)
-    term_counts = dict(sorted(counts.items()))
-    regions = Counter(i["primary_region"] or "unknown" for i in items)
-    context = {
-        "stories": top_stories,
-        "spikes": spikes(wh, watchlist.name, day, term_counts),
-        "regions": [{"region": r, "articles": n} for r, n in sorted(regions.items(), key=lambda x: (-x[1], x[0]))],
-        "attention": [{"outlet_id": h["outlet_id"], "status": h["status"], "reason": h["status_reason"]}
-                      for h in wh.sources_needing_attention()],
-        "quality": [{"outlet_id": oid, "summary": quality_line(q), "articles": q["articles"]}
-                    for oid, q in sorted(wh.latest_outlet_quality().items())],
-    }
-    return WatchlistDigest(day, watchlist.name, watchlist.version, items, term_counts, _json_safe(context))
+    return {name: list(items.values()) for name, items in grouped.items()}
+
+
+def _rank(items: list[dict[str, Any]], regions_first: bool) -> list[dict[str, Any]]:
+    never = datetime.max.replace(tzinfo=UTC)
+    return sorted(items, key=lambda i: (regions_first and not i["in_regions"], -len(i["terms"]), -i["_hits"],
+                                        i["published_at"] or never, i["url"]))
 
 
 def _group_stories(wh: Warehouse, ranked: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One entry per story: the best-ranked article leads, the others of the day ride along ("also").
+    """One entry per story: the best-ranked article leads, the others of the window ride along ("also").
 
-    Returns the items to list and the day's top stories (covered by several outlets), widest first.
+    Returns the items to list and the window's top stories (covered by several outlets), widest first.
     """
     stories = wh.stories_of([i["article_id"] for i in ranked])
     leaders: dict[str, dict[str, Any]] = {}
@@ -110,10 +150,11 @@ def _group_stories(wh: Warehouse, ranked: list[dict[str, Any]]) -> tuple[list[di
         else:
             lead["story"]["also"].append({"article_id": item["article_id"], "title": item["title"],
                                           "url": item["url"], "outlet_id": item["outlet_id"]})
+            items.append({**item, "story": {"story_id": story["story_id"], "led_by": lead["article_id"]}})
     top = [{"story_id": i["story"]["story_id"], "title": i["title"], "url": i["url"],
             "coverage": i["story"]["coverage"], "first_seen": i["story"]["first_seen"],
             "outlets": i["story"]["outlets"]}
-           for i in items if i["story"] and len(i["story"]["outlets"]) > 1]
+           for i in items if i["story"] and "led_by" not in i["story"] and len(i["story"]["outlets"]) > 1]
     top.sort(key=lambda t: (-len(t["outlets"]), str(t["first_seen"])))
     return items, top
 
@@ -128,62 +169,8 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def store_watchlist_digest(wh: Warehouse, digest: WatchlistDigest, run_id: str, created_at: datetime) -> None:
-    wh.store_digest(
-        {"digest_date": digest.day, "watchlist": digest.watchlist, "watchlist_version": digest.version,
-         "run_id": run_id, "item_count": len(digest.items), "term_counts": digest.term_counts,
-         "context": digest.context, "created_at": created_at},
-        [{"digest_date": digest.day, "watchlist": digest.watchlist, "article_id": i["article_id"],
-          "rank": i["rank"], "title": i["title"], "url": i["url"], "outlet_id": i["outlet_id"],
-          "published_at": i["published_at"], "terms": i["terms"], "outlet_country": i["outlet_country"],
-          "primary_country": i["primary_country"], "primary_region": i["primary_region"],
-          "story": _json_safe(i.get("story"))} for i in digest.items],
-    )
-    log.info("digest %s %s (v%s): %d articles, terms %s", digest.day, digest.watchlist, digest.version,
-             len(digest.items), digest.term_counts or "none")
-
-
-@dataclass
-class SubscriptionDigest:
-    """What one analyst receives for one day: their watchlists' stored digests plus context."""
-
-    day: date
-    subscription: Subscription
-    sections: list[WatchlistDigest]
-    outlet_names: dict[str, str]
-    attention: list[dict[str, Any]]
-    quality: list[dict[str, Any]] = field(default_factory=list)  # one line per outlet, latest run
-
-    @property
-    def article_count(self) -> int:
-        return len({i["article_id"] for s in self.sections for i in s.items})
-
-    @property
-    def hit_count(self) -> int:
-        return sum(sum(s.term_counts.values()) for s in self.sections)
-
-
-def load_subscription_digest(wh: Warehouse, day: date, subscription: Subscription,
-                             watchlists: dict[str, Watchlist], outlet_names: dict[str, str]) -> SubscriptionDigest:
-    """Rebuild a subscription's digest from the stored rows, so the email shows what was stored."""
-    sections = []
-    for name in subscription.watchlists:
-        stored = wh.daily_digest(day, name)
-        if stored is None:
-            raise LookupError(f"no digest composed for {day} and watchlist {name!r}; run the compose step first")
-        items = wh.digest_items(day, name)
-        sections.append(WatchlistDigest(day, name, stored["watchlist_version"], items,
-                                        dict(stored["term_counts"]), stored.get("context") or {}))
-    context = sections[0].context if sections else {}
-    attention = [{**a, "name": outlet_names.get(a["outlet_id"], a["outlet_id"])}
-                 for a in context.get("attention", [])]
-    quality = [{**q, "name": outlet_names.get(q["outlet_id"], q["outlet_id"])} for q in context.get("quality", [])]
-    quality.sort(key=lambda q: q["name"])
-    return SubscriptionDigest(day, subscription, sections, outlet_names, attention, quality)
-
-
 def quality_line(q: dict[str, Any]) -> str:
-    """"12 articles, 1 quarantined (8%), 0 short" for the outlet's latest validated run."""
+    """"12 articles, 1 quarantined, 0 short" for the outlet's articles validated in the digest's window."""
     n = q["articles"]
     quarantined = round(q["quarantined_share"] * n)
     short = round(q["short_share"] * n)
@@ -191,3 +178,84 @@ def quality_line(q: dict[str, Any]) -> str:
     if q.get("failed_expectations"):
         line += "; failed batch checks: " + ", ".join(q["failed_expectations"])
     return line
+
+
+def compose(wh: Warehouse, edition: Edition, watchlists: dict[str, Watchlist], *, since: datetime | None,
+            run_id: str, created_at: datetime) -> dict[str, Any]:
+    """Compose ``edition`` from what its subscription has not received and store it, frozen.
+
+    ``since`` bounds a scheduled digest below: the start of the subscription's first digest window, so a
+    new subscription starts with its first window and never receives the whole archive.
+
+    Returns:
+        The stored digest row.
+    """
+    sub = edition.subscription
+    by_watchlist = _items_by_watchlist(_candidates(wh, edition, since), edition)
+    entries, term_counts, contexts, versions = [], {}, {}, {}
+    for name in sub.watchlists:
+        ranked = _rank(by_watchlist.get(name, []), regions_first=bool(sub.regions))
+        listed, top_stories = _group_stories(wh, ranked)
+        counts: Counter[str] = Counter()
+        regions: Counter[str] = Counter()
+        for rank, item in enumerate(listed, start=1):
+            item.pop("_hits")
+            item["rank"] = rank
+            counts.update(t["term"] for t in item["terms"])
+            if not (item["story"] or {}).get("led_by"):
+                regions[item["primary_region"] or "unknown"] += 1
+            entries.append({"subscription": sub.name, "digest_date": edition.digest_date, "watchlist": name,
+                            **{k: item[k] for k in ("article_id", "rank", "title", "url", "outlet_id", "language",
+                                                    "published_at", "published_local", "first_seen_at",
+                                                    "stored_at", "late", "in_regions", "terms", "outlet_country",
+                                                    "primary_country", "primary_region")},
+                            "story": _json_safe(item["story"])})
+        term_counts[name] = dict(sorted(counts.items()))
+        versions[name] = watchlists[name].version
+        contexts[name] = {
+            "stories": top_stories,
+            "spikes": spikes(wh, name, edition.window_end.date(), term_counts[name]),
+            "regions": [{"region": r, "articles": n} for r, n in sorted(regions.items(), key=lambda x: (-x[1], x[0]))],
+        }
+    context = {
+        "sections": contexts,
+        "attention": store.feed_status_during(wh, edition.window_start, edition.window_end),
+        "quality": [{"outlet_id": oid, "summary": quality_line(q), "articles": q["articles"]}
+                    for oid, q in sorted(store.outlet_quality_during(wh, edition.window_start,
+                                                                     edition.window_end).items())],
+    }
+    article_ids = {e["article_id"] for e in entries}
+    late = {e["article_id"] for e in entries if e["late"]}
+    row = {
+        "subscription": sub.name, "digest_date": edition.digest_date, "kind": edition.kind,
+        "window_start": edition.window_start, "window_end": edition.window_end, "timezone": sub.timezone,
+        "run_id": run_id, "versions": {"watchlists": versions, "regions": list(sub.regions),
+                                       "regions_mode": sub.regions_mode},
+        "item_count": len(article_ids), "late_count": len(late), "term_counts": term_counts,
+        "context": _json_safe(context), "created_at": created_at,
+    }
+    store.store_digest(wh, row, entries)
+    log.info("digest %s for %s (%s, window %s to %s): %d articles (%d published earlier), terms %s",
+             edition.digest_date, sub.name, edition.kind, edition.window_start.isoformat(),
+             edition.window_end.isoformat(), len(article_ids), len(late), term_counts)
+    return row
+
+
+def load(wh: Warehouse, subscription: Subscription, day: date, outlet_names: dict[str, str]) -> SubscriptionDigest:
+    """Rebuild a stored digest from its rows, so the email shows exactly what was stored."""
+    row = store.digest(wh, subscription.name, day)
+    if row is None:
+        raise LookupError(f"no digest composed for {subscription.name!r} on {day}; run the compose step first")
+    by_watchlist: dict[str, list[dict[str, Any]]] = {}
+    for entry in store.entries(wh, subscription.name, day):
+        by_watchlist.setdefault(entry["watchlist"], []).append(entry)
+    context = row["context"] or {}
+    versions = (row["versions"] or {}).get("watchlists", {})
+    sections = [WatchlistDigest(name, str(versions.get(name, "?")), by_watchlist.get(name, []),
+                                dict(row["term_counts"].get(name, {})), context.get("sections", {}).get(name, {}))
+                for name in row["term_counts"]]
+    attention = [{**a, "name": outlet_names.get(a["outlet_id"], a["outlet_id"])} for a in context.get("attention", [])]
+    quality = [{**q, "name": outlet_names.get(q["outlet_id"], q["outlet_id"])} for q in context.get("quality", [])]
+    quality.sort(key=lambda q: q["name"])
+    return SubscriptionDigest(day, subscription, row["kind"], row["window_start"], row["window_end"], sections,
+                              outlet_names, attention, quality)

@@ -1,8 +1,9 @@
 """Deliver a rendered digest exactly once per (day, subscription): by SMTP or to an outbox folder.
 
 A send log row is written as "sending" before the transport is called and set to "sent" after.
-A rerun or retry finds "sent" and sends nothing. A crash between the two leaves "sending": the
-next attempt sends again with the same Message-ID, so mail clients show one message.
+A rerun or retry finds "sent" and sends nothing. A transport error leaves "failed" with the error and
+the attempt count, and the next run tries again. A crash between the two leaves "sending": the next
+attempt sends again with the same Message-ID, so mail clients show one message.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from media_monitoring.config import Analysts, Subscription
 from media_monitoring.digest.render import RenderedDigest
 from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import digests as store
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def deliver(
     now: datetime,
 ) -> str:
     """Send ``msg`` unless the send log says it went out. Returns "sent" or "already_sent"."""
-    prior = wh.sent(day, subscription.name)
+    prior = store.sent(wh, day, subscription.name)
     if prior and prior["status"] == "sent":
         log.info("digest %s for %s already sent (%s, %s); nothing to do", day, subscription.name,
                  prior["transport"], prior["message_id"])
@@ -80,11 +82,16 @@ def deliver(
            "message_id": msg["Message-ID"], "subject": msg["Subject"], "transport": transport,
            "location": location, "run_id": run_id, "status": "sending", "sent_at": now,
            "body_text": msg.get_body(preferencelist=("plain",)).get_content(),
-           "body_html": msg.get_body(preferencelist=("html",)).get_content()}
-    wh.record_send(row)
+           "body_html": msg.get_body(preferencelist=("html",)).get_content(),
+           "attempts": (prior["attempts"] if prior else 0) + 1, "error": prior["error"] if prior else None}
+    store.record_send(wh, row)
     data = msg.as_bytes(policy=email.policy.SMTP)  # CRLF line ends, as SMTP and .eml readers expect
     if smtp_send:
-        smtp_send(sender, [subscription.email], data)
+        try:
+            smtp_send(sender, [subscription.email], data)
+        except Exception as exc:
+            store.record_send(wh, {**row, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            raise
         log.info("digest %s for %s sent by SMTP to %s", day, subscription.name, subscription.email)
     else:
         path = Path(location)  # type: ignore[arg-type]
@@ -93,5 +100,5 @@ def deliver(
         tmp.write_bytes(data)
         os.replace(tmp, path)  # atomic: a reader never sees half a message
         log.info("digest %s for %s written to %s", day, subscription.name, path)
-    wh.record_send({**row, "status": "sent"})
+    store.record_send(wh, {**row, "status": "sent"})
     return "sent"

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from media_monitoring.digest.compose import SubscriptionDigest
+from media_monitoring.digest.compose import MAX_ITEMS_SHOWN, SubscriptionDigest
 
 MAX_TEXT_CHARS = 300  # titles and snippets longer than this are cut in the email
 
@@ -38,6 +38,16 @@ def subject_for(digest: SubscriptionDigest) -> str:
     return (f"Media Monitor {digest.day.isoformat()}: {digest.article_count} article"
             f"{'' if digest.article_count == 1 else 's'}, {digest.hit_count} mention"
             f"{'' if digest.hit_count == 1 else 's'}")
+
+
+def window_text(digest: SubscriptionDigest) -> str:
+    """The window the digest covers, in the analyst's timezone: "5 Dec 2026 07:00 to 6 Dec 2026 07:00"."""
+    tz = ZoneInfo(digest.subscription.timezone)
+    start, end = digest.window_start.astimezone(tz), digest.window_end.astimezone(tz)
+    if digest.kind == "day":
+        return f"articles published on {start.strftime('%d %b %Y')} ({digest.subscription.timezone})"
+    return (f"articles stored from {start.strftime('%d %b %Y %H:%M')} to {end.strftime('%d %b %Y %H:%M')} "
+            f"({digest.subscription.timezone})")
 
 
 def _cut(value: Any) -> Any:
@@ -80,19 +90,24 @@ def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
     for s in digest.sections:
         ctx = s.context or {}
         regions = sorted(ctx.get("regions", []), key=lambda r: (r["region"] not in interest, -r["articles"]))
-        items = [{**i, "title": _cut(i["title"]), "url": _web_url(i.get("url")),
+        # an article that rides along with its story's lead is listed under it, not on its own
+        leads = [i for i in s.items if not (i.get("story") or {}).get("led_by")]
+        items = [{"language": None, "late": False, **i, "title": _cut(i["title"]), "url": _web_url(i.get("url")),
                   "published_at": _published(i.get("published_at"), tz), "story": _story(i.get("story")),
-                  "terms": [{k: _cut(v) for k, v in t.items()} for t in i["terms"]]} for i in s.items]
+                  "terms": [{k: _cut(v) for k, v in t.items()} for t in i["terms"]]}
+                 for i in leads[:MAX_ITEMS_SHOWN]]
         stories = [{**st, "title": _cut(st["title"]), "url": _web_url(st.get("url")),
                     "first_seen": _published(st["first_seen"], tz)} for st in ctx.get("stories", [])]
         sections.append({"watchlist": s.watchlist, "version": s.version, "articles": items, "stories": stories,
+                         "more": max(0, len(leads) - MAX_ITEMS_SHOWN),
                          "term_counts": s.term_counts, "spikes": [x for x in ctx.get("spikes", []) if x["spike"]],
                          "regions": [{**r, "interest": r["region"] in interest} for r in regions]})
     context = {
         "day": digest.day, "subscription": digest.subscription, "sections": sections,
         "outlet_names": digest.outlet_names, "attention": digest.attention, "quality": digest.quality,
         "article_count": digest.article_count, "hit_count": digest.hit_count, "subject": subject_for(digest),
-        "tz_name": digest.subscription.timezone,
+        "tz_name": digest.subscription.timezone, "window": window_text(digest), "late_count": digest.late_count,
+        "regions_only": digest.subscription.regions_mode == "only" and bool(interest),
     }
     html = _env(True).get_template("digest.html.j2").render(context)
     text = _env(False).get_template("digest.txt.j2").render(context)

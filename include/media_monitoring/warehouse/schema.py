@@ -1,7 +1,8 @@
 """The warehouse schema, defined once for every backend.
 
 Keys are stable so that every write can be an upsert: articles by the hash of their canonical URL,
-digests by (date, watchlist), sends by (date, subscription), staging rows by (run id, article id).
+digests and sends by (subscription, digest date), the delivery ledger by (subscription, article id),
+staging rows by (run id, article id).
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ metadata = sa.MetaData()
 #   1: the first schema (the first releases lacked articles.text_hash/signature and stories)
 #   2: hit_places and indexes for the UI's outlet and region filters and the digest's spikes, measured
 #      on 1M articles (bench/RESULTS.md, "Warehouse at 1M articles")
-SCHEMA_VERSION = 2
-UPGRADABLE_FROM = frozenset({1})
+#   3: per-subscription digests with their windows (digests, digest_entries) and the delivery ledger
+#      (digest_ledger) that holds each article to one digest per subscription; articles.stored_at,
+#      first_seen_at and published_local; fetch_failures.first_attempt_at; feed_status_log and
+#      pipeline_runs. The version-2 tables daily_digests and digest_items stay in an upgraded database
+#      untouched (what was sent stays in digest_sends) but nothing reads or writes them any more.
+SCHEMA_VERSION = 3
+UPGRADABLE_FROM = frozenset({1, 2})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
 RETIRED_INDEXES = {"articles": ("ix_articles_outlet_id", "ix_articles_published_at"),
                    "article_places": ("ix_article_places_code",)}
@@ -41,7 +47,9 @@ articles = sa.Table(
     sa.Column("title", sa.Text),
     sa.Column("title_key", sa.String(32), index=True),  # normalised title hash: same-outlet duplicates fold
     sa.Column("author", sa.Text),
-    sa.Column("published_at", TS),
+    sa.Column("published_at", TS),  # the instant (UTC)
+    # the page's own reading of it, offset kept ("2021-10-28T00:30:00+04:30"): its calendar day and clock
+    sa.Column("published_local", sa.String(40)),
     sa.Column("date_source", sa.String(8)),
     sa.Column("language", sa.String(8)),
     sa.Column("language_source", sa.String(10)),
@@ -54,6 +62,10 @@ articles = sa.Table(
     sa.Column("primary_region", sa.String(64)),
     sa.Column("first_run_id", sa.String(250)),
     sa.Column("fetched_at", TS),
+    sa.Column("first_seen_at", TS),  # when a feed first led us here (a page retried later keeps its first try)
+    # when the article became visible to digests (the storing run's time; a release's time): the delivery
+    # ledger hands every article to the next digest of each matching subscription after this instant
+    sa.Column("stored_at", TS),
     sa.Column("text_hash", sa.String(32), index=True),  # exact duplicates (syndicated copy) are one article
     sa.Column("signature", sa.LargeBinary),  # MinHash for story grouping (tagging/stories.py)
     sa.Column("signature_version", sa.String(40)),
@@ -61,6 +73,8 @@ articles = sa.Table(
     sa.Index("ix_articles_published", "published_at", "article_id"),
     # An outlet's articles newest first: the UI's outlet filter reads them in order, never the whole table.
     sa.Index("ix_articles_outlet_published", "outlet_id", "published_at", "article_id"),
+    # what was stored since a subscription's last digest
+    sa.Index("ix_articles_stored", "stored_at", "article_id"),
 )
 
 stories = sa.Table(
@@ -173,6 +187,7 @@ fetch_failures = sa.Table(
     sa.Column("http_status", sa.Integer),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("entry", sa.JSON, nullable=False),  # the feed entry, to retry without the feed
+    sa.Column("first_attempt_at", TS),  # the article's first-seen time when a retry finally succeeds
     sa.Column("last_attempt_at", TS, nullable=False),
     sa.Column("next_retry_at", TS),  # null: permanent (404/410), not retried
 )
@@ -200,9 +215,24 @@ feed_health = sa.Table(
     sa.Column("items_per_day", sa.Float, nullable=False, default=0.0),
     sa.Column("poll_interval_s", sa.Integer),
     sa.Column("next_poll_at", TS),
-    sa.Column("status", sa.String(10), nullable=False, default="ok"),  # ok, quiet, failing, blocked, drifting
+    sa.Column("status", sa.String(10), nullable=False, default="ok"),  # ok, quiet, failing, blocked, drifting, no_links
     sa.Column("status_reason", sa.Text),
     sa.Column("drift_reason", sa.Text),  # set by the process step when extraction quality jumps
+    # the last parse: entries without a usable http(s) link, and why (feeds.FeedReading.skip_note)
+    sa.Column("entries_skipped", sa.Integer),
+    sa.Column("skipped_reason", sa.Text),
+    sa.Column("charset_note", sa.Text),  # the Content-Type charset did not decode the body: what did
+)
+
+# One row each time an outlet's feed status changes: a digest's "sources needing attention" is the
+# state during its own window, not whatever feed_health says when it is read.
+feed_status_log = sa.Table(
+    "feed_status_log",
+    metadata,
+    sa.Column("outlet_id", sa.String(64), primary_key=True),
+    sa.Column("changed_at", TS, primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("reason", sa.Text),
 )
 
 outlet_quality = sa.Table(
@@ -242,24 +272,33 @@ validation_runs = sa.Table(
     sa.Index("ix_validation_runs_time", "validated_at", "run_id"),
 )
 
-daily_digests = sa.Table(
-    "daily_digests",
+# One row per digest actually composed: one subscription's edition for one local day, with the window it
+# covers and the versions it was composed with. Frozen once written: re-rendering it later gives the email
+# that was sent, and an auditor lists what each analyst received from here and digest_entries.
+digests = sa.Table(
+    "digests",
     metadata,
-    sa.Column("digest_date", sa.Date, primary_key=True),
-    sa.Column("watchlist", sa.String(100), primary_key=True),
-    sa.Column("watchlist_version", sa.String(50), nullable=False),
+    sa.Column("subscription", sa.String(200), primary_key=True),
+    sa.Column("digest_date", sa.Date, primary_key=True),  # the analyst's local day it is the digest of
+    sa.Column("kind", sa.String(10), nullable=False),  # "scheduled" (at digest_time) or "day" (asked for a day)
+    sa.Column("window_start", TS, nullable=False),
+    sa.Column("window_end", TS, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
     sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("versions", sa.JSON, nullable=False),  # watchlist versions, regions and their mode
     sa.Column("item_count", sa.Integer, nullable=False),
-    sa.Column("term_counts", sa.JSON, nullable=False),
-    # spikes, region breakdown, sources needing attention and source quality as composed: a digest
-    # re-rendered later (backfill, audit, the UI) shows exactly what it showed the day it was sent
+    sa.Column("late_count", sa.Integer, nullable=False, default=0),  # published before the window
+    sa.Column("term_counts", sa.JSON, nullable=False),  # {watchlist: {term: articles}}
+    # spikes, region breakdown, sources needing attention and source quality of the window, as composed
     sa.Column("context", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_digests_created", "created_at"),
 )
 
-digest_items = sa.Table(
-    "digest_items",
+digest_entries = sa.Table(
+    "digest_entries",
     metadata,
+    sa.Column("subscription", sa.String(200), primary_key=True),
     sa.Column("digest_date", sa.Date, primary_key=True),
     sa.Column("watchlist", sa.String(100), primary_key=True),
     sa.Column("article_id", sa.String(32), primary_key=True),
@@ -267,13 +306,28 @@ digest_items = sa.Table(
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("outlet_id", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(8)),
     sa.Column("published_at", TS),
-    sa.Column("terms", sa.JSON, nullable=False),  # [{term, alias, snippet}]
+    sa.Column("published_local", sa.String(40)),
+    sa.Column("first_seen_at", TS),
+    sa.Column("stored_at", TS),
+    sa.Column("late", sa.Boolean, nullable=False, default=False),  # published earlier, first seen now
+    sa.Column("in_regions", sa.Boolean, nullable=False, default=False),  # in the subscription's regions
+    sa.Column("terms", sa.JSON, nullable=False),  # [{term, alias, matched, field, snippet}]
     sa.Column("outlet_country", sa.String(2)),
     sa.Column("primary_country", sa.String(2)),
     sa.Column("primary_region", sa.String(64)),
     # the story this article leads in the digest: {story_id, coverage, first_seen, also: [other articles]}
     sa.Column("story", sa.JSON),
+)
+
+# The delivery contract in one key: an article reaches each subscription in exactly one digest.
+digest_ledger = sa.Table(
+    "digest_ledger",
+    metadata,
+    sa.Column("subscription", sa.String(200), primary_key=True),
+    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("digest_date", sa.Date, nullable=False),
 )
 
 digest_sends = sa.Table(
@@ -287,8 +341,28 @@ digest_sends = sa.Table(
     sa.Column("transport", sa.String(10), nullable=False),  # "smtp" or "outbox"
     sa.Column("location", sa.Text),  # the .eml path for the outbox
     sa.Column("run_id", sa.String(250), nullable=False),
-    sa.Column("status", sa.String(10), nullable=False),  # "sending", then "sent"
+    sa.Column("status", sa.String(10), nullable=False),  # "sending", then "sent" (or "failed", tried again)
     sa.Column("sent_at", TS, nullable=False),
     sa.Column("body_text", sa.Text, nullable=False, default=""),  # exactly what was sent, for audit and the UI
     sa.Column("body_html", sa.Text, nullable=False, default=""),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("error", sa.Text),  # the last failed attempt's error, kept after a later success
+)
+
+# The DAG runs as the tasks saw them: the view's "last successful ingest", "latest failure" (with the
+# exception and a link to the task log) and the stale-ingest banner read this, not Airflow's database.
+pipeline_runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    sa.Column("dag_id", sa.String(250), primary_key=True),
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("run_type", sa.String(20)),
+    sa.Column("state", sa.String(10), nullable=False),  # running, success, failed
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("ended_at", TS),
+    sa.Column("failed_task", sa.String(250)),
+    sa.Column("error", sa.Text),
+    sa.Column("log_url", sa.Text),
+    sa.Column("summary", sa.JSON),  # the run's counts
+    sa.Index("ix_pipeline_runs_dag_state", "dag_id", "state", "started_at"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,10 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+ARTICLE_UPDATE_COLUMNS = tuple(c.name for c in s.articles.columns
+                               if c.name not in ("article_id", "first_seen_at", "stored_at"))
 
 
 class WarehouseSchemaError(RuntimeError):
@@ -259,7 +263,8 @@ class Warehouse:
         (run id, article id) pairs) and the page failures of the feed entries it resolves."""
         ids = [a["article_id"] for a in articles]
         with self.engine.begin() as conn:
-            self._upsert(conn, s.articles, articles)
+            # an article stored again (re-processed, released) keeps when it was first seen and stored
+            self._upsert(conn, s.articles, articles, update=ARTICLE_UPDATE_COLUMNS)
             for start in range(0, len(ids), UPSERT_CHUNK):  # tags are replaced, not accumulated
                 chunk = ids[start:start + UPSERT_CHUNK]
                 conn.execute(s.watchlist_hits.delete().where(s.watchlist_hits.c.article_id.in_(chunk)))
@@ -321,7 +326,23 @@ class Warehouse:
         with self.engine.begin() as conn:
             prior = conn.execute(sa.select(s.fetch_failures.c.attempts)
                                  .where(s.fetch_failures.c.article_id == row["article_id"])).scalar()
-            self._upsert(conn, s.fetch_failures, [{**row, "attempts": (prior or 0) + 1}])
+            keep_first = [c.name for c in s.fetch_failures.columns if c.name not in ("article_id", "first_attempt_at")]
+            self._upsert(conn, s.fetch_failures,
+                         [{**row, "attempts": (prior or 0) + 1, "first_attempt_at": row["last_attempt_at"]}],
+                         update=keep_first)
+
+    def first_attempts(self, article_ids: Sequence[str]) -> dict[str, datetime]:
+        """When the pages of these ids were first tried, for those that failed before."""
+        ff = s.fetch_failures
+        found: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(article_ids), UPSERT_CHUNK):
+                chunk = list(article_ids[start:start + UPSERT_CHUNK])
+                for article_id, first, last in conn.execute(sa.select(ff.c.article_id, ff.c.first_attempt_at,
+                                                                      ff.c.last_attempt_at)
+                                                            .where(ff.c.article_id.in_(chunk))):
+                    found[article_id] = _aware(first or last)
+        return found
 
     def due_retries(self, outlet_id: str, now: datetime) -> list[dict[str, Any]]:
         """Feed entries whose page fetch failed transiently and is due again."""
@@ -366,8 +387,16 @@ class Warehouse:
         return data
 
     def save_feed_state(self, row: dict[str, Any]) -> None:
+        """Upsert an outlet's feed health; a change of status is also logged with the time it happened."""
+        fh = s.feed_health
         with self.engine.begin() as conn:
-            self._upsert(conn, s.feed_health, [row])
+            before = conn.execute(sa.select(fh.c.status).where(fh.c.outlet_id == row["outlet_id"])).scalar()
+            self._upsert(conn, fh, [row])
+            status = row.get("status")
+            if status is not None and status != (before or "ok"):
+                at = row.get("last_attempt_at") or datetime.now(UTC)
+                self._upsert(conn, s.feed_status_log, [{"outlet_id": row["outlet_id"], "changed_at": at,
+                                                        "status": status, "reason": row.get("status_reason")}])
 
     def feed_health_table(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -509,71 +538,7 @@ class Warehouse:
                          .values(released_at=released_at))
             return dict(row._mapping)
 
-    # -- digest ----------------------------------------------------------------------------------
-
-    def hits_for_day(self, watchlist: str, day: date) -> list[dict[str, Any]]:
-        """Every hit of ``watchlist`` in articles published on ``day`` (UTC), joined with the article."""
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        end = start + timedelta(days=1)
-        a, h = s.articles, s.watchlist_hits
-        q = (
-            sa.select(a.c.article_id, a.c.title, a.c.url, a.c.outlet_id, a.c.outlet_country, a.c.published_at,
-                      a.c.primary_country, a.c.primary_region, a.c.regions,
-                      h.c.term, h.c.alias, h.c.matched, h.c.snippet, h.c.field, h.c.start, h.c.version)
-            .join(h, h.c.article_id == a.c.article_id)
-            .where(h.c.watchlist == watchlist, a.c.published_at >= start, a.c.published_at < end)
-            .order_by(a.c.published_at, a.c.article_id, h.c.term, h.c.field.desc(), h.c.start)
-        )
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(q).mappings()]
-        for row in rows:
-            row["published_at"] = _aware(row["published_at"])
-        return rows
-
-    def store_digest(self, digest: dict[str, Any], items: Sequence[dict[str, Any]]) -> None:
-        """Replace the stored digest of (date, watchlist) with exactly these items."""
-        with self.engine.begin() as conn:
-            conn.execute(s.digest_items.delete().where(
-                s.digest_items.c.digest_date == digest["digest_date"],
-                s.digest_items.c.watchlist == digest["watchlist"]))
-            self._upsert(conn, s.daily_digests, [digest])
-            self._upsert(conn, s.digest_items, items)
-
-    def daily_digest(self, day: date, watchlist: str) -> dict[str, Any] | None:
-        d = s.daily_digests
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(d).where(d.c.digest_date == day, d.c.watchlist == watchlist)).first()
-        return dict(row._mapping) if row else None
-
-    def term_article_counts(self, watchlist: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """(term, publication day, articles) for hits of ``watchlist`` in articles published in [start, end)."""
-        a, h = s.articles, s.watchlist_hits
-        q = (sa.select(h.c.term, a.c.article_id, a.c.published_at).distinct()
-             .join(a, a.c.article_id == h.c.article_id)
-             .where(h.c.watchlist == watchlist, a.c.published_at >= start, a.c.published_at < end))
-        counts: dict[tuple[str, date], int] = {}
-        with self.engine.connect() as conn:
-            for term, _article, published in conn.execute(q):
-                key = (term, _aware(published).date())
-                counts[key] = counts.get(key, 0) + 1
-        return [{"term": t, "day": d, "articles": n} for (t, d), n in sorted(counts.items())]
-
-    def digest_items(self, day: date, watchlist: str) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(
-                sa.select(s.digest_items).where(s.digest_items.c.digest_date == day,
-                                                s.digest_items.c.watchlist == watchlist)
-                .order_by(s.digest_items.c.rank)).mappings()]
-
-    def sent(self, day: date, subscription: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(s.digest_sends).where(
-                s.digest_sends.c.digest_date == day, s.digest_sends.c.subscription == subscription)).first()
-        return dict(row._mapping) if row else None
-
-    def record_send(self, row: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            self._upsert(conn, s.digest_sends, [row])
+    # -- digest: see media_monitoring.warehouse.digests ---------------------------------------------
 
     def sources_needing_attention(self) -> list[dict[str, Any]]:
         """Feeds whose health is not "ok": quiet, failing or blocked, with the reason."""

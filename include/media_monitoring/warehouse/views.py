@@ -45,7 +45,7 @@ MAX_FORMS_SHOWN = 6  # distinct matched surface forms listed per term
 STORIES_PER_PAGE = 20
 MIN_GROUP_SIZE = 2  # a story group: the same event in at least two stored articles
 MEMBERS_SHOWN = 10  # articles listed per story group
-STATUS_ORDER = ("blocked", "failing", "drifting", "quiet", "ok")  # worst first in the feed-health table
+STATUS_ORDER = ("blocked", "failing", "no_links", "drifting", "quiet", "ok")  # worst first in the feed-health table
 
 
 def clamp_page_size(value: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
@@ -342,17 +342,20 @@ def digest_send(wh: Warehouse, day: date, subscription: str) -> dict[str, Any] |
 
 
 def digests_on(wh: Warehouse, days: Sequence[date]) -> dict[date, list[dict[str, Any]]]:
-    """The composed digests (per watchlist) of these days: item and term counts."""
+    """The composed digests of these days, per subscription: window, item, late and term counts."""
     if not days:
         return {}
-    dd = s.daily_digests
+    d = s.digests
     out: dict[date, list[dict[str, Any]]] = {}
     with wh.engine.connect() as conn:
-        rows = conn.execute(sa.select(dd.c.digest_date, dd.c.watchlist, dd.c.item_count, dd.c.term_counts)
-                            .where(dd.c.digest_date.in_(list(days))).order_by(dd.c.digest_date, dd.c.watchlist))
+        rows = conn.execute(sa.select(d.c.digest_date, d.c.subscription, d.c.kind, d.c.window_start, d.c.window_end,
+                                      d.c.timezone, d.c.item_count, d.c.late_count, d.c.term_counts)
+                            .where(d.c.digest_date.in_(list(days))).order_by(d.c.digest_date, d.c.subscription))
         for r in rows.mappings():
+            row = dict(r)
+            row["window_start"], row["window_end"] = _aware(row["window_start"]), _aware(row["window_end"])
             day = date.fromisoformat(r["digest_date"]) if isinstance(r["digest_date"], str) else r["digest_date"]
-            out.setdefault(day, []).append(dict(r))
+            out.setdefault(day, []).append(row)
     return out
 
 
