@@ -10,8 +10,11 @@ near-duplicate pages:
   :data:`SHINGLE_WORDS` consecutive words of the title and of the body, after folding case, punctuation,
   Unicode forms and Arabic/Persian spelling variants. The estimated Jaccard similarity of two signatures
   is the share of their positions that agree.
-- :class:`StoryIndex` holds the recent stored articles (each with its story) in datasketch's MinHash LSH
-  index. A new article asks the index for candidates, keeps those published within :data:`WINDOW` of it,
+- :func:`band_keys` are the signature's LSH band keys. The warehouse keeps them for every placed article
+  (``story_bands``), so a run reads as candidates only the stored articles that share a band key with one
+  of its own, not the whole lookback.
+- :class:`StoryIndex` holds those candidates (each with its story) and the run's articles. A new article
+  takes as candidates the indexed articles sharing a band key, keeps those published within :data:`WINDOW` of it,
   in stories that began at most :data:`WINDOW` before it, whose estimated similarity is at least
   :data:`THRESHOLD`, and joins the story of the most similar one; with none it starts a story of its
   own, whose id is its own article id.
@@ -38,7 +41,7 @@ from typing import Any
 
 import numpy as np
 import regex
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash
 
 from media_monitoring.tagging.text import fold, strip_arabic_marks
 
@@ -71,6 +74,8 @@ SIGNATURE_VERSION = f"minhash-{SCHEME}-crc32-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED
 # affine32 scheme mixes every input hash with MurmurHash3's finaliser before its permutations, so the
 # permutations stay as random as with a cryptographic hash (the stories set groups the same either way).
 SHINGLE_HASH = zlib.crc32
+# What the warehouse's story_bands rows were made with: rows of another version are made again.
+BAND_VERSION = f"{SIGNATURE_VERSION}-b{LSH_BANDS}r{LSH_ROWS}"
 
 _WORD_RE = re.compile(r"\w+")  # what Python calls a word character, in any script
 # Format characters (Unicode category Cf: ZWNJ, bidi marks, the soft hyphen...) join the letters either
@@ -118,6 +123,19 @@ def sketch(title: str | None, text: str | None) -> np.ndarray:
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=SHINGLE_HASH, permutations=_PERMUTATIONS)
     minhash.update_batch([s.encode("utf-8") for s in shingles(title, text)])
     return np.asarray(minhash.hashvalues, dtype=np.uint32)
+
+
+def band_keys(sig: Sequence[int] | np.ndarray) -> list[int]:
+    """The signature's LSH band keys: band ``i`` covers values ``i * LSH_ROWS`` to ``(i + 1) * LSH_ROWS``
+    (as datasketch's ``MinHashLSH`` with ``params=(LSH_BANDS, LSH_ROWS)`` lays them out), and its key is
+    ``i << 32 | CRC-32 of the band's little-endian bytes``: a signed 64-bit int for a database column.
+    CRC-32 of 4 bytes is one-to-one, so with one row a key is exactly (band, value). Two articles are
+    candidates of each other when they share a key. An empty signature has none: it matches nothing."""
+    vector = np.asarray(sig, dtype="<u4")
+    if is_empty(vector):
+        return []
+    rows = vector[:LSH_BANDS * LSH_ROWS].reshape(LSH_BANDS, LSH_ROWS)
+    return [band << 32 | zlib.crc32(row.tobytes()) for band, row in enumerate(rows)]
 
 
 def text_hash(text: str | None) -> str:
@@ -278,15 +296,16 @@ class StoryIndex:
 
     Assigned articles are added to the index, so later articles of the batch can join them. The result
     does not depend on the order of the batch: it is taken in order of published time, then article id.
-    Candidates come from datasketch's ``MinHashLSH`` (:data:`LSH_BANDS` bands of :data:`LSH_ROWS` row),
-    held in memory.
+    Candidates are the indexed articles that share one of the :func:`band_keys` (:data:`LSH_BANDS` bands
+    of :data:`LSH_ROWS` row). The pipeline builds it from the run's candidates in the warehouse
+    (``warehouse/stories.py``); given every stored article of the lookback it places them the same way.
     """
 
     def __init__(self, articles: Iterable[StoryArticle] = (), *, threshold: float = THRESHOLD,
                  window: timedelta = WINDOW) -> None:
         self.threshold = threshold
         self.window = window
-        self._lsh = MinHashLSH(num_perm=NUM_PERM, params=(LSH_BANDS, LSH_ROWS))
+        self._bands: dict[int, list[str]] = {}  # band key -> the indexed articles with it
         self._articles: dict[str, StoryArticle] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._by_text: dict[str, list[str]] = {}  # text hash -> the articles with that text
@@ -317,8 +336,8 @@ class StoryIndex:
         self._first_seen[article.story_id] = min(seen)
         if article.text_hash:
             self._by_text.setdefault(article.text_hash, []).append(article.article_id)
-        if not is_empty(vector):
-            self._lsh.insert(article.article_id, _lean(vector), check_duplication=False)
+        for key in band_keys(vector):
+            self._bands.setdefault(key, []).append(article.article_id)
 
     def assign(self, articles: Iterable[StoryArticle]) -> list[tuple[str, str]]:
         """(article_id, story_id) of each new article, in the order given."""
@@ -364,6 +383,10 @@ class StoryIndex:
                              f"{NUM_PERM} ({SIGNATURE_VERSION}): recompute it with signature()")
         return vector
 
+    def candidates(self, sig: Sequence[int] | np.ndarray) -> set[str]:
+        """The indexed articles that share a band key with ``sig``."""
+        return {other for key in band_keys(sig) for other in self._bands.get(key, ())}
+
     def _open(self, article: StoryArticle, other_id: str) -> bool:
         """May ``article`` join ``other_id``'s story? Both within the window, and the story's start too."""
         when = _utc(article.published_at)
@@ -386,7 +409,7 @@ class StoryIndex:
                 return Assignment(article.article_id, str(self._articles[original].story_id), original, 1.0,
                                   original)
         scored = []
-        for other_id in self._lsh.query(_lean(vector)):
+        for other_id in self.candidates(vector):
             score = float(np.count_nonzero(self._vectors[other_id] == vector)) / NUM_PERM
             if score >= self.threshold and self._open(article, other_id):
                 scored.append((-score, *self._order(other_id)))  # most similar, then earliest, then smallest id
@@ -394,8 +417,3 @@ class StoryIndex:
             return Assignment(article.article_id, article.article_id, None, None, None)
         score, _, other_id = min(scored)
         return Assignment(article.article_id, str(self._articles[other_id].story_id), other_id, -score, None)
-
-
-def _lean(vector: np.ndarray) -> LeanMinHash:
-    """A signature as the MinHash the LSH index takes."""
-    return LeanMinHash(seed=SEED, hashvalues=vector, scheme=SCHEME)
