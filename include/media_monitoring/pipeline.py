@@ -631,7 +631,7 @@ def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
     if not new:
         return 0
     since = lookback([a.published_at for a in new])
-    store.ensure_bands(wh, since)
+    store.ensure_bands(wh, [a.published_at for a in new])
     with store.placement(wh) as conn:
         ids = {a.article_id for a in new}
         left = store.sign_again(wh, conn, store.unassigned(conn, since, exclude=ids))

@@ -3,7 +3,7 @@ exact copies folded into one article."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -184,3 +184,19 @@ def test_an_article_placed_again_keeps_its_story_and_one_set_of_band_keys(wh):
     _store(wh, records[1:])  # a retried process task stores and places the same articles again
     assert wh.stories_of([r["article_id"] for r in records]) == before
     assert wh.count("story_bands") == 64 * len(records)
+
+
+def test_band_keys_of_old_articles_are_dropped_and_a_late_rewrite_still_finds_its_story(wh):
+    """The band table keeps a week of articles; a rewrite arriving later than that has its story window
+    filled again from the stored signatures and joins the story it belongs to."""
+    wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
+    first, late = ([_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])]
+                   for a in wire[:2])
+    other = next(a for a in CALIBRATION if a["story"] != "csto-drills-announced")
+    later = (datetime.fromisoformat(wire[0]["published"]) + timedelta(days=10)).isoformat()
+    _store(wh, first)
+    _store(wh, [_record("later", other["outlet"], other["outlet_country"], later, other["title"], other["text"])])
+    assert wh.count("story_bands") == 64  # only the newest article's: the first is more than a week older
+    _store(wh, late)
+    stories = wh.stories_of([first[0]["article_id"], late[0]["article_id"]])
+    assert len(stories) == 2 and len({s["story_id"] for s in stories.values()}) == 1

@@ -18,7 +18,7 @@ import logging
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql
 from media_monitoring.tagging.stories import (
     BAND_VERSION,
     SIGNATURE_VERSION,
+    WINDOW,
     Assignment,
     StoryArticle,
     band_keys,
@@ -45,6 +46,10 @@ PLACEMENT_LOCK = zlib.crc32(b"media_monitoring.stories.placement")
 # Band keys per query on PostgreSQL, sent as one array parameter (SQLite takes UPSERT_CHUNK per IN list).
 PG_KEYS_PER_QUERY = 20_000
 FILL_CHUNK = 2000  # stored articles per transaction while the band table is filled
+# Band rows are kept for articles published this long before a run's newest article: late arrivals within
+# it find their candidates at once; an older one has its own story window filled on demand. The rows cost
+# ~7.5 KB per article in PostgreSQL (bench/RESULTS.md), so they are not kept for the whole archive.
+BAND_RETENTION = timedelta(days=7)
 BANDS_ROW = "story_bands"  # story_index's row for the band table
 
 
@@ -195,35 +200,78 @@ def save_summaries(wh: Warehouse, conn: sa.Connection, rows: Sequence[dict[str, 
     wh._upsert(conn, s.stories, rows)
 
 
-def ensure_bands(wh: Warehouse, since: datetime) -> int:
-    """Make ``story_bands`` complete for the articles published since ``since``: on a warehouse that has
-    none yet, whose bands are of another :data:`BAND_VERSION`, or whose bands begin later (a run placing
-    older articles). Placed articles get their rows when placed; this fills the stored ones, once. Returns
-    the number of articles filled."""
-    a, st, idx = s.articles, s.article_stories, s.story_index
-    with wh.engine.connect() as conn:
-        state = conn.execute(sa.select(idx).where(idx.c.name == BANDS_ROW)).mappings().first()
-    if state is not None and state["version"] == BAND_VERSION and _aware(state["complete_from"]) <= since:
-        return 0
-    until = _aware(state["complete_from"]) if state is not None and state["version"] == BAND_VERSION else None
-    if state is not None and until is None:
-        log.warning("story bands of version %s are replaced by version %s", state["version"], BAND_VERSION)
-        with wh.engine.begin() as conn:
-            conn.execute(s.story_bands.delete())
+def _state(conn: sa.Connection) -> tuple[str | None, datetime | None]:
+    """(version, complete_from) of the band table; (None, None) before its first fill."""
+    row = conn.execute(sa.select(s.story_index).where(s.story_index.c.name == BANDS_ROW)).mappings().first()
+    return (row["version"], _aware(row["complete_from"])) if row is not None else (None, None)
+
+
+def _fill(wh: Warehouse, start: datetime, end: datetime | None) -> int:
+    """Band keys of the stored articles with a story published in ``[start, end)`` (``end`` None: since
+    ``start``), signing again those whose signature is of another version; in transactions of FILL_CHUNK."""
+    a, st = s.articles, s.article_stories
     q = (sa.select(*_article_columns()).join(st, st.c.article_id == a.c.article_id)
-         .outerjoin(s.stories, s.stories.c.story_id == st.c.story_id).where(a.c.published_at >= since))
-    if until is not None:
-        q = q.where(a.c.published_at < until)
+         .outerjoin(s.stories, s.stories.c.story_id == st.c.story_id).where(a.c.published_at >= start))
+    if end is not None:
+        q = q.where(a.c.published_at < end)
     filled = 0
     with wh.engine.connect() as reader:
-        rows = reader.execution_options(yield_per=FILL_CHUNK).execute(q).mappings()
-        for part in rows.partitions():
+        for part in reader.execution_options(yield_per=FILL_CHUNK).execute(q).mappings().partitions():
             with wh.engine.begin() as conn:
                 current = sign_again(wh, conn, [_row(r) for r in part])
                 replace_bands(conn, [StoryArticle.from_row(r) for r in current])
             filled += len(part)
-    with wh.engine.begin() as conn:
-        wh._upsert(conn, idx, [{"name": BANDS_ROW, "version": BAND_VERSION, "complete_from": since}])
+    return filled
+
+
+def _late_windows(published: Iterable[datetime], complete_from: datetime) -> list[tuple[datetime, datetime]]:
+    """The story windows of articles published so early that they reach before ``complete_from``, merged."""
+    windows: list[tuple[datetime, datetime]] = []
+    for moment in sorted(p for p in published if p - WINDOW < complete_from):
+        start, end = moment - WINDOW, min(moment + WINDOW, complete_from)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def ensure_bands(wh: Warehouse, published: Sequence[datetime]) -> int:
+    """Make ``story_bands`` hold every stored article a batch published at ``published`` may join, and
+    drop the rows no run is expected to need. Placed articles get their rows when placed; this fills:
+
+    - on a warehouse without bands yet (an upgrade) or with bands of another :data:`BAND_VERSION`: the
+      lookback of the batch, once; from then on the table is complete from there on;
+    - for a late article, published before the table is complete: its own story window, on demand;
+
+    and drops the rows of articles published more than :data:`BAND_RETENTION` before the batch's newest.
+    Returns the number of stored articles filled."""
+    since, newest = min(published) - WINDOW, max(published)
+    with wh.engine.connect() as conn:
+        version, complete_from = _state(conn)
+    filled = 0
+    if version != BAND_VERSION or complete_from is None:
+        if version is not None:
+            log.warning("story bands of version %s are replaced by version %s", version, BAND_VERSION)
+            with wh.engine.begin() as conn:
+                conn.execute(s.story_bands.delete())
+        filled, complete_from = _fill(wh, since, None), since
+    else:
+        for start, end in _late_windows(published, complete_from):
+            filled += _fill(wh, start, end)
+    keep_from = newest - BAND_RETENTION
+    with placement(wh) as conn:  # the state moves under the lock: workers never undo each other's pruning
+        version, stored_from = _state(conn)
+        if version == BAND_VERSION and stored_from is not None:
+            complete_from = max(complete_from, stored_from)
+        if keep_from > complete_from:
+            a = s.articles
+            old = conn.execute(sa.select(a.c.article_id).where(a.c.published_at >= complete_from - WINDOW,
+                                                               a.c.published_at < keep_from)).scalars().all()
+            for piece in _chunks(old, UPSERT_CHUNK):
+                conn.execute(s.story_bands.delete().where(s.story_bands.c.article_id.in_(list(piece))))
+            complete_from = keep_from
+        wh._upsert(conn, s.story_index, [{"name": BANDS_ROW, "version": BAND_VERSION, "complete_from": complete_from}])
     if filled:
-        log.info("story bands filled for %d stored articles published since %s", filled, since.isoformat())
+        log.info("story bands filled for %d stored articles", filled)
     return filled
