@@ -82,6 +82,8 @@ _WORD_RE = re.compile(r"\w+")  # what Python calls a word character, in any scri
 # side for a reader, so they are dropped before words are taken.
 _FORMAT_CHARACTERS_RE = regex.compile(r"\p{Cf}+")
 _MAX_HASH = (1 << 32) - 1  # every position of an empty sketch
+_BAND_NUMBERS = np.arange(LSH_BANDS, dtype=np.int64)
+INITIAL_ROWS = 1024  # signatures a StoryIndex makes room for at first (2 MiB); it doubles when full
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations  # built once, shared
 
 
@@ -128,14 +130,15 @@ def sketch(title: str | None, text: str | None) -> np.ndarray:
 def band_keys(sig: Sequence[int] | np.ndarray) -> list[int]:
     """The signature's LSH band keys: band ``i`` covers values ``i * LSH_ROWS`` to ``(i + 1) * LSH_ROWS``
     (as datasketch's ``MinHashLSH`` with ``params=(LSH_BANDS, LSH_ROWS)`` lays them out), and its key is
-    ``i << 32 | CRC-32 of the band's little-endian bytes``: a signed 64-bit int for a database column.
-    CRC-32 of 4 bytes is one-to-one, so with one row a key is exactly (band, value). Two articles are
-    candidates of each other when they share a key. An empty signature has none: it matches nothing."""
+    ``i << 32 | the band's value`` (with several rows, the CRC-32 of their little-endian bytes): a signed
+    64-bit int for a database column. Two articles are candidates of each other when they share a key. An
+    empty signature has none: it matches nothing."""
     vector = np.asarray(sig, dtype="<u4")
     if is_empty(vector):
         return []
-    rows = vector[:LSH_BANDS * LSH_ROWS].reshape(LSH_BANDS, LSH_ROWS)
-    return [band << 32 | zlib.crc32(row.tobytes()) for band, row in enumerate(rows)]
+    bands = vector[:LSH_BANDS * LSH_ROWS].reshape(LSH_BANDS, LSH_ROWS)
+    values = bands[:, 0] if LSH_ROWS == 1 else [zlib.crc32(band.tobytes()) for band in bands]
+    return (_BAND_NUMBERS << 32 | np.asarray(values, dtype=np.int64)).tolist()
 
 
 def text_hash(text: str | None) -> str:
@@ -305,9 +308,11 @@ class StoryIndex:
                  window: timedelta = WINDOW) -> None:
         self.threshold = threshold
         self.window = window
-        self._bands: dict[int, list[str]] = {}  # band key -> the indexed articles with it
+        self._bands: dict[int, list[int]] = {}  # band key -> the rows of the indexed articles with it
         self._articles: dict[str, StoryArticle] = {}
-        self._vectors: dict[str, np.ndarray] = {}
+        self._ids: list[str] = []  # row -> article id
+        # row -> signature: a new article's candidates are compared with it in one array operation
+        self._matrix = np.empty((INITIAL_ROWS, NUM_PERM), dtype=np.uint32)
         self._by_text: dict[str, list[str]] = {}  # text hash -> the articles with that text
         self._stories: dict[str, list[str]] = {}  # story id -> its articles
         self._first_seen: dict[str, datetime] = {}  # story id -> its earliest published time (UTC)
@@ -327,8 +332,12 @@ class StoryIndex:
         if article.article_id in self._articles:
             raise ValueError(f"article {article.article_id} is already indexed")
         vector = self._vector(article)
+        row = len(self._ids)
+        if row == len(self._matrix):
+            self._matrix = np.concatenate([self._matrix, np.empty_like(self._matrix)])
+        self._matrix[row] = vector
+        self._ids.append(article.article_id)
         self._articles[article.article_id] = article
-        self._vectors[article.article_id] = vector
         self._stories.setdefault(article.story_id, []).append(article.article_id)
         seen = [_utc(article.published_at)] + ([_utc(article.story_first_seen)] if article.story_first_seen else [])
         if article.story_id in self._first_seen:
@@ -337,7 +346,7 @@ class StoryIndex:
         if article.text_hash:
             self._by_text.setdefault(article.text_hash, []).append(article.article_id)
         for key in band_keys(vector):
-            self._bands.setdefault(key, []).append(article.article_id)
+            self._bands.setdefault(key, []).append(row)
 
     def assign(self, articles: Iterable[StoryArticle]) -> list[tuple[str, str]]:
         """(article_id, story_id) of each new article, in the order given."""
@@ -385,7 +394,10 @@ class StoryIndex:
 
     def candidates(self, sig: Sequence[int] | np.ndarray) -> set[str]:
         """The indexed articles that share a band key with ``sig``."""
-        return {other for key in band_keys(sig) for other in self._bands.get(key, ())}
+        return {self._ids[row] for row in self._candidate_rows(sig)}
+
+    def _candidate_rows(self, sig: Sequence[int] | np.ndarray) -> set[int]:
+        return set().union(*(self._bands.get(key, ()) for key in band_keys(sig)))
 
     def _open(self, article: StoryArticle, other_id: str) -> bool:
         """May ``article`` join ``other_id``'s story? Both within the window, and the story's start too."""
@@ -409,9 +421,12 @@ class StoryIndex:
                 return Assignment(article.article_id, str(self._articles[original].story_id), original, 1.0,
                                   original)
         scored = []
-        for other_id in self.candidates(vector):
-            score = float(np.count_nonzero(self._vectors[other_id] == vector)) / NUM_PERM
-            if score >= self.threshold and self._open(article, other_id):
+        rows = np.fromiter(self._candidate_rows(vector), dtype=np.intp)
+        scores = np.count_nonzero(self._matrix[rows] == vector, axis=1) / NUM_PERM
+        close = scores >= self.threshold
+        for row, score in zip(rows[close].tolist(), scores[close].tolist(), strict=True):
+            other_id = self._ids[row]
+            if self._open(article, other_id):
                 scored.append((-score, *self._order(other_id)))  # most similar, then earliest, then smallest id
         if not scored:
             return Assignment(article.article_id, article.article_id, None, None, None)
