@@ -43,7 +43,7 @@ import numpy as np
 import regex
 from datasketch import MinHash
 
-from media_monitoring.tagging.text import fold, strip_arabic_marks
+from media_monitoring.tagging.text import fold, fold_letters, strip_arabic_marks
 
 SHINGLE_WORDS = 3  # words per shingle
 NUM_PERM = 512  # MinHash permutations: 2 KiB per article (see pack_signature)
@@ -84,6 +84,10 @@ _FORMAT_CHARACTERS_RE = regex.compile(r"\p{Cf}+")
 _MAX_HASH = (1 << 32) - 1  # every position of an empty sketch
 _BAND_NUMBERS = np.arange(LSH_BANDS, dtype=np.int64)
 INITIAL_ROWS = 1024  # signatures a StoryIndex makes room for at first (2 MiB); it doubles when full
+# Shingles per MinHash.update_batch call: each call builds a (shingles x NUM_PERM) uint32 array, and at
+# 256 (512 KiB) it stays in the CPU cache where a whole article's (~550 x 512, 1.1 MiB) would not; the
+# minimum over several calls is the minimum over all, so the signature is the same.
+UPDATE_CHUNK = 256
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations  # built once, shared
 
 
@@ -95,22 +99,31 @@ def normalise(text: str | None) -> str:
 
 
 def words(text: str | None) -> list[str]:
-    """The words of ``text`` after :func:`normalise`; punctuation and symbols are dropped."""
-    return _WORD_RE.findall(normalise(text))
+    """The words of ``text`` after :func:`normalise`; punctuation and symbols are dropped. (Spaces need no
+    collapsing here: the words are what lies between them.)"""
+    text = _FORMAT_CHARACTERS_RE.sub("", unicodedata.normalize("NFKC", text or ""))
+    return _WORD_RE.findall(fold_letters(strip_arabic_marks(text)).casefold())
 
 
 def shingles(title: str | None, text: str | None, size: int = SHINGLE_WORDS) -> set[str]:
-    """Every run of ``size`` consecutive words in the title and in the body (never across the two); a
-    field shorter than ``size`` words gives one shingle of all its words."""
-    out: set[str] = set()
+    """Every run of ``size`` consecutive words in the title and in the body (never across the two), words
+    joined by a space; a field shorter than ``size`` words gives one shingle of all its words."""
+    return {s.decode("utf-8") for s in shingle_bytes(title, text, size)}
+
+
+def shingle_bytes(title: str | None, text: str | None, size: int = SHINGLE_WORDS) -> set[bytes]:
+    """:func:`shingles` in UTF-8, as the signature hashes them: each field is encoded once and split at
+    the spaces (a word never holds one, and no byte of a multi-byte character is a space)."""
+    out: set[bytes] = set()
     for field in (title, text):
         tokens = words(field)
         if not tokens:
             continue
-        if len(tokens) < size:
-            out.add(" ".join(tokens))
-        else:
-            out.update(" ".join(tokens[i:i + size]) for i in range(len(tokens) - size + 1))
+        encoded = " ".join(tokens).encode("utf-8").split(b" ")
+        if len(encoded) < size:
+            out.add(b" ".join(encoded))
+        else:  # the runs as tuples of words, joined: (w0, w1, w2), (w1, w2, w3), ...
+            out.update(map(b" ".join, zip(*(encoded[i:] for i in range(size)), strict=False)))  # shorter tails end it
     return out
 
 
@@ -123,7 +136,9 @@ def sketch(title: str | None, text: str | None) -> np.ndarray:
     """:func:`signature` as a ``uint32`` array (what :func:`pack_signature` and the story index take):
     datasketch's ``MinHash`` of the UTF-8 bytes of the :func:`shingles`, each hashed by :data:`SHINGLE_HASH`."""
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=SHINGLE_HASH, permutations=_PERMUTATIONS)
-    minhash.update_batch([s.encode("utf-8") for s in shingles(title, text)])
+    items = list(shingle_bytes(title, text))
+    for start in range(0, len(items), UPDATE_CHUNK):
+        minhash.update_batch(items[start:start + UPDATE_CHUNK])
     return np.asarray(minhash.hashvalues, dtype=np.uint32)
 
 

@@ -14,6 +14,7 @@ needs it (:func:`ensure_bands`), signing stored articles again where their signa
 
 from __future__ import annotations
 
+import json
 import logging
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,8 +44,7 @@ log = logging.getLogger(__name__)
 # stories written by one worker at a time. The rest of ``process`` (validation, tags, the article rows)
 # runs in parallel; placing a batch is a fraction of it (bench/story_index_scale.py).
 PLACEMENT_LOCK = zlib.crc32(b"media_monitoring.stories.placement")
-# Band keys per query on PostgreSQL, sent as one array parameter (SQLite takes UPSERT_CHUNK per IN list).
-PG_KEYS_PER_QUERY = 20_000
+KEYS_PER_QUERY = 20_000  # band keys (or ids) sent in one statement
 FILL_CHUNK = 2000  # stored articles per transaction while the band table is filled
 # Band rows are kept for articles published this long before a run's newest article: late arrivals within
 # it find their candidates at once; an older one has its own story window filled on demand. The rows cost
@@ -59,14 +59,14 @@ def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 def _in(wh: Warehouse, column: sa.Column, values: Sequence[Any]) -> Iterator[sa.ColumnElement[bool]]:
-    """``column IN values`` in pieces the backend takes: one array parameter per piece on PostgreSQL."""
-    if wh.backend == "postgresql":
-        array = postgresql.ARRAY(column.type)
-        for piece in _chunks(values, PG_KEYS_PER_QUERY):
-            yield column == sa.any_(sa.bindparam(None, list(piece), type_=array))
-    else:
-        for piece in _chunks(values, UPSERT_CHUNK):
-            yield column.in_(list(piece))
+    """``column IN values`` for tens of thousands of values, in a few statements: one array parameter per
+    piece on PostgreSQL, one JSON array read by ``json_each`` on SQLite (no limit on parameters either way)."""
+    for piece in _chunks(values, KEYS_PER_QUERY):
+        if wh.backend == "postgresql":
+            yield column == sa.any_(sa.bindparam(None, list(piece), type_=postgresql.ARRAY(column.type)))
+        else:
+            each = sa.func.json_each(sa.bindparam(None, json.dumps(list(piece)))).table_valued("value")
+            yield column.in_(sa.select(each.c.value))
 
 
 def band_rows(articles: Iterable[StoryArticle]) -> list[dict[str, Any]]:
