@@ -113,8 +113,10 @@ story_bands = sa.Table(
     metadata,
     sa.Column("band_key", sa.BigInteger, primary_key=True),  # band number << 32 | the band's 32-bit hash
     sa.Column("published_at", TS, primary_key=True),  # the article's (fetched_at if it gave none)
-    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
-              primary_key=True, index=True),  # the index on article_id: an article placed again is replaced
+    # No foreign key: 64 rows an article, each would look its article up when written; a row whose article
+    # is gone matches nothing, as candidates are read joined with their articles. The index on article_id:
+    # an article placed again has its rows replaced.
+    sa.Column("article_id", sa.String(32), primary_key=True, index=True),
     sqlite_with_rowid=False,  # SQLite keeps the rows in the primary key's tree: one tree less to write
 )
 

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # runs in parallel; placing a batch is a fraction of it (bench/story_index_scale.py).
 PLACEMENT_LOCK = zlib.crc32(b"media_monitoring.stories.placement")
 KEYS_PER_QUERY = 20_000  # band keys (or ids) sent in one statement
+ARTICLES_PER_INSERT = 1000  # articles whose band rows go in one executemany: a run's 400,000 rows never all at once
 FILL_CHUNK = 2000  # stored articles per transaction while the band table is filled
 # Band rows are kept for articles published this long before a run's newest article: late arrivals within
 # it find their candidates at once; an older one has its own story window filled on demand. The rows cost
@@ -168,17 +169,20 @@ def replace_bands(conn: sa.Connection, articles: Sequence[StoryArticle]) -> None
     ids = [a.article_id for a in articles]
     for piece in _chunks(ids, UPSERT_CHUNK):
         conn.execute(s.story_bands.delete().where(s.story_bands.c.article_id.in_(list(piece))))
-    rows = band_rows(articles)
-    if not rows:
-        return
     if conn.dialect.name == "sqlite":
         # 64 rows an article: SQLAlchemy's work per row would cost more than SQLite's, so the rows go to
         # the driver as tuples, the time in the text form SQLAlchemy's DateTime writes (and compares).
         as_text = s.story_bands.c.published_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        conn.exec_driver_sql("INSERT INTO story_bands (band_key, published_at, article_id) VALUES (?, ?, ?)",
-                             [(r["band_key"], as_text(r["published_at"]), r["article_id"]) for r in rows])
-    else:
-        conn.execute(s.story_bands.insert(), rows)
+        rows = [(key, published, a.article_id) for a, published in ((a, as_text(a.published_at)) for a in articles)
+                for key in band_keys(a.signature)]
+        if rows:
+            conn.exec_driver_sql("INSERT INTO story_bands (band_key, published_at, article_id) VALUES (?, ?, ?)",
+                                 rows)
+        return
+    for piece in _chunks(articles, ARTICLES_PER_INSERT):
+        rows = band_rows(piece)
+        if rows:
+            conn.execute(s.story_bands.insert(), rows)
 
 
 def save_placement(wh: Warehouse, conn: sa.Connection, assignments: Sequence[Assignment],
