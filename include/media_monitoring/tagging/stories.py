@@ -295,8 +295,8 @@ def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> 
 
 
 def lookback(published: Iterable[datetime], window: timedelta = WINDOW) -> datetime | None:
-    """Load the stored articles published since this time (with their stories) into :class:`StoryIndex`
-    before assigning articles published at ``published``. None when there is nothing new."""
+    """The earliest published time of a stored article that articles published at ``published`` may
+    join (a story spans at most ``window``): where their candidates begin. None when there is nothing new."""
     times = [_utc(p) for p in published]
     return min(times) - window if times else None
 

@@ -253,7 +253,7 @@ def ensure_bands(wh: Warehouse, published: Sequence[datetime]) -> int:
     drop the rows no run is expected to need. Placed articles get their rows when placed; this fills:
 
     - on a warehouse without bands yet (an upgrade) or with bands of another :data:`BAND_VERSION`: the
-      lookback of the batch, once; from then on the table is complete from there on;
+      lookback of the batch, once; the table is complete from there on;
     - for a late article, published before the table is complete: its own story window, on demand;
 
     and drops the rows of articles published more than :data:`BAND_RETENTION` before the batch's newest.
