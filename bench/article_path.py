@@ -16,14 +16,13 @@
 **The baseline** is ``trafilatura.extract(html)`` with its defaults on the same page bytes.
 
 **Method.** ``time.process_time()`` (this process's CPU, every thread). A warm-up round first (imports, the
-Tagger's gazetteer, Great Expectations' first context; then frozen with ``gc.freeze``, as the product's
-processes hold such objects), then ``--rounds`` rounds; in each, the baseline pass
+Tagger's gazetteer, Great Expectations' first context), then ``--rounds`` rounds; in each, the baseline pass
 and our pass alternate in order, and our pass writes to a fresh embedded (SQLite) warehouse, so every
 article is new as in production. Reported: CPU per article, min over rounds, for each part; the ratio to
 bare trafilatura (of those minimums, and the median of each round's own ratio, steadier on a noisy
 host); and the per-run fixed costs that a new process task pays once whatever the batch size
-(importing Great Expectations, loading the watchlists and the gazetteer, loading the compiled story
-loops), measured in fresh interpreters.
+(importing Great Expectations, loading the watchlists and the gazetteer, the story code and its first
+article), measured in fresh interpreters.
 Two page sets: ``corpus`` = the 48 article pages of ``bench/extraction`` (real layouts, 22 outlets, 10+
 languages; a batch of 48, so per-batch work weighs more), ``synth`` = N distinct articles of
 ``bench/synth_news.py`` (300-800 words, heavy chrome, ~10% with watchlist terms) from N/50 outlets.
@@ -131,20 +130,20 @@ def bare_pass(pages: list[dict[str, Any]]) -> float:
 
 
 def trafilatura_part_pass(pages: list[dict[str, Any]]) -> float:
-    """The trafilatura work inside our extraction, alone: parse, ``fast=True`` extraction with our
-    settings, taken as our extraction takes it (``extract._primary_text``: trafilatura's steps on the
-    parsed tree, options built once), and the metadata we keep (``extract._metadata``), without our page
-    rules. What any path built on trafilatura's fast mode pays before it does anything of its own."""
+    """The trafilatura work inside our extraction, alone: parse, then ``bare_extraction`` with our settings
+    and the metadata (``fast=True``, precision, tables, no comments), as ``extract_article`` calls it,
+    without our page rules. What any path built on trafilatura's fast mode pays before it does anything
+    of its own."""
     import trafilatura
 
-    from media_monitoring.extract import _metadata, _primary_text
+    from media_monitoring.extract import DATE_PARAMS, PRIMARY
 
     start = time.process_time()
     for page in pages:
         tree = trafilatura.load_html(page["html"])
         if tree is not None:
-            _metadata(tree, page["url"])
-            _primary_text(tree, page["url"])
+            trafilatura.bare_extraction(tree, url=page["url"], with_metadata=True, date_extraction_params=DATE_PARAMS,
+                                        **PRIMARY)
     return time.process_time() - start
 
 
@@ -203,7 +202,7 @@ def fixed_costs() -> dict[str, float]:
     probes = {
         "import great_expectations": "import great_expectations",
         "import trafilatura + media_monitoring.extract": "import media_monitoring.extract",
-        "story loops (import numba; load them from its cache)": (
+        "story code (import; a first article signed and placed)": (
             "import numpy\nt = time.process_time()\nfrom media_monitoring.tagging import stories\n"
             "stories.StoryIndex().assign([stories.StoryArticle('a', stories.signature('a b c', 'd e f'), "
             "stories.datetime.now(stories.UTC), 'o', text_hash=stories.text_hash('d e f'))])"),
@@ -237,12 +236,7 @@ def measure(name: str, pages: list[dict[str, Any]], rounds: int, work: Path) -> 
     bare, collect, process, part, validation = [], [], [], [], []
     outcome: dict[str, Any] = {}
     for r in range(rounds):
-        # process() freezes its batch and, under a caller's freeze (this one's), leaves it frozen; released
-        # and collected between rounds, the frozen set stays what a task process starts with, instead of
-        # growing by a batch a round (gc.get_freeze_count walks it at every process() call)
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        gc.collect()  # each round starts without the garbage of the one before
         order = ("bare", "ours", "part") if r % 2 == 0 else ("ours", "bare", "part")
         for which in order:
             if which == "bare":
@@ -308,10 +302,6 @@ def main() -> None:
         warm = sets[0][1][:20]
         bare_pass(warm)
         our_pass(warm, work, "warmup")  # imports, the gazetteer, GX's first context: not per article
-        # What the warm-up loaded stays for the whole run, as in the product's processes: frozen, so the
-        # cyclic collector doesn't walk it during either pass (the extraction workers are small processes
-        # where there's little to walk; process() freezes its own long-lived objects the same way).
-        gc.freeze()
         for name, pages in sets:
             r = measure(name, pages, args.rounds, work)
             result[name] = r

@@ -42,8 +42,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from media_monitoring.tagging.text import latin_words
-
 STATE_VERSION = 1
 MIN_WORDS = 50  # the validation minimum (quality/validate.py): cleaning never takes a text below it
 
@@ -67,9 +65,6 @@ class Cleaned:
 
 def normalise(line: str) -> str:
     """Comparison form of a line: word tokens, case-folded, without format characters, digits as 0."""
-    tokens = latin_words(line, zero_digits=True)  # most lines: Latin-1 letters, nothing to normalise or drop
-    if tokens is not None:
-        return b" ".join(tokens).decode("latin-1")
     line = unicodedata.normalize("NFKC", line)
     if not line.isprintable():  # the per-character pass only where there is something to drop
         line = "".join(ch for ch in line if unicodedata.category(ch) != "Cf")

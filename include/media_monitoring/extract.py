@@ -59,15 +59,12 @@ What we add:
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
-import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -193,17 +190,16 @@ def extract_article(
     try:
         tree, facts, paragraph_words = _prepared(raw, url)
         if tree is not None:
-            doc = _metadata(tree, url)
-            _prune_marked(tree)  # what prune_xpath=PRUNE_XPATH does, without compiling the XPath per page
-            text = _primary_text(tree, url)  # takes the tree apart
+            # bare_extraction works on its own copy of the tree: ``tree`` stays as prepared, for the fallback
+            doc = trafilatura.bare_extraction(tree, url=url, prune_xpath=PRUNE_XPATH, with_metadata=True,
+                                              date_extraction_params=DATE_PARAMS, **PRIMARY)
+            if doc is None:  # no text at all: the page's metadata still counts
+                doc = trafilatura.extract_metadata(tree, default_url=url, date_config=DATE_PARAMS)
         else:
-            body = trafilatura.bare_extraction(raw, url=url, prune_xpath=PRUNE_XPATH, **PRIMARY)
-            text = (getattr(body, "text", None) or "").strip()
+            doc = trafilatura.bare_extraction(raw, url=url, prune_xpath=PRUNE_XPATH, **PRIMARY)
+        text = (getattr(doc, "text", None) or "").strip()
         extractor = "trafilatura" if text else "none"
         if tree is not None and _implausibly_short(text, paragraph_words):
-            # the same tree again (a few pages in a hundred): parsed, our rules applied, marked blocks pruned
-            tree = _prepared(raw, url, quiet=True)[0]
-            _prune_marked(tree)
             text, extractor = _fallback(tree, url, text, extractor)
     except Exception:  # trafilatura raises assorted lxml errors on hostile markup
         log.warning("extraction failed for %s", url, exc_info=True)
@@ -256,119 +252,9 @@ def _prepared(raw: bytes, url: str, *, quiet: bool = False) -> tuple[Any, _PageF
     return tree, facts, paragraph_words
 
 
-assert PRIMARY["fast"] and PRIMARY["favor_precision"] and not PRIMARY["include_comments"], \
-    "_primary_text takes trafilatura's steps for fast, precision-focused extraction without comments"
-
-
-def _primary_text(tree: Any, url: str) -> str:
-    """``bare_extraction(tree, url=url, options=_primary_options(url)).text``, stripped, on ``tree`` itself,
-    which it takes apart: trafilatura's own steps for :data:`PRIMARY` (fast, precision, no comments), in its
-    order (``core.trafilatura_sequence`` and the checks of ``bare_extraction``), without the copies of the
-    tree that ``bare_extraction`` makes to keep the caller's and that its sequence keeps for the fallback
-    extractors fast mode never runs (two deep copies of the page, ~0.06 ms). ``test_extract`` holds it to
-    ``bare_extraction`` on every page of the test fixtures, the extraction corpus and synthetic pages."""
-    from lxml.etree import strip_tags
-    from trafilatura.core import _forum_thread_page
-    from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
-    from trafilatura.main_extractor import extract_content
-    from trafilatura.xml import xmltotxt
-    from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH, REMOVE_COMMENTS_XPATH
-
-    options = _primary_options(url)
-    try:
-        is_forum = _forum_thread_page(tree)
-        tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
-        tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)  # comments off, precision
-        cleaned = convert_tags(tree_cleaning(tree, options), options, url)
-        if not is_forum:
-            cleaned = prune_unwanted_nodes(cleaned, REMOVE_COMMENTS_XPATH)
-        body, text = extract_content(cleaned, options)  # fast: no comparison with the external extractors
-        if options.max_tree_size and len(body) > options.max_tree_size:
-            strip_tags(body, "hi")
-            if len(body) > options.max_tree_size:
-                return ""
-        if len(text) < options.min_output_size and 0 < options.min_output_comm_size:  # no comments: 0 chars
-            return ""
-        return (xmltotxt(body, options.formatting) or "").strip()
-    except (TypeError, ValueError):  # what bare_extraction turns into "no document"
-        return ""
-
-
-def _metadata(tree: Any, url: str) -> Any:
-    """``trafilatura.extract_metadata`` (title, author, url, date through htmldate, sitename, description)
-    without the categories, tags, licence and hostname, which we don't keep: they cost 0.5 ms a page, half of it.
-    The same steps in the same order, on the tree as ``bare_extraction(with_metadata=True)`` would read it
-    (after our rules, before its pruning); ``test_extract`` and ``bench/extraction`` pin the fields."""
-    from htmldate import find_date
-    from trafilatura.metadata import (
-        META_URL,
-        examine_meta,
-        extract_author,
-        extract_meta_json,
-        extract_sitename,
-        extract_title,
-        extract_url,
-    )
-
-    metadata = examine_meta(tree)
-    if metadata.author and " " not in metadata.author:
-        metadata.author = None
-    try:
-        metadata = extract_meta_json(tree, metadata)
-    except Exception:  # trafilatura's JSON-LD reader fails on some malformed blocks; the rest still counts
-        log.debug("JSON-LD metadata unreadable for %s", url, exc_info=True)
-    metadata.title = metadata.title or extract_title(tree)
-    metadata.author = metadata.author or extract_author(tree)
-    metadata.url = metadata.url or extract_url(tree, url)
-    metadata.date = find_date(tree, **DATE_PARAMS, url=metadata.url)
-    metadata.sitename = metadata.sitename or extract_sitename(tree)
-    if metadata.sitename:
-        metadata.sitename = metadata.sitename.lstrip("@")
-        if metadata.sitename and "." not in metadata.sitename and not metadata.sitename[0].isupper():
-            metadata.sitename = metadata.sitename.title()
-    elif metadata.url and (match := META_URL.match(metadata.url)):
-        metadata.sitename = match[1]
-    metadata.clean_and_trim()
-    return metadata
-
-
-_PRUNE_MARKED = etree.XPath(PRUNE_XPATH)
-
-
-def _prune_marked(tree: Any) -> None:
-    """Delete the elements our rules marked, keeping their tails, as ``bare_extraction(prune_xpath=...)``
-    does to its copy of the tree (trafilatura's own ``prune_unwanted_nodes``)."""
-    from trafilatura.htmlprocessing import prune_unwanted_nodes
-
-    prune_unwanted_nodes(tree, [_PRUNE_MARKED])
-
-
-@lru_cache(maxsize=4)
-def _options_for(settings: tuple[tuple[str, Any], ...]) -> Any:
-    """trafilatura's ``Extractor`` for ``bare_extraction`` keyword arguments, built as it builds one."""
-    from trafilatura.settings import Extractor
-
-    kw = dict(settings)
-    return Extractor(output_format="python", fast=kw.get("fast", False), precision=kw.get("favor_precision", False),
-                     recall=kw.get("favor_recall", False), comments=kw.get("include_comments", True),
-                     tables=kw.get("include_tables", True), dedup=kw.get("deduplicate", False))
-
-
-def _primary_options(url: str) -> Any:
-    """The ``Extractor`` of :data:`PRIMARY` for one page: built once (reading trafilatura's config file's
-    settings costs ~0.07 ms a page), copied with the page's URL."""
-    options = copy.copy(_options_for(tuple(sorted(PRIMARY.items()))))
-    options.url = url
-    options.source = url.encode("utf-8", "replace").decode("utf-8")
-    return options
-
-
 def _implausibly_short(text: str, paragraph_words: int) -> bool:
     """Under the validation minimum, or a small part of a page that holds much paragraph text."""
-    # as many words as the longer of the two limits needs at most: not every word of a long text
-    limit = max(MIN_WORDS, math.ceil(SHORT_SHARE * paragraph_words) if paragraph_words >= SHORT_SHARE_MIN_PAGE_WORDS
-                else 0)
-    words = len(text.split(maxsplit=limit))  # == the word count when under limit, else more than limit
+    words = len(text.split())
     return words < MIN_WORDS or (paragraph_words >= SHORT_SHARE_MIN_PAGE_WORDS
                                  and words < SHORT_SHARE * paragraph_words)
 
@@ -409,30 +295,10 @@ def _strip_format(value: str | None) -> str:
 
 def _norm(value: str | None) -> str:
     """Comparison form: spaces collapsed, format characters and the ZWNJ stand-in dropped, case-folded."""
-    if value and len(value) > _NORM_COMPILED_FROM:  # a body: one compiled pass (casefold commutes with the rest)
-        from media_monitoring.tagging import kernels
-        from media_monitoring.tagging.text import code_points, space_table
-
-        cps, ok = kernels.spaced_without(code_points(value.casefold()), space_table(), _format_table())
-        if ok:
-            return cps.tobytes().decode("utf-32-le")
     value = " ".join((value or "").split())
-    if not value.isprintable():  # the per-character pass only where there is something to drop
+    if not value.isprintable():  # format characters are not printable: only then is there one to drop
         value = _strip_format(value)
     return value.replace(ZWNJ_STAND_IN, "").casefold()
-
-
-_NORM_COMPILED_FROM = 500  # characters: shorter values (titles, lines) are quicker in plain Python
-
-
-@lru_cache(maxsize=1)
-def _format_table() -> Any:
-    """What ``_norm``'s compiled pass drops: each code point of the Basic Multilingual Plane that is a format
-    character or the stand-in (text beyond the plane takes the plain path)."""
-    import numpy as np
-
-    return np.array([ch == ZWNJ_STAND_IN or unicodedata.category(ch) == "Cf" for ch in map(chr, range(0x10000))],
-                    dtype=np.bool_)
 
 
 def _protect_zwnj(raw: bytes) -> bytes:
@@ -459,12 +325,6 @@ def _restore_zwnj(value: str) -> str:
     return value.replace(ZWNJ_STAND_IN, ZWNJ) if value else value
 
 
-def _text(el: Any) -> str:
-    """``el.text_content()`` (the text of the element and its descendants, without its tail) at half the
-    cost: libxml2 serialises it, where ``text_content`` evaluates an XPath per call."""
-    return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
-
-
 def _words(value: str) -> int:
     return len(value.split())
 
@@ -483,9 +343,9 @@ def _read_page(tree: Any) -> _PageFacts:
     for script in tree.iter("script"):
         if (script.get("type") or "").lower() == "application/ld+json" and script.text:
             _read_json_ld(script.text, facts)
-    facts.headlines = [t for h1 in tree.iter("h1") if (t := " ".join(_text(h1).split()))][:3]
+    facts.headlines = [t for h1 in tree.iter("h1") if (t := " ".join(h1.text_content().split()))][:3]
     if not facts.headlines:  # old templates: <div class="newstitle">, <span class="headline">
-        facts.headlines = [t for el in HEADLINE_XPATH(tree) if 0 < _words(t := " ".join(_text(el).split()))
+        facts.headlines = [t for el in HEADLINE_XPATH(tree) if 0 < _words(t := " ".join(el.text_content().split()))
                            <= 40][:5]
     facts.standfirst = _standfirst(tree, description)
     return facts
@@ -557,7 +417,7 @@ def _standfirst(tree: Any, description: str | None) -> str | None:
             continue
         if el.tag in ("div", "span") and any(child.tag in BLOCK_TAGS and child.tag != "p" for child in el):
             continue  # a container, not a paragraph
-        text = " ".join(_text(el).split())
+        text = " ".join(el.text_content().split())
         n = _words(text)
         if by_class:
             ok = STANDFIRST_WORDS[0] <= n <= STANDFIRST_WORDS[1]
@@ -580,11 +440,11 @@ def _mark_link_blocks(tree: Any) -> int:
     for block in tree.iter("table", "ul", "ol"):
         if block.get(PRUNE_ATTR):
             continue
-        links = [a for a in block.iter("a") if _text(a).strip()]
+        links = [a for a in block.iter("a") if a.text_content().strip()]
         if len(links) < LINK_BLOCK_MIN_LINKS:
             continue
-        text_len = len("".join(_text(block).split()))
-        link_len = sum(len("".join(_text(a).split())) for a in links)
+        text_len = len("".join(block.text_content().split()))
+        link_len = sum(len("".join(a.text_content().split())) for a in links)
         if text_len == 0 or link_len < LINK_BLOCK_DENSITY * text_len:
             continue
         target = block
@@ -592,18 +452,18 @@ def _mark_link_blocks(tree: Any) -> int:
             parent = target.getparent()
             if parent is None or parent.tag not in ("div", "section", "aside", "nav") or len(parent) > 4:
                 break
-            others = _words(_text(parent)) - _words(_text(target))
+            others = _words(parent.text_content()) - _words(target.text_content())
             if others > LINK_BLOCK_HEADING_WORDS:
                 break
             target = parent
         target.set(PRUNE_ATTR, "1")
     paragraph_words = 0
     for p in tree.iter("p"):
-        total = _words(_text(p))
+        total = _words(p.text_content())
         paragraph_words += total
         if total == 0 or total > LINK_LINE_MAX_WORDS or next(p.iter("a"), None) is None:
             continue
-        link_words = sum(_words(_text(a)) for a in p.iter("a"))
+        link_words = sum(_words(a.text_content()) for a in p.iter("a"))
         if link_words * 2 < total:
             continue
         before, after = _around_links(p)
@@ -642,7 +502,7 @@ def _unwrap_layout_tables(tree: Any) -> None:
         if table.get(PRUNE_ATTR) or table.tag != "table":
             continue
         cells = [cell for row in _rows(table) for cell in row if cell.tag in ("td", "th")]
-        if not any(any(child.tag in BLOCK_TAGS for child in cell) and _words(_text(cell)) >= LAYOUT_CELL_WORDS
+        if not any(any(child.tag in BLOCK_TAGS for child in cell) and _words(cell.text_content()) >= LAYOUT_CELL_WORDS
                    for cell in cells):
             continue
         for row in _rows(table):

@@ -12,14 +12,11 @@ address) a count and a reason in the feed's health row.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -537,29 +534,8 @@ def ingest_summary(collected: list[dict[str, Any]], report: ProcessReport) -> di
             "batches": len(collected), **asdict(report)}
 
 
-@contextmanager
-def _long_lived_frozen() -> Iterator[None]:
-    """Objects alive when a batch starts (imported modules, Great Expectations, the gazetteer, the staged
-    records: ~330,000) live until it ends: frozen, the cyclic collector does not walk them again and again
-    as the batch allocates (~0.3 ms an article, 10-15 % of ``process``). :func:`gc.freeze` may be called
-    again inside to add what loaded since; the objects are handed back to the collector at the end, unless
-    the caller had frozen objects of its own (``unfreeze`` can only release all of them: they stay frozen)."""
-    callers = gc.get_freeze_count()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not callers:
-            gc.unfreeze()
-
-
 def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: datetime) -> ProcessReport:
     """Validate, tag and store everything staged (by this run, or left by a failed earlier one)."""
-    with _long_lived_frozen():
-        return _process(run_id, settings=settings, warehouse=warehouse, run_time=run_time)
-
-
-def _process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: datetime) -> ProcessReport:
     from media_monitoring.quality.validate import SUITE, validate_batch
     from media_monitoring.tagging import Tagger
 
@@ -569,7 +545,6 @@ def _process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time:
     registry = load_outlets(settings)
     languages = {o.id: list(o.languages) for o in registry.outlets}
     outcome = validate_batch(records, run_time=run_time, outlet_languages=languages)
-    gc.freeze()  # and what the first validation of the process imported
     articles, hits, places = tag_records(tagger, outcome.accepted, run_id, stored_at=run_time)
     quarantined = [
         {
@@ -656,15 +631,20 @@ def _fold_exact_duplicates(wh: Warehouse, articles: list[dict[str, Any]], hits: 
 
 
 def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
-    """Group new articles into stories with the recent archive (MinHash/LSH); returns stories touched."""
+    """Group new articles into stories with the stored ones (MinHash/LSH band keys kept in the warehouse);
+    returns the stories touched. Reads only the stored articles that share a band key or a text with the
+    batch, and places them under the warehouse's placement lock: workers processing partitions at once
+    place one after another and never open one story twice."""
     from media_monitoring.tagging.stories import (
-        SIGNATURE_VERSION,
+        WINDOW,
         StoryArticle,
         StoryIndex,
+        band_keys,
         lookback,
         signature_array,
         summarise,
     )
+    from media_monitoring.warehouse import stories as store
 
     new = [StoryArticle(a["article_id"], signature_array(a["signature"]), a["published_at"] or a["fetched_at"],
                         a["outlet_id"], a.get("outlet_country"), tuple(a.get("countries") or ()), a["text_hash"])
@@ -672,58 +652,37 @@ def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
     if not new:
         return 0
     since = lookback([a.published_at for a in new])
-    stale: list[dict[str, Any]] = []
-    unassigned: list[StoryArticle] = []  # stored, but a run stopped before giving them a story
-
-    def current(rows: Iterable[dict[str, Any]]) -> Iterator[StoryArticle]:
-        for row in rows:
-            if row["signature"] is None or row["signature_version"] != SIGNATURE_VERSION:
-                stale.append({k: v for k, v in row.items() if k != "signature"})
-            elif row["story_id"] is None:
-                unassigned.append(StoryArticle.from_row(row))
-            else:
-                yield StoryArticle.from_row(row)
-
-    index = StoryIndex(current(wh.story_candidates(since, exclude=[a.article_id for a in new])))
-    for row in _sign_again(wh, stale):
-        (index.add if row["story_id"] else unassigned.append)(StoryArticle.from_row(row))
-    if unassigned:
-        log.info("%d stored articles without a story are placed with this run's", len(unassigned))
-        new += unassigned
-    log.info("story index: %d stored articles published since %s", len(index), since.isoformat())
-    assignments = index.assign_detailed(new)
-    wh.save_stories([a.to_row() for a in assignments], [])
-    touched = sorted({a.story_id for a in assignments})
-    members: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in wh.story_members(touched):
-        members[row["story_id"]].append(row)
-    rows = []
-    for story_id, rows_of in members.items():
-        first = min(rows_of, key=lambda r: (r["published_at"], r["article_id"]))
-        summary = summarise([StoryArticle.from_row(r) for r in rows_of], story_id)
-        rows.append({**summary.to_row(), "title": first["title"]})
-    wh.save_stories([], rows)
-    grouped = sum(1 for r in rows if len(r["outlets"]) > 1)
-    log.info("%d new articles in %d stories (%d covered by several outlets)", len(new), len(rows), grouped)
-    return len(rows)
-
-
-def _sign_again(wh: Warehouse, rows: list[dict[str, Any]], chunk: int = 1000) -> Iterator[dict[str, Any]]:
-    """``rows`` of stored articles without a signature of the current version (after an upgrade that changed
-    :data:`~media_monitoring.tagging.stories.SIGNATURE_VERSION`, or from before stories), signed again
-    from their stored title and text, which the warehouse keeps; yielded with the new signature."""
-    from media_monitoring.tagging.stories import SIGNATURE_VERSION, pack_signature, sketch
-
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        texts = wh.article_texts([r["article_id"] for r in part])
-        signed = [{**r, "signature": pack_signature(sketch(texts[r["article_id"]]["title"],
-                                                           texts[r["article_id"]]["text"])),
-                   "signature_version": SIGNATURE_VERSION} for r in part]
-        wh.set_signatures(signed)
-        log.info("signed %d of %d stored articles again (signature version %s)", start + len(part), len(rows),
-                 SIGNATURE_VERSION)
-        yield from signed
+    store.ensure_bands(wh, [a.published_at for a in new])
+    with store.placement(wh) as conn:
+        ids = {a.article_id for a in new}
+        left = store.sign_again(wh, conn, store.unassigned(conn, since, exclude=ids))
+        if left:  # stored, but a run stopped before giving them a story
+            log.info("%d stored articles without a story are placed with this run's", len(left))
+            new += [StoryArticle.from_row(r) for r in left]
+            ids.update(r["article_id"] for r in left)
+        until = max(a.published_at for a in new) + WINDOW
+        rows = store.candidates(wh, conn, {k for a in new for k in band_keys(a.signature)},
+                                {a.text_hash for a in new if a.text_hash}, since, until, exclude=ids)
+        stale = {r["article_id"] for r in rows if not store.is_current(r)}
+        stored = [StoryArticle.from_row(r) for r in store.sign_again(wh, conn, rows)]
+        store.replace_bands(conn, [a for a in stored if a.article_id in stale])
+        index = StoryIndex(stored)
+        log.info("story index: %d new articles, %d stored candidates published %s to %s", len(new), len(index),
+                 since.isoformat(), until.isoformat())
+        assignments = index.assign_detailed(new)
+        store.save_placement(wh, conn, assignments, new)
+        members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in store.members(conn, sorted({a.story_id for a in assignments})):
+            members[row["story_id"]].append(row)
+        summaries = []
+        for story_id, rows_of in members.items():
+            first = min(rows_of, key=lambda r: (r["published_at"], r["article_id"]))
+            summary = summarise([StoryArticle.from_row(r) for r in rows_of], story_id)
+            summaries.append({**summary.to_row(), "title": first["title"]})
+        store.save_summaries(wh, conn, summaries)
+    grouped = sum(1 for r in summaries if len(r["outlets"]) > 1)
+    log.info("%d new articles in %d stories (%d covered by several outlets)", len(new), len(summaries), grouped)
+    return len(summaries)
 
 
 def _instant(value: str | None) -> datetime | None:

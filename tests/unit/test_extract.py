@@ -204,58 +204,6 @@ def test_page_fetched_through_replay_server(replay_server: str) -> None:
     assert all(phrase in x.text for phrase in page["body_must_contain"])
 
 
-def test_primary_text_is_what_bare_extraction_gives() -> None:
-    """extract_article takes trafilatura's steps for its primary settings itself, on its own tree (no
-    copies), after pruning the elements our rules marked: the text of ``bare_extraction(..., prune_xpath=,
-    **PRIMARY)`` on every page of the replay snapshot, the extraction corpus and a synthetic outlet."""
-    import sys
-
-    import trafilatura
-
-    from media_monitoring import extract
-
-    root = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(root / "bench"))
-    import synth_news  # the benchmark's page generator
-
-    url = "https://example.org/news/é?id=1"
-    pages = [_bytes(page["path"]) for page in PAGES] + [
-        path.read_bytes() for path in sorted((root / "bench/extraction/pages").rglob("*.html"))]
-    outlet = synth_news.outlets(1, 20, "one", anchor=datetime(2026, 11, 20, 12, tzinfo=UTC))[0]
-    pages += [outlet.page(8765, j) for j in range(len(outlet.articles()))]
-    marked = 0
-    for raw in pages:
-        tree = trafilatura.load_html(extract._protect_zwnj(raw))
-        extract._mark_link_blocks(tree)
-        marked += len(extract._PRUNE_MARKED(tree))
-        plain = trafilatura.bare_extraction(tree, url=url, prune_xpath=extract.PRUNE_XPATH, **extract.PRIMARY)
-        extract._prune_marked(tree)
-        assert extract._primary_text(tree, url) == (getattr(plain, "text", None) or "").strip()
-    assert marked  # some pages had link blocks to prune
-    assert len(pages) > 60
-    assert extract._primary_options(url) is not extract._primary_options(url)  # a page's own copy
-
-
-def test_element_text_is_text_content() -> None:
-    """The page rules read an element's text through ``extract._text``: what ``text_content()`` gives."""
-    import lxml.html
-    import trafilatura
-
-    from media_monitoring import extract
-
-    odd = lxml.html.fromstring(
-        "<div>a<!-- note --> b<?pi x?><p>c &amp; d&nbsp;e<script>var x = '<b>';</script></p>tail"
-        "<ul><li><a href='/'>  one </a></li><li>two<br/>three</li></ul>\u200c\u034f</div>")
-    trees = [odd] + [trafilatura.load_html(_bytes(page["path"])) for page in PAGES]
-    elements = 0
-    for tree in trees:
-        for el in tree.iter():
-            if isinstance(el.tag, str):  # elements: comments and processing instructions are never asked
-                assert extract._text(el) == el.text_content()
-                elements += 1
-    assert elements > 1000
-
-
 def test_class_tokens_are_the_words_of_the_class_names() -> None:
     import lxml.html
 
@@ -270,32 +218,3 @@ def test_class_tokens_are_the_words_of_the_class_names() -> None:
     assert tokens("Article-Lead  sub_title") == {"article", "lead", "sub", "title"}
     assert tokens(None) == tokens("") == tokens(" - _ ") == set()
     assert tokens("a\u00a0b\tc--d") == {"a", "b", "c", "d"}
-
-
-def test_short_text_rule_counts_only_the_words_it_needs() -> None:
-    """The fallback's trigger stops counting words at its limit, with the verdict of a full count."""
-    from media_monitoring.extract import MIN_WORDS, SHORT_SHARE, SHORT_SHARE_MIN_PAGE_WORDS, _implausibly_short
-
-    for words in (0, 1, MIN_WORDS - 1, MIN_WORDS, MIN_WORDS + 1, 99, 100, 101, 250, 1000):
-        text = " \n".join(f"w{i}" for i in range(words))
-        for paragraph_words in (0, SHORT_SHARE_MIN_PAGE_WORDS - 1, SHORT_SHARE_MIN_PAGE_WORDS, 401, 404, 2000):
-            full = words < MIN_WORDS or (paragraph_words >= SHORT_SHARE_MIN_PAGE_WORDS
-                                         and words < SHORT_SHARE * paragraph_words)
-            assert _implausibly_short(text, paragraph_words) is full, (words, paragraph_words)
-
-
-def test_comparison_form_of_a_body_is_the_plain_one() -> None:
-    """Bodies take a compiled pass to the comparison form; it must equal the plain definition."""
-    from media_monitoring.extract import ZWNJ_STAND_IN, _norm, _strip_format
-
-    def plain(value: str) -> str:
-        value = " ".join(value.split())
-        value = _strip_format(value) if not value.isprintable() else value
-        return value.replace(ZWNJ_STAND_IN, "").casefold()
-
-    pieces = ["Lavrov ", "a \u200c b ", "Straße İstanbul ΣΑΣ ", "x\u034fy\u00a0\u2028z ", " \n\t ", "😀 𝔘x ",
-              "کمک\u200cهای ", "\u200f\u202a(CSTO)\u202c ", "\x85\x1c end"]
-    for i in range(len(pieces)):
-        text = "".join(pieces[i:] + pieces[:i]) * 40  # over the compiled pass's threshold
-        assert len(text) > 500 and _norm(text) == plain(text), pieces[i]
-        assert _norm(text[:50]) == plain(text[:50])

@@ -3,7 +3,7 @@ exact copies folded into one article."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -131,7 +131,7 @@ def test_stored_signatures_of_an_older_version_are_signed_again_before_comparing
     with wh.engine.begin() as conn:  # as an older release left it: another scheme's values, or none at all
         conn.execute(sa.text("update articles set signature = :sig, signature_version = 'minhash-affine32-sha1-w3-"
                              "p512-s1'"), {"sig": bytes(4 * 512)})
-    caplog.set_level("INFO", logger="media_monitoring.pipeline")
+    caplog.set_level("INFO", logger="media_monitoring")
     _store(wh, [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
                 for a in rest[:1]])
     ids = [url_key(f"https://{a['outlet']}.example/{a['id']}") for a in wire[:2]]
@@ -155,3 +155,48 @@ def test_stored_articles_a_stopped_run_left_without_a_story_get_one_in_the_next(
     ids = [first[0]["article_id"], second[0]["article_id"]]
     stories = wh.stories_of(ids)
     assert set(stories) == set(ids) and len({s["story_id"] for s in stories.values()}) == 1
+
+
+def test_a_warehouse_without_story_bands_fills_them_for_the_lookback_and_still_groups(wh, caplog):
+    """A warehouse upgraded from a release without the band table has stored articles with stories but no
+    band keys: the next run fills the keys of its lookback before it looks for candidates."""
+    wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
+    records = [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
+               for a in wire]
+    _store(wh, records[:1])
+    with wh.engine.begin() as conn:  # as the upgrade leaves it: the tables exist, empty
+        conn.execute(sa.text("delete from story_bands"))
+        conn.execute(sa.text("delete from story_index"))
+    caplog.set_level("INFO", logger="media_monitoring")
+    _store(wh, records[1:])
+    stories = wh.stories_of([r["article_id"] for r in records])
+    assert len(stories) == len(records) and len({s["story_id"] for s in stories.values()}) == 1
+    assert any("story bands filled for 1 stored articles" in r.message for r in caplog.records)
+    assert wh.count("story_bands") == 64 * len(records)
+
+
+def test_an_article_placed_again_keeps_its_story_and_one_set_of_band_keys(wh):
+    wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
+    records = [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
+               for a in wire]
+    _store(wh, records)
+    before = wh.stories_of([r["article_id"] for r in records])
+    _store(wh, records[1:])  # a retried process task stores and places the same articles again
+    assert wh.stories_of([r["article_id"] for r in records]) == before
+    assert wh.count("story_bands") == 64 * len(records)
+
+
+def test_band_keys_of_old_articles_are_dropped_and_a_late_rewrite_still_finds_its_story(wh):
+    """The band table keeps a week of articles; a rewrite arriving later than that has its story window
+    filled again from the stored signatures and joins the story it belongs to."""
+    wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
+    first, late = ([_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])]
+                   for a in wire[:2])
+    other = next(a for a in CALIBRATION if a["story"] != "csto-drills-announced")
+    later = (datetime.fromisoformat(wire[0]["published"]) + timedelta(days=10)).isoformat()
+    _store(wh, first)
+    _store(wh, [_record("later", other["outlet"], other["outlet_country"], later, other["title"], other["text"])])
+    assert wh.count("story_bands") == 64  # only the newest article's: the first is more than a week older
+    _store(wh, late)
+    stories = wh.stories_of([first[0]["article_id"], late[0]["article_id"]])
+    assert len(stories) == 2 and len({s["story_id"] for s in stories.values()}) == 1

@@ -136,17 +136,3 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     assert [a["published_at"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles] == [when]
     assert wh.rebuild_hit_places() == 1
     wh.close()
-
-
-def test_json_values_are_written_as_json_dumps_writes_them() -> None:
-    import json
-    import math
-
-    from media_monitoring.warehouse.store import json_dumps
-
-    values = ["Лавров «ОДКБ»", "", {"a": [1, 2.5, None, True], "é": {"b": "c"}}, [], {}, 1, 1e300, -0.0, math.nan,
-              [{"matched": "Kabul", "span": [1, 6], "snippet": "… in Kabul\u200c …"}], {1: "int key"}, None]
-    for value in values:
-        assert json_dumps(value) == json.dumps(value)
-    with pytest.raises(TypeError):
-        json_dumps({"when": datetime(2026, 1, 1)})

@@ -28,8 +28,6 @@ import yaml
 from media_monitoring.config import Regions
 from media_monitoring.tagging.text import (
     ARABIC_BLOCK_RE,
-    Span,
-    WordTrie,
     fold,
     is_arabic_script,
     literal,
@@ -44,7 +42,6 @@ MIN_CITY_POPULATION = 1_000_000  # smaller cities share names with too many othe
 MIN_NAME_CHARS = 4  # shorter names only through the supplement (US, UK, UAE, США, مصر)
 TITLE_WEIGHT = 2  # a country in the headline counts double towards the primary country
 MAX_EVIDENCE = 5  # evidence kept per tag; the count keeps the rest
-_MAX_SPELLINGS = 100_000  # names as matched whose entries a tagger remembers (a few MB)
 # The languages besides English that our outlets publish in and our watchlists are written in. Only
 # these of pycountry's ~160 translations are loaded: every extra language adds names that may be an
 # ordinary word in some other language (Arabic «مالي» is both Mali and "financial").
@@ -123,8 +120,8 @@ class PlaceTag:
 
 @dataclass(frozen=True)
 class Gazetteer:
-    # non-Arabic names (whole words, a compiled trie), Arabic-script names (a regex, proclitic-aware)
-    patterns: tuple[WordTrie | re.Pattern[str], ...]
+    # non-Arabic names (whole words), Arabic-script names (proclitic-aware): each group one regex trie
+    patterns: tuple[re.Pattern[str], ...]
     arabic: tuple[bool, ...]  # per pattern: its names are in Arabic script
     entries: dict[str, Entry]  # folded name -> entry
     country_names: dict[str, str]
@@ -133,10 +130,10 @@ class Gazetteer:
     document_re: re.Pattern[str] | None  # "Agreement", "Accords"... right after a city name
     not_name_words: frozenset[str]
 
-    def finditer(self, content: str) -> Iterator[re.Match[str] | Span]:
+    def finditer(self, content: str) -> Iterator[re.Match[str]]:
         for pattern, arabic in zip(self.patterns, self.arabic, strict=True):
-            # The Arabic-script pattern's proclitic lookbehinds make the engine try every position (0.45 ms
-            # on a 600-word English article): run it only on text that can hold an Arabic-script name.
+            # Text without a character of the Arabic block cannot hold an Arabic-script name: the
+            # proclitic-aware pattern, which tries every position, is not run on it.
             if not arabic or ARABIC_BLOCK_RE.search(content):
                 yield from pattern.finditer(content)
 
@@ -300,7 +297,7 @@ def _claim_supplement(claims: _Claims, sup: dict[str, Any]) -> None:
 @cache
 def load_gazetteer() -> Gazetteer:
     """Build the gazetteer once per process (one to two seconds: geonames' cities with their alternate
-    names, and building the trie of ~11,000 names and the regex of the Arabic-script ones)."""
+    names, and compiling the regex tries of ~11,000 names)."""
     sup = _supplement()
     claims = _Claims(sup.get("ignore", []))
     names, m49 = _claim_country_names(claims)
@@ -322,9 +319,8 @@ def load_gazetteer() -> Gazetteer:
     arabic = [n for n in entries if is_arabic_script(n)]
     other = [n for n in entries if not is_arabic_script(n)]
     groups = [(group, is_ar) for group, is_ar in ((other, False), (arabic, True)) if group]
-    # Arabic-script names may follow an attached proclitic; the others take the faster whole-word trie
-    patterns = tuple(re.compile(whole_word(trie_pattern(group), arabic=True)) if is_ar else WordTrie(group)
-                     for group, is_ar in groups)
+    # Arabic-script names may follow an attached proclitic; the others are plain whole words
+    patterns = tuple(re.compile(whole_word(trie_pattern(group), arabic=is_ar)) for group, is_ar in groups)
     documents = sorted(sup.get("document_words", []), key=len, reverse=True)
     document_re = re.compile(r"\s+(?:" + "|".join(literal(w) for w in documents) + r")(?!\w)") if documents else None
     rules = {name.casefold(): Rule(bool(r.get("person")), bool(r.get("common_noun")), tuple(r.get("veto", ())))
@@ -375,7 +371,6 @@ class PlaceTagger:
         for group in self.groups:
             for code in dict.fromkeys(group.countries):
                 self._groups_of.setdefault(code, []).append(group.name)
-        self._entries: dict[str, Entry | None] = {}  # a name as matched -> its entry (fold once per spelling)
 
     def tag(self, title: str, text: str) -> tuple[list[PlaceTag], list[PlaceTag]]:
         """Return (countries, regions), each most-weighted first."""
@@ -425,13 +420,8 @@ class PlaceTagger:
                 yield _Mention(field_name, content, offset, m, entry)
 
     def _entry(self, matched: str) -> Entry | None:
-        try:
-            return self._entries[matched]
-        except KeyError:
-            if len(self._entries) >= _MAX_SPELLINGS:
-                self._entries.clear()
-            entry = self._entries[matched] = self.gazetteer.entries.get(fold(matched))
-            return entry
+        """The gazetteer's entry for a name as the article writes it."""
+        return self.gazetteer.entries.get(fold(matched))
 
     def _people(self, mentions: list[_Mention], title: str) -> set[str]:
         """Ambiguous names this article uses as part of a person's name ("Jordan Ellis", "Chad Morrison").

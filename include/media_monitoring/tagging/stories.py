@@ -6,14 +6,16 @@ news items on one topic (the two seed articles: Lavrov on US forces in Central A
 in October) share only names and stock phrases. A story is found the way search engines find
 near-duplicate pages:
 
-- :func:`signature` is a MinHash (datasketch's permutations) of the article's word shingles: every run
-  of :data:`SHINGLE_WORDS` consecutive words of the title and of the body, after folding case,
-  punctuation, Unicode forms and Arabic/Persian spelling variants. The estimated Jaccard similarity of
-  two signatures is the share of their positions that agree.
-- :class:`StoryIndex` holds the recent stored articles (each with its story) in an LSH index of numpy
-  arrays, sized for a 3-day lookback of 900,000 articles.
-  A new article asks the index for candidates, keeps those published within :data:`WINDOW` of it, in
-  stories that began at most :data:`WINDOW` before it, whose estimated similarity is at least
+- :func:`signature` is a MinHash (datasketch) of the article's word shingles: every run of
+  :data:`SHINGLE_WORDS` consecutive words of the title and of the body, after folding case, punctuation,
+  Unicode forms and Arabic/Persian spelling variants. The estimated Jaccard similarity of two signatures
+  is the share of their positions that agree.
+- :func:`band_keys` are the signature's LSH band keys. The warehouse keeps them for every placed article
+  (``story_bands``), so a run reads as candidates only the stored articles that share a band key with one
+  of its own, not the whole lookback.
+- :class:`StoryIndex` holds those candidates (each with its story) and the run's articles. A new article
+  takes as candidates the indexed articles sharing a band key, keeps those published within :data:`WINDOW` of it,
+  in stories that began at most :data:`WINDOW` before it, whose estimated similarity is at least
   :data:`THRESHOLD`, and joins the story of the most similar one; with none it starts a story of its
   own, whose id is its own article id.
 - :func:`text_hash` finds exact duplicates (the same body, whatever the headline): a copy joins the
@@ -22,35 +24,26 @@ near-duplicate pages:
 
 The constants were chosen on the pairs in ``bench/tagging/stories.yaml``, the seed pages, the replay
 snapshot and the labelled tagging set; ``bench/tagging/stories_eval.py`` reproduces the numbers and
-``bench/RESULTS.md`` (section Tagging) records them. No Airflow, no database; the loops over every
-character and every permutation are compiled (:mod:`kernels`).
+``bench/RESULTS.md`` (section Tagging) records them. No Airflow, no database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import sys
 import unicodedata
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import numpy as np
+import regex
 from datasketch import MinHash
 
-from media_monitoring.tagging import kernels
-from media_monitoring.tagging.text import (
-    ARABIC_BLOCK_RE,
-    code_points,
-    fold,
-    latin_word_kinds,
-    space_table,
-    strip_arabic_marks,
-)
+from media_monitoring.tagging.text import fold, fold_letters, strip_arabic_marks
 
 SHINGLE_WORDS = 3  # words per shingle
 NUM_PERM = 512  # MinHash permutations: 2 KiB per article (see pack_signature)
@@ -75,151 +68,99 @@ LSH_BANDS, LSH_ROWS = 64, 1
 # Bump when anything changes a signature (these constants, the shingles, their hashing): signatures of
 # different versions can't be compared, so pipeline.assign_stories signs stored articles of another
 # version again from their stored text before it compares.
-SIGNATURE_VERSION = f"minhash-{SCHEME}-fnvmix-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
+SIGNATURE_VERSION = f"minhash-{SCHEME}-crc32-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
+# Each shingle's UTF-8 bytes are hashed by CRC-32 (zlib): stable on every machine, a C call that returns
+# the int datasketch takes, and distinct for shingles that differ in any run of up to 32 bits. The
+# affine32 scheme mixes every input hash with MurmurHash3's finaliser before its permutations, so the
+# permutations stay as random as with a cryptographic hash (the stories set groups the same either way).
+SHINGLE_HASH = zlib.crc32
+# What the warehouse's story_bands rows were made with: rows of another version are made again.
+BAND_VERSION = f"{SIGNATURE_VERSION}-b{LSH_BANDS}r{LSH_ROWS}"
 
-_WORD_RE = re.compile(r"\w+")
+_WORD_RE = re.compile(r"\w+")  # what Python calls a word character, in any script
+# Format characters (Unicode category Cf: ZWNJ, bidi marks, the soft hyphen...) join the letters either
+# side for a reader, so they are dropped before words are taken.
+_FORMAT_CHARACTERS_RE = regex.compile(r"\p{Cf}+")
 _MAX_HASH = (1 << 32) - 1  # every position of an empty sketch
-# the permutations (a, b) as contiguous uint32 arrays, built once by datasketch
-_PERMUTATIONS = tuple(np.ascontiguousarray(p, dtype=np.uint32)
-                      for p in MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations)
-
-
-@cache
-def _format_characters() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Patterns for every format character (Unicode category Cf: ZWNJ, bidi marks, soft hyphen...): those
-    of the Basic Multilingual Plane, and all of them. Built once per process (~0.1 s) as ranges, which
-    ``re`` scans ~20x faster than ``str.translate`` looks each character up."""
-    ranges: list[list[int]] = []
-    for cp in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(cp)) == "Cf":
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1][1] = cp
-            else:
-                ranges.append([cp, cp])
-
-    def pattern(spans: list[list[int]]) -> re.Pattern[str]:
-        return re.compile("[" + "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "")
-                                        for a, b in spans) + "]")
-
-    return pattern([r for r in ranges if r[1] <= 0xFFFF]), pattern(ranges)
-
-
-_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+_BAND_NUMBERS = np.arange(LSH_BANDS, dtype=np.int64)
+INITIAL_ROWS = 1024  # signatures a StoryIndex makes room for at first (2 MiB); it doubles when full
+# Shingles per MinHash.update_batch call: each call builds a (shingles x NUM_PERM) uint32 array, and at
+# 256 (512 KiB) it stays in the CPU cache where a whole article's (~550 x 512, 1.1 MiB) would not; the
+# minimum over several calls is the minimum over all, so the signature is the same.
+UPDATE_CHUNK = 256
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations  # built once, shared
 
 
 def normalise(text: str | None) -> str:
     """Text as the signature sees it: NFKC, no format characters (ZWNJ, bidi marks), no Arabic vowel
     marks, Arabic/Persian letter variants folded (ي/ی, ك/ک, أ/ا), case folded, spaces collapsed."""
-    return _normal(text, spaces=True)
-
-
-def _normal(text: str | None, *, spaces: bool) -> str:
-    text = text or ""
-    if not text.isascii():  # most of the text we see is: nothing to normalise, drop or fold but case and spaces
-        basic, every = _format_characters()
-        text = basic.sub("", unicodedata.normalize("NFKC", text))
-        if _ASTRAL_RE.search(text):
-            text = every.sub("", text)
-        if ARABIC_BLOCK_RE.search(text):
-            return fold(strip_arabic_marks(text)).casefold()
-    return " ".join(text.split()).casefold() if spaces else text.casefold()
+    text = _FORMAT_CHARACTERS_RE.sub("", unicodedata.normalize("NFKC", text or ""))
+    return fold(strip_arabic_marks(text)).casefold()
 
 
 def words(text: str | None) -> list[str]:
-    """The words of ``text`` after :func:`normalise`; punctuation and symbols are dropped."""
-    return _WORD_RE.findall(_normal(text, spaces=False))  # words are the same whatever the spacing
+    """The words of ``text`` after :func:`normalise`; punctuation and symbols are dropped. (Spaces need no
+    collapsing here: the words are what lies between them.)"""
+    text = _FORMAT_CHARACTERS_RE.sub("", unicodedata.normalize("NFKC", text or ""))
+    return _WORD_RE.findall(fold_letters(strip_arabic_marks(text)).casefold())
 
 
 def shingles(title: str | None, text: str | None, size: int = SHINGLE_WORDS) -> set[str]:
-    """Every run of ``size`` consecutive words in the title and in the body (never across the two); a
-    field shorter than ``size`` words gives one shingle of all its words."""
-    out: set[str] = set()
+    """Every run of ``size`` consecutive words in the title and in the body (never across the two), words
+    joined by a space; a field shorter than ``size`` words gives one shingle of all its words."""
+    return {s.decode("utf-8") for s in shingle_bytes(title, text, size)}
+
+
+def shingle_bytes(title: str | None, text: str | None, size: int = SHINGLE_WORDS) -> set[bytes]:
+    """:func:`shingles` in UTF-8, as the signature hashes them: each field is encoded once and split at
+    the spaces (a word never holds one, and no byte of a multi-byte character is a space)."""
+    out: set[bytes] = set()
     for field in (title, text):
         tokens = words(field)
         if not tokens:
             continue
-        if len(tokens) < size:
-            out.add(" ".join(tokens))
-        else:
-            out.update(" ".join(tokens[i:i + size]) for i in range(len(tokens) - size + 1))
+        encoded = " ".join(tokens).encode("utf-8").split(b" ")
+        if len(encoded) < size:
+            out.add(b" ".join(encoded))
+        else:  # the runs as tuples of words, joined: (w0, w1, w2), (w1, w2, w3), ...
+            out.update(map(b" ".join, zip(*(encoded[i:] for i in range(size)), strict=False)))  # shorter tails end it
     return out
 
 
 def signature(title: str | None, text: str | None) -> list[int]:
-    """The article's MinHash: :data:`NUM_PERM` unsigned 32-bit ints, the same on every machine and run.
-
-    The shingles of :func:`shingles`, each hashed by :func:`shingle_hashes`, under datasketch's
-    ``affine32`` permutations of seed :data:`SEED` (its MurmurHash3 pre-mix, then ``a * h + b`` mod 2**32),
-    minimum per permutation: what ``MinHash.update_batch`` computes for those hashes, in one compiled loop
-    (:func:`kernels.min_hash`).
-    """
+    """The article's MinHash: :data:`NUM_PERM` unsigned 32-bit ints, the same on every machine and run."""
     return sketch(title, text).tolist()
 
 
 def sketch(title: str | None, text: str | None) -> np.ndarray:
-    """:func:`signature` as a ``uint32`` array (what :func:`pack_signature` and the story index take)."""
-    hashes = np.concatenate([_shingle_mix(_word_ids(title)), _shingle_mix(_word_ids(text))])
-    out = np.full(NUM_PERM, _MAX_HASH, dtype=np.uint32)
-    if len(hashes):
-        kernels.min_hash(hashes, *_PERMUTATIONS, out)
-    return out
+    """:func:`signature` as a ``uint32`` array (what :func:`pack_signature` and the story index take):
+    datasketch's ``MinHash`` of the UTF-8 bytes of the :func:`shingles`, each hashed by :data:`SHINGLE_HASH`."""
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=SHINGLE_HASH, permutations=_PERMUTATIONS)
+    items = list(shingle_bytes(title, text))
+    for start in range(0, len(items), UPDATE_CHUNK):
+        minhash.update_batch(items[start:start + UPDATE_CHUNK])
+    return np.asarray(minhash.hashvalues, dtype=np.uint32)
 
 
-_K = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
-              dtype=np.uint64)  # odd multipliers: position 1, 2 and 3 of a shingle; a shingle of fewer words
-assert len(_K) == SHINGLE_WORDS + 1, "one multiplier per shingle position, and one for short fields"
-
-
-def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
-    """A 32-bit hash of every run of :data:`SHINGLE_WORDS` consecutive ``tokens`` (one of all of them if
-    there are fewer): each word's 64-bit hash (:func:`kernels.word_ids`: FNV-1a of its UTF-8 bytes, then
-    MurmurHash3's finaliser), the hashes of a run multiplied by one odd constant per position and added (a
-    shorter run adds a constant of its own), the finaliser again, the top 32 bits. Stable across processes
-    and machines; equal runs of words hash equal, different ones collide with probability ~2**-32."""
-    return _shingle_mix(kernels.word_ids(code_points(" ".join(tokens))))
-
-
-def _shingle_mix(ids: np.ndarray) -> np.ndarray:
-    """:func:`shingle_hashes` of the words whose hashes are ``ids``."""
-    if not len(ids):
-        return np.empty(0, dtype=np.uint32)
-    if len(ids) < SHINGLE_WORDS:
-        mixed = (ids * _K[:len(ids)]).sum(keepdims=True) + _K[SHINGLE_WORDS]  # array arithmetic wraps silently
-    else:
-        n = len(ids) - SHINGLE_WORDS + 1
-        mixed = ids[:n] * _K[0]
-        for position in range(1, SHINGLE_WORDS):
-            mixed += ids[position:position + n] * _K[position]
-    return (_fmix64(mixed) >> np.uint64(32)).astype(np.uint32)
-
-
-_LATIN_TABLES = latin_word_kinds(kernels.WORD, kernels.SEPARATOR, kernels.OTHER)
-
-
-def _word_ids(text: str | None) -> np.ndarray:
-    """The 64-bit hash of each of the :func:`words` of ``text``, in order. Text in Latin-1 letters (with
-    any punctuation: most of what we see) has its words taken and hashed in one compiled pass over its
-    characters, as :func:`text.latin_words` takes them (the same words); other text through :func:`words`."""
-    if not text:
-        return np.empty(0, dtype=np.uint64)
-    ids, latin = kernels.latin_word_ids(code_points(text), *_LATIN_TABLES)
-    return ids if latin else kernels.word_ids(code_points(" ".join(words(text))))
-
-
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(33))
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    h ^= h >> np.uint64(33)
-    h *= np.uint64(0xC4CEB9FE1A85EC53)
-    h ^= h >> np.uint64(33)
-    return h
+def band_keys(sig: Sequence[int] | np.ndarray) -> list[int]:
+    """The signature's LSH band keys: band ``i`` covers values ``i * LSH_ROWS`` to ``(i + 1) * LSH_ROWS``
+    (as datasketch's ``MinHashLSH`` with ``params=(LSH_BANDS, LSH_ROWS)`` lays them out), and its key is
+    ``i << 32 | the band's value`` (with several rows, the CRC-32 of their little-endian bytes): a signed
+    64-bit int for a database column. Two articles are candidates of each other when they share a key. An
+    empty signature has none: it matches nothing."""
+    vector = np.asarray(sig, dtype="<u4")
+    if is_empty(vector):
+        return []
+    bands = vector[:LSH_BANDS * LSH_ROWS].reshape(LSH_BANDS, LSH_ROWS)
+    values = bands[:, 0] if LSH_ROWS == 1 else [zlib.crc32(band.tobytes()) for band in bands]
+    return (_BAND_NUMBERS << 32 | np.asarray(values, dtype=np.int64)).tolist()
 
 
 def text_hash(text: str | None) -> str:
     """Exact-duplicate key of an article body: 32 hex digits of SHA-256 over the text with Unicode
     normalised (NFKC), case folded and whitespace collapsed. Punctuation and words count."""
-    folded = code_points(unicodedata.normalize("NFKC", text or "").casefold())
-    return hashlib.sha256(kernels.collapsed_utf8(folded, space_table())).hexdigest()[:32]  # spaces collapsed
+    key = " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def pack_signature(sig: Sequence[int]) -> bytes:
@@ -228,9 +169,9 @@ def pack_signature(sig: Sequence[int]) -> bytes:
 
 
 def signature_array(data: bytes | Sequence[int]) -> np.ndarray:
-    """A stored signature as a ``uint32`` array (a view of packed bytes: no copy, no Python ints)."""
+    """A stored signature (packed bytes, or a list from a JSON column) as a ``uint32`` array."""
     if isinstance(data, bytes | bytearray | memoryview):
-        return np.frombuffer(data, dtype="<u4").astype(np.uint32, copy=False)
+        return np.frombuffer(data, dtype="<u4").astype(np.uint32)
     return np.asarray(data, dtype=np.uint32)
 
 
@@ -354,8 +295,8 @@ def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> 
 
 
 def lookback(published: Iterable[datetime], window: timedelta = WINDOW) -> datetime | None:
-    """Load the stored articles published since this time (with their stories) into :class:`StoryIndex`
-    before assigning articles published at ``published``. None when there is nothing new."""
+    """The earliest published time of a stored article that articles published at ``published`` may
+    join (a story spans at most ``window``): where their candidates begin. None when there is nothing new."""
     times = [_utc(p) for p in published]
     return min(times) - window if times else None
 
@@ -373,91 +314,54 @@ class StoryIndex:
 
     Assigned articles are added to the index, so later articles of the batch can join them. The result
     does not depend on the order of the batch: it is taken in order of published time, then article id.
-
-    Sized for the 3-day lookback of a busy deployment (900,000 articles at 300,000 a day): signatures
-    are rows of one ``uint32`` matrix; the LSH bands are one sorted ``uint64`` array of
-    ``band | value | row`` keys, searched for all bands of a query at once; candidates are scored against
-    the matrix in one comparison. About 3 KiB per indexed article (``bench/story_index_scale.py``).
+    Candidates are the indexed articles that share one of the :func:`band_keys` (:data:`LSH_BANDS` bands
+    of :data:`LSH_ROWS` row). The pipeline builds it from the run's candidates in the warehouse
+    (``warehouse/stories.py``); given every stored article of the lookback it places them the same way.
     """
-
-    resort_after = 10_000  # articles added since the bands were sorted before they are sorted again
 
     def __init__(self, articles: Iterable[StoryArticle] = (), *, threshold: float = THRESHOLD,
                  window: timedelta = WINDOW) -> None:
         self.threshold = threshold
         self.window = window
-        self._window_us = _micros(window)
-        # the fewest equal positions whose share reaches the threshold
-        self._need = next(k for k in range(NUM_PERM + 1) if k / NUM_PERM >= threshold or k == NUM_PERM)
-        self._sig = np.empty((1024, NUM_PERM), dtype=np.uint32)  # row i: the signature of article i
-        self._when = np.empty(1024, dtype=np.int64)  # row i: published, µs since the epoch (UTC)
-        self._story = np.empty(1024, dtype=np.int32)  # row i: its story's number
-        self._first = np.empty(1024, dtype=np.int64)  # story number: first seen, µs
-        self._ids: list[str] = []
-        self._row: dict[str, int] = {}
-        self._meta: list[tuple[Any, ...]] = []  # row i: outlet, outlet country, countries, text hash, first seen
-        self._story_ids: list[str] = []
-        self._story_no: dict[str, int] = {}
-        self._by_text: dict[str, int | list[int]] = {}
-        self._shared: dict[Any, Any] = {}  # one object per distinct outlet id, country, tuple of countries
-        # The bands of rows indexed before the first query, sorted (built then: loading stays cheap);
-        # rows added later are in _recent until there are enough of them to sort everything again.
-        self._keys: np.ndarray | None = None
-        # band key -> its row, or a list of rows once a second row has the same band value (most have one)
-        self._recent: dict[int, int | list[int]] = {}
-        self._recent_rows = 0
+        self._bands: dict[int, list[int]] = {}  # band key -> the rows of the indexed articles with it
+        self._articles: dict[str, StoryArticle] = {}
+        self._ids: list[str] = []  # row -> article id
+        # row -> signature: a new article's candidates are compared with it in one array operation
+        self._matrix = np.empty((INITIAL_ROWS, NUM_PERM), dtype=np.uint32)
+        self._by_text: dict[str, list[str]] = {}  # text hash -> the articles with that text
+        self._stories: dict[str, list[str]] = {}  # story id -> its articles
+        self._first_seen: dict[str, datetime] = {}  # story id -> its earliest published time (UTC)
         for article in articles:
             self.add(article)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._articles)
 
     def __contains__(self, article_id: object) -> bool:
-        return article_id in self._row
+        return article_id in self._articles
 
     def add(self, article: StoryArticle) -> None:
         """Index a stored article with its story (indexing one article id twice is an error)."""
         if article.story_id is None:
             raise ValueError(f"article {article.article_id} has no story_id: use assign() for new articles")
-        if article.article_id in self._row:
+        if article.article_id in self._articles:
             raise ValueError(f"article {article.article_id} is already indexed")
         vector = self._vector(article)
         row = len(self._ids)
-        if row == _MAX_ROWS:
-            raise ValueError(f"a story index holds at most {_MAX_ROWS:,} articles: shorten the lookback")
-        if row == len(self._when):
-            self._sig, self._when, self._story = (_grown(a) for a in (self._sig, self._when, self._story))
-        when = _micros(article.published_at)
-        story = self._story_no.get(article.story_id)
-        if story is None:
-            story = self._story_no[article.story_id] = len(self._story_ids)
-            self._story_ids.append(article.story_id)
-            if story == len(self._first):
-                self._first = _grown(self._first)
-            self._first[story] = when
-        self._first[story] = min(int(self._first[story]), when,
-                                 *([_micros(article.story_first_seen)] if article.story_first_seen else []))
-        self._sig[row] = vector
-        self._when[row] = when
-        self._story[row] = story
+        if row == len(self._matrix):
+            self._matrix = np.concatenate([self._matrix, np.empty_like(self._matrix)])
+        self._matrix[row] = vector
         self._ids.append(article.article_id)
-        self._row[article.article_id] = row
-        self._meta.append((self._one(article.outlet_id), self._one(article.outlet_country),
-                           self._one(tuple(article.countries)), article.text_hash, article.story_first_seen))
+        self._articles[article.article_id] = article
+        self._stories.setdefault(article.story_id, []).append(article.article_id)
+        seen = [_utc(article.published_at)] + ([_utc(article.story_first_seen)] if article.story_first_seen else [])
+        if article.story_id in self._first_seen:
+            seen.append(self._first_seen[article.story_id])
+        self._first_seen[article.story_id] = min(seen)
         if article.text_hash:
-            rows = self._by_text.setdefault(article.text_hash, row)
-            if rows != row:
-                self._by_text[article.text_hash] = (rows if isinstance(rows, list) else [rows]) + [row]
-        if self._keys is not None and not is_empty(vector):
-            recent = self._recent
-            for key in _band_keys(vector).tolist():
-                rows = recent.setdefault(key, row)
-                if rows != row:
-                    if isinstance(rows, list):
-                        rows.append(row)
-                    else:
-                        recent[key] = [rows, row]
-            self._recent_rows += 1
+            self._by_text.setdefault(article.text_hash, []).append(article.article_id)
+        for key in band_keys(vector):
+            self._bands.setdefault(key, []).append(row)
 
     def assign(self, articles: Iterable[StoryArticle]) -> list[tuple[str, str]]:
         """(article_id, story_id) of each new article, in the order given."""
@@ -471,9 +375,9 @@ class StoryIndex:
         for article in sorted(batch, key=lambda a: (_utc(a.published_at), a.article_id)):
             if article.article_id in done:
                 continue
-            if article.article_id in self._row:
-                story = self._story_ids[self._story[self._row[article.article_id]]]
-                done[article.article_id] = Assignment(article.article_id, story, None, None, None)
+            if article.article_id in self._articles:
+                known = self._articles[article.article_id]
+                done[article.article_id] = Assignment(article.article_id, str(known.story_id), None, None, None)
                 continue
             assignment = self._place(article)
             done[article.article_id] = assignment
@@ -484,9 +388,8 @@ class StoryIndex:
 
     def members(self, story_id: str) -> list[StoryArticle]:
         """The indexed articles of a story (loaded and assigned), earliest first."""
-        story = self._story_no.get(story_id)
-        rows = [] if story is None else np.flatnonzero(self._story[:len(self)] == story).tolist()
-        return sorted((self._article(row) for row in rows), key=lambda a: (_utc(a.published_at), a.article_id))
+        return sorted((self._articles[i] for i in self._stories.get(story_id, ())),
+                      key=lambda a: (_utc(a.published_at), a.article_id))
 
     def summary(self, story_id: str) -> StorySummary:
         """Summary of a story from its indexed articles. For a story that began before the lookback, the
@@ -504,129 +407,43 @@ class StoryIndex:
                              f"{NUM_PERM} ({SIGNATURE_VERSION}): recompute it with signature()")
         return vector
 
-    def _one(self, value: Any) -> Any:
-        """One shared object per distinct value: 900,000 rows name a few hundred outlets."""
-        return self._shared.setdefault(value, value)
+    def candidates(self, sig: Sequence[int] | np.ndarray) -> set[str]:
+        """The indexed articles that share a band key with ``sig``."""
+        return {self._ids[row] for row in self._candidate_rows(sig)}
 
-    def _article(self, row: int) -> StoryArticle:
-        outlet, country, countries, text, story_first_seen = self._meta[row]
-        return StoryArticle(self._ids[row], self._sig[row].tolist(), _from_micros(int(self._when[row])), outlet,
-                            country, countries, text, self._story_ids[self._story[row]], story_first_seen)
+    def _candidate_rows(self, sig: Sequence[int] | np.ndarray) -> set[int]:
+        return set().union(*(self._bands.get(key, ()) for key in band_keys(sig)))
 
-    def _sort_bands(self) -> None:
-        """Sort the band keys of every indexed article (~2 s per 1,000,000 articles, 512 bytes each)."""
-        n = len(self)
-        rows = np.flatnonzero(~np.all(self._sig[:n] == _MAX_HASH, axis=1)).astype(np.uint64)  # not empty
-        keys = self._sig[rows, :LSH_BANDS].astype(np.uint64)
-        keys <<= np.uint64(_ROW_BITS)
-        keys |= _BAND_KEYS
-        keys |= rows[:, None]
-        keys = keys.ravel()
-        keys.sort()
-        self._keys, self._recent, self._recent_rows = keys, {}, 0
+    def _open(self, article: StoryArticle, other_id: str) -> bool:
+        """May ``article`` join ``other_id``'s story? Both within the window, and the story's start too."""
+        when = _utc(article.published_at)
+        other = self._articles[other_id]
+        return (abs(when - _utc(other.published_at)) <= self.window
+                and when - self._first_seen[str(other.story_id)] <= self.window)
 
-    def _candidates(self, vector: np.ndarray) -> np.ndarray:
-        """Rows sharing at least one band value with ``vector``, each once, in order."""
-        if self._keys is None or self._recent_rows > max(self.resort_after, len(self) // 4):
-            self._sort_bands()
-        assert self._keys is not None
-        keys = _band_keys(vector)
-        lo = np.searchsorted(self._keys, keys, side="left")
-        hi = np.searchsorted(self._keys, keys | np.uint64(_ROW_MASK), side="right")
-        counts = hi - lo
-        total = int(counts.sum())
-        # the rows of every key from lo to hi of each band, gathered through one index array
-        found = np.empty(0, dtype=np.uint64)
-        if total:
-            at = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)
-            found = self._keys[at] & np.uint64(_ROW_MASK)
-        recent: list[int] = []
-        if self._recent:
-            get = self._recent.get
-            for key in keys.tolist():
-                rows = get(key)
-                if rows is not None:
-                    if isinstance(rows, list):
-                        recent.extend(rows)
-                    else:
-                        recent.append(rows)
-        matches = total + len(recent)
-        if matches <= _FEW_CANDIDATES:  # the usual case: a set is quicker than numpy's unique
-            return np.array(sorted({*found.tolist(), *recent}), dtype=np.intp)
-        if len(self) <= _MASK_ROWS_PER_MATCH * matches:  # most rows match (a young index): mark them
-            mask = np.zeros(len(self), dtype=bool)
-            mask[found.astype(np.intp)] = True
-            mask[recent] = True
-            return np.flatnonzero(mask)
-        return np.unique(np.concatenate([found, np.array(recent, dtype=np.uint64)])).astype(np.intp)
-
-    def _open(self, when: int, rows: np.ndarray) -> np.ndarray:
-        """Which of ``rows`` may an article published at ``when`` (µs) join? Both within the window, and
-        their story's start too."""
-        return ((np.abs(self._when[rows] - when) <= self._window_us)
-                & (when - self._first[self._story[rows]] <= self._window_us))
-
-    def _best(self, rows: np.ndarray, scores: np.ndarray) -> int:
-        """The row with the highest score, then the earliest, then the smallest article id."""
-        return min(zip(scores.tolist(), rows.tolist(), strict=True),
-                   key=lambda sr: (-sr[0], int(self._when[sr[1]]), self._ids[sr[1]]))[1]
+    def _order(self, article_id: str) -> tuple[datetime, str]:
+        """Earliest first, then the smallest article id: how ties are broken."""
+        return _utc(self._articles[article_id].published_at), article_id
 
     def _place(self, article: StoryArticle) -> Assignment:
         vector = self._vector(article)
         if is_empty(vector):  # no words: nothing to compare, not even a text to duplicate
             return Assignment(article.article_id, article.article_id, None, None, None)
-        when = _micros(article.published_at)
-        copies = self._by_text.get(article.text_hash) if article.text_hash else None
-        if copies is not None:
-            rows = np.asarray(copies if isinstance(copies, list) else [copies], dtype=np.intp)
-            rows = rows[self._open(when, rows)]
-            if len(rows):
-                original = self._best(rows, np.zeros(len(rows)))
-                return Assignment(article.article_id, self._story_ids[self._story[original]], self._ids[original],
-                                  1.0, self._ids[original])
-        rows = self._candidates(vector)
-        equal = kernels.equal_positions(self._sig, rows, vector)
-        keep = equal >= self._need
-        rows, equal = rows[keep], equal[keep]
-        keep = self._open(when, rows)
-        rows, equal = rows[keep], equal[keep]
-        if not len(rows):
+        if article.text_hash:
+            copies = [i for i in self._by_text.get(article.text_hash, ()) if self._open(article, i)]
+            if copies:
+                original = min(copies, key=self._order)
+                return Assignment(article.article_id, str(self._articles[original].story_id), original, 1.0,
+                                  original)
+        scored = []
+        rows = np.fromiter(self._candidate_rows(vector), dtype=np.intp)
+        scores = np.count_nonzero(self._matrix[rows] == vector, axis=1) / NUM_PERM
+        close = scores >= self.threshold
+        for row, score in zip(rows[close].tolist(), scores[close].tolist(), strict=True):
+            other_id = self._ids[row]
+            if self._open(article, other_id):
+                scored.append((-score, *self._order(other_id)))  # most similar, then earliest, then smallest id
+        if not scored:
             return Assignment(article.article_id, article.article_id, None, None, None)
-        other = self._best(rows, equal)
-        return Assignment(article.article_id, self._story_ids[self._story[other]], self._ids[other],
-                          int(equal[rows == other][0]) / NUM_PERM, None)
-
-
-# A band key is (band, value, row) in one uint64: 6 bits of band, 32 of value, 26 of row. One sorted array
-# of them finds every row with a value in a band by binary search, without a hash table per band.
-_ROW_BITS = 26
-_ROW_MASK = (1 << _ROW_BITS) - 1
-_FEW_CANDIDATES = 512  # up to this many band matches, candidates are deduplicated in a set
-_MASK_ROWS_PER_MATCH = 16  # up to this many rows per band match, a mask over the rows beats sorting them
-_MAX_ROWS = 1 << _ROW_BITS  # 67 million articles in one index
-assert LSH_ROWS == 1 and LSH_BANDS <= 64, "band keys hold one value of each of at most 64 bands"
-_BAND_KEYS = np.arange(LSH_BANDS, dtype=np.uint64) << np.uint64(32 + _ROW_BITS)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _band_keys(vector: np.ndarray) -> np.ndarray:
-    """The band keys of a signature with row 0: a query's lower bounds."""
-    return _BAND_KEYS | (vector[:LSH_BANDS].astype(np.uint64) << np.uint64(_ROW_BITS))
-
-
-def _grown(array: np.ndarray) -> np.ndarray:
-    """``array`` copied into one twice as long (rows beyond the old length uninitialised)."""
-    out = np.empty((2 * len(array), *array.shape[1:]), dtype=array.dtype)
-    out[:len(array)] = array
-    return out
-
-
-def _micros(moment: datetime | timedelta) -> int:
-    """Microseconds of a duration, or since the epoch of a moment (naive ones are UTC)."""
-    if isinstance(moment, timedelta):
-        return moment // timedelta(microseconds=1)
-    return (_utc(moment) - _EPOCH) // timedelta(microseconds=1)
-
-
-def _from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
+        score, _, other_id = min(scored)
+        return Assignment(article.article_id, str(self._articles[other_id].story_id), other_id, -score, None)

@@ -11,7 +11,6 @@ from media_monitoring.tagging.text import (
     ARABIC_WORD_START,
     WORD_END,
     WORD_START,
-    SubstringScreen,
     fold,
     fold_letters,
     is_arabic_script,
@@ -50,8 +49,7 @@ class _CompiledTerm:
     namesakes: re.Pattern[str] | None
     anchors: re.Pattern[str] | None
     # The longest word of each alias, folded and lower-cased: a term none of whose keys occur anywhere in
-    # the article (one compiled pass finds the keys of every term, text.SubstringScreen) cannot match, and
-    # its regexes are not run at all.
+    # the article cannot match, and its regexes are not run at all.
     keys: tuple[str, ...]
     # The same for the exclusions and the namesakes: without one of their keys their regex finds nothing.
     exclude_keys: tuple[str, ...] = ()
@@ -148,8 +146,7 @@ class WatchlistMatcher:
     def __init__(self, watchlists: tuple[Watchlist, ...]) -> None:
         self.watchlists = watchlists
         self._terms = [_compile_term(w, t) for w in watchlists for t in w.terms]
-        self._screen = SubstringScreen(key for ct in self._terms
-                                       for key in (*ct.keys, *ct.exclude_keys, *ct.namesake_keys))
+        self._keys = frozenset(key for ct in self._terms for key in (*ct.keys, *ct.exclude_keys, *ct.namesake_keys))
 
     @property
     def versions(self) -> dict[str, str]:
@@ -159,7 +156,8 @@ class WatchlistMatcher:
         hits: list[Hit] = []
         whole = f"{title or ''}\n{text or ''}"
         # the keys are single words, folded and lower-cased: spacing doesn't matter
-        present = self._screen.present(fold_letters(whole).lower())
+        folded = fold_letters(whole).lower()
+        present = {key for key in self._keys if key in folded}
         terms = [ct for ct in self._terms if any(key in present for key in ct.keys)]
         terms = [ct for ct in terms if not _about_a_namesake(ct, whole, present)]
         may_exclude = [ct.exclude is not None and any(key in present for key in ct.exclude_keys) for ct in terms]

@@ -25,6 +25,8 @@ metadata = sa.MetaData()
 #      untouched (what was sent stays in digest_sends) but nothing reads or writes them any more.
 #      Later, still version 3 (additive, added in place by the upgrade): the priority-alert ledger
 #      (alerts, one row per subscription and story) and its send log (alert_sends, per channel).
+#      story_bands and story_index (the story index kept in the warehouse): created empty by the generic
+#      upgrade, filled for the lookback by the first run that places stories (warehouse/stories.py).
 SCHEMA_VERSION = 3
 UPGRADABLE_FROM = frozenset({1, 2})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
@@ -103,6 +105,32 @@ article_stories = sa.Table(
     sa.Column("matched_article_id", sa.String(32)),  # the article it joined through
     sa.Column("similarity", sa.Float),
     sa.Column("duplicate_of", sa.String(32)),
+)
+
+# The story index, kept in the warehouse so that a run holds only its own articles and candidates: one
+# row per LSH band of each placed article's signature (tagging/stories.band_keys), written in the
+# transaction that stores the article's story. A new article's candidates are the articles that share a
+# band key with it and were published within the story window (warehouse/stories.py).
+story_bands = sa.Table(
+    "story_bands",
+    metadata,
+    sa.Column("band_key", sa.BigInteger, primary_key=True),  # band number << 32 | the band's 32-bit hash
+    sa.Column("published_at", TS, primary_key=True),  # the article's (fetched_at if it gave none)
+    # No foreign key: 64 rows an article, each would look its article up when written; a row whose article
+    # is gone matches nothing, as candidates are read joined with their articles. The index on article_id:
+    # an article placed again has its rows replaced.
+    sa.Column("article_id", sa.String(32), primary_key=True, index=True),
+    sqlite_with_rowid=False,  # SQLite keeps the rows in the primary key's tree: one tree less to write
+)
+
+# What story_bands holds: the band layout and signature version its keys were made with, and the earliest
+# published time from which every placed article has its rows (older ones are filled when a run needs them).
+story_index = sa.Table(
+    "story_index",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),  # one row: "story_bands"
+    sa.Column("version", sa.String(80), nullable=False),  # tagging/stories.BAND_VERSION
+    sa.Column("complete_from", TS, nullable=False),
 )
 
 watchlist_hits = sa.Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,22 +18,6 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 60  # mapped tasks write concurrently; SQLite serialises them with a lock
 UPSERT_CHUNK = 500  # rows per executemany call, ids per IN list (well under SQLite's parameter limit)
-
-
-def _json_dumps() -> Any:
-    """``json.dumps`` with its defaults, the same text, at half the cost per value: its C encoder built once,
-    where ``json.dumps`` builds one per call (an article writes ~26 JSON values: evidence, sources, tags).
-    No check for circular structures, so no state shared between the threads that write."""
-    from json.encoder import c_make_encoder, encode_basestring_ascii
-
-    if c_make_encoder is None:  # a Python built without the C accelerator
-        return json.dumps
-    encode = c_make_encoder(None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ",
-                            False, False, True)
-    return lambda value: "".join(encode(value, 0))
-
-
-json_dumps = _json_dumps()
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -64,7 +48,7 @@ class Warehouse:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
-                                      json_serializer=json_dumps)
+                                      json_serializer=json.dumps)
 
             @sa.event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -73,7 +57,7 @@ class Warehouse:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
         else:
-            engine = sa.create_engine(url, pool_pre_ping=True, json_serializer=json_dumps)
+            engine = sa.create_engine(url, pool_pre_ping=True, json_serializer=json.dumps)
         warehouse = cls(engine)
         if create:
             warehouse._check_or_create_schema()
@@ -473,54 +457,6 @@ class Warehouse:
                         a.c.text_hash.in_(wanted[start:start + UPSERT_CHUNK]))):
                     found.setdefault(text_hash, article_id)
         return found
-
-    def story_candidates(self, since: datetime, exclude: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
-        """Stored articles published since ``since`` with what the story index needs, streamed (a busy
-        deployment's 3-day lookback is ~900,000 rows of 2 KiB signatures: never all held as rows). The
-        signature may be missing or of another version: the caller signs those again."""
-        a, st, sto = s.articles, s.article_stories, s.stories
-        q = (sa.select(a.c.article_id, a.c.signature, a.c.signature_version, a.c.published_at, a.c.fetched_at,
-                       a.c.outlet_id, a.c.outlet_country, a.c.countries, a.c.text_hash, st.c.story_id,
-                       sto.c.first_seen.label("story_first_seen"))
-             .outerjoin(st, st.c.article_id == a.c.article_id).outerjoin(sto, sto.c.story_id == st.c.story_id)
-             .where(a.c.published_at >= since))
-        skip = set(exclude)
-        with self.engine.connect() as conn:
-            for r in conn.execution_options(yield_per=5000).execute(q).mappings():
-                if r["article_id"] in skip:
-                    continue
-                row = dict(r)
-                row["published_at"] = _aware(row["published_at"] or row["fetched_at"])
-                row["story_first_seen"] = _aware(row["story_first_seen"])
-                yield row
-
-    def article_texts(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """article_id -> its title and text."""
-        a = s.articles
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(a.c.article_id, a.c.title, a.c.text)
-                                .where(a.c.article_id.in_(list(article_ids)))).mappings()
-            return {r["article_id"]: dict(r) for r in rows}
-
-    def set_signatures(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Store new signatures: rows of article_id, signature (packed) and signature_version."""
-        a = s.articles
-        q = (sa.update(a).where(a.c.article_id == sa.bindparam("id"))
-             .values(signature=sa.bindparam("sig"), signature_version=sa.bindparam("version")))
-        with self.engine.begin() as conn:
-            conn.execute(q, [{"id": r["article_id"], "sig": r["signature"], "version": r["signature_version"]}
-                             for r in rows])
-
-    def story_members(self, story_ids: Sequence[str]) -> list[dict[str, Any]]:
-        a, st = s.articles, s.article_stories
-        q = (sa.select(a.c.article_id, a.c.signature, a.c.published_at, a.c.fetched_at, a.c.outlet_id,
-                       a.c.outlet_country, a.c.countries, a.c.text_hash, a.c.title, st.c.story_id)
-             .join(st, st.c.article_id == a.c.article_id).where(st.c.story_id.in_(list(story_ids))))
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(q).mappings()]
-        for row in rows:
-            row["published_at"] = _aware(row["published_at"] or row["fetched_at"])
-        return rows
 
     def save_stories(self, assignments: Sequence[dict[str, Any]], stories: Sequence[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
