@@ -96,7 +96,7 @@ def _fold_table() -> tuple[str, str, str]:
 
 def _sqlite_ddl() -> list[str]:
     new = "new.rowid, new.title, new.text"
-    old = f"'delete', old.rowid, old.title, old.text"
+    old = "'delete', old.rowid, old.title, old.text"
     return [
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(title, text, content='articles', "
         "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')",
@@ -165,7 +165,8 @@ def ensure_search_index(conn: sa.Connection) -> list[str]:
             conn.exec_driver_sql(f"ALTER TABLE articles ADD COLUMN IF NOT EXISTS {SEARCH_COLUMN} tsvector "
                                  f"GENERATED ALWAYS AS ({postgres_vector_expression()}) STORED")
         conn.exec_driver_sql(postgres_index_ddl())
-    log.warning("search index created (%s) in %.1f s", ", ".join(missing), (datetime.now(UTC) - started).total_seconds())
+    log.warning("search index created (%s) in %.1f s", ", ".join(missing),
+                (datetime.now(UTC) - started).total_seconds())
     return missing
 
 
