@@ -144,6 +144,8 @@ class _Parser:
             if self.peek() is None or self.peek().kind == ")":  # type: ignore[union-attr]
                 raise QueryError("OR needs something on both sides.")
             items.append(self.all_())
+        if len(items) > 1 and items[0] is None:
+            raise QueryError("OR needs something on both sides.")
         kept = [i for i in items if i is not None]
         if len(kept) == 1:
             return kept[0]
