@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 MAX_QUERY_CHARS = 500  # longer input is not a search an analyst types
 MAX_WORDS = 32  # words and phrases in one query: bounds the work of one search on both engines
 MIN_PREFIX_CHARS = 2  # "a*" would expand to most of the vocabulary
 OPERATORS = {"AND", "OR", "NOT"}
+PERIODS = ("today", "24h", "7d")  # date shortcuts, relative to the time of the request
+SEARCH_PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}  # "today" depends on the clock's day
 
 
 class QueryError(ValueError):
@@ -252,3 +255,25 @@ def parse(text: str) -> Query:
         raise QueryError("Nothing to search for: the query has no letters or digits.")
     _check(tree)
     return Query(text, tree)
+
+
+def search_window(period: str | None, since: str | None, until: str | None, now: datetime,
+                  tz: tzinfo = UTC) -> tuple[datetime | None, datetime | None]:
+    """[since, until) of a search: a shortcut relative to ``now`` (today: since midnight in ``tz``, 24h,
+    7d), else the dates or instants given (a date alone: that whole day in ``tz``, ``until`` inclusive)."""
+    if period == "today":
+        local = now.astimezone(tz)
+        return datetime.combine(local.date(), time(0), tz).astimezone(UTC), None
+    if period in SEARCH_PERIODS:
+        return now - SEARCH_PERIODS[period], None
+
+    def instant(value: str | None, end: bool) -> datetime | None:
+        if not value:
+            return None
+        if len(value) == 10:  # YYYY-MM-DD
+            day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
+            return datetime.combine(day, time(0), tz).astimezone(UTC)
+        parsed = datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
+
+    return instant(since, False), instant(until, True)
