@@ -365,15 +365,23 @@ def relevance_query(backend: str, query: Query, flt: SearchFilter, *, after: Sea
     return stmt.order_by(ranked.c.score.desc(), ranked.c.article_id.desc()).limit(limit)
 
 
+def _carries_markers(column: sa.Column) -> sa.ColumnElement[bool]:
+    return sa.or_(column.contains(MARK_START, autoescape=True), column.contains(MARK_END, autoescape=True))
+
+
 def snippets_query(backend: str, query: Query, article_ids: Sequence[str]) -> sa.Select:
-    """(article_id, title, snippet) with the matched words between MARK_START and MARK_END."""
+    """(article_id, title, snippet) with the matched words between MARK_START and MARK_END, and whether the
+    stored title or text carries a marker character itself (then its highlights cannot be told apart)."""
     a = s.articles
     ids = list(article_ids)
+    flags = (_carries_markers(a.c.title).label("title_has_markers"),
+             _carries_markers(a.c.text).label("text_has_markers"))
     if backend == "sqlite":
         fts = sa.literal_column(FTS_TABLE)
         return (_matching(backend, query, SearchFilter(), a.c.article_id,
                           sa.func.highlight(fts, 0, MARK_START, MARK_END).label("title"),
-                          sa.func.snippet(fts, 1, MARK_START, MARK_END, ELLIPSIS, SNIPPET_TOKENS).label("snippet"))
+                          sa.func.snippet(fts, 1, MARK_START, MARK_END, ELLIPSIS, SNIPPET_TOKENS).label("snippet"),
+                          *flags)
                 .where(a.c.article_id.in_(ids)))
     q = _tsquery(query)
     return sa.select(
@@ -381,6 +389,7 @@ def snippets_query(backend: str, query: Query, article_ids: Sequence[str]) -> sa
         sa.func.ts_headline(_SIMPLE, sa.func.coalesce(a.c.title, ""), q, TITLE_HEADLINE_OPTIONS).label("title"),
         sa.func.ts_headline(_SIMPLE, sa.func.left(a.c.text, HEADLINE_SOURCE_CHARS), q,
                             HEADLINE_OPTIONS).label("snippet"),
+        *flags,
     ).where(a.c.article_id.in_(ids))
 
 
@@ -419,8 +428,10 @@ def search_page(wh: Warehouse, query: Query, flt: SearchFilter, *, sort: str = "
     for row in rows:
         row["published_at"] = _aware(row["published_at"])
         marked = highlighted.get(row["article_id"], {})
-        row["title_marked"] = marked.get("title") or row["title"] or ""
-        row["snippet"] = marked.get("snippet") or ""
+        title, snippet = marked.get("title") or row["title"] or "", marked.get("snippet") or ""
+        # A marker character in the stored text would fake a highlight: such a field is shown unhighlighted.
+        row["title_marked"] = plain(title) if marked.get("title_has_markers") else title
+        row["snippet"] = plain(snippet) if marked.get("text_has_markers") else snippet
     last = rows[-1] if more and rows else None
     cursor = None
     if last is not None:
