@@ -34,7 +34,6 @@ Snippets are read for the page's articles only, in a second query.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,21 +75,6 @@ HEADLINE_SOURCE_CHARS = 20_000
 SORTS = ("time", "relevance")
 
 
-def _fold_table() -> tuple[str, str, str]:
-    """(from, to, delete) characters of :data:`FOLD_FUNCTION`: precomposed Latin letters to their base
-    letter (canonical decompositions never change, so stored vectors stay valid), then combining marks and
-    Arabic harakat removed. What FTS5's ``remove_diacritics 2`` does for the scripts the outlets use."""
-    src, dst = [], []
-    for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
-        char = chr(cp)
-        base = "".join(c for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn")
-        if len(base) == 1 and base != char:
-            src.append(char)
-            dst.append(base)
-    delete = "".join(chr(cp) for cp in [*range(0x300, 0x370), *range(0x64B, 0x660), 0x670])
-    return "".join(src), "".join(dst), delete
-
-
 # -- the index -------------------------------------------------------------------------------------
 
 
@@ -111,10 +95,16 @@ def _sqlite_ddl() -> list[str]:
 
 
 def _postgres_function_ddl() -> str:
-    src, dst, delete = _fold_table()
-    assert "'" not in src + dst + delete  # constants of our own, written into the DDL as literals
+    """The fold: Latin letters lose their accents (NFD, the combining marks after an ASCII letter dropped,
+    NFC again: Cyrillic й and ё stay, as FTS5 keeps them), Arabic harakat are dropped. Pure-ASCII text (most
+    English articles) skips it: ``translate`` with a table of accented letters cost 1.3 ms per 500 characters,
+    this 0.07 ms."""
+    latin_marks = f"([A-Za-z])[{chr(0x300)}-{chr(0x36F)}]+"
+    harakat = f"[{chr(0x64B)}-{chr(0x65F)}{chr(0x670)}]"
     return (f"CREATE OR REPLACE FUNCTION {FOLD_FUNCTION}(value text) RETURNS text LANGUAGE sql IMMUTABLE STRICT "
-            f"PARALLEL SAFE AS $$ SELECT translate(value, '{src}{delete}', '{dst}') $$")
+            "PARALLEL SAFE AS $$ SELECT CASE WHEN octet_length(value) = length(value) THEN value ELSE "
+            f"regexp_replace(normalize(regexp_replace(normalize(value, NFD), '{latin_marks}', '\\1', 'g'), NFC), "
+            f"'{harakat}', '', 'g') END $$")
 
 
 def postgres_vector_expression() -> str:
