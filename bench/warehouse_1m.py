@@ -21,7 +21,10 @@
    spikes, feed_status_during, outlet_quality_during), and the UI
    queries of ``media_monitoring.warehouse.views`` (what the plugin's index page and APIs call): hits
    pages (no filter, term, region, outlet, date range, combined; page 1 and a deep page 300 days back),
-   filter choices, digests list (page 1 and a deep offset), a digest, feed health.
+   filter choices, digests list (page 1 and a deep offset), a digest, feed health; and full-text search
+   (``warehouse.search``: the search index the schema creates, a GIN index over the generated tsvector) with a
+   common word (in most bodies), a rare one (0.2%), a very rare one (20 articles), a phrase, a prefix, NOT,
+   with and without filters, page 1 and later pages, both sorts: timed ``SEARCH_REPEAT`` times, p95 reported.
 4. Every SQL statement is timed through SQLAlchemy events; for any call over 100 ms, its slowest
    statements are re-run under ``EXPLAIN (ANALYZE, BUFFERS)`` and the plans printed.
 5. Drops the database (unless ``--keep``).
@@ -71,6 +74,9 @@ COUNTRIES = [("KZ", "Central Asia"), ("KG", "Central Asia"), ("TJ", "Central Asi
              ("AM", "Western Asia"), ("BY", "Eastern Europe")]
 GROUPS = {"CSTO members": {"AM", "BY", "KZ", "KG", "RU", "TJ"},
           "Afghanistan's neighbours": {"CN", "IR", "PK", "TJ", "TM", "UZ"}}
+RARE_WORD, RARE_EVERY = "Tokayev", 500  # 0.2% of articles (2,000 of 1M)
+VERY_RARE_WORD, VERY_RARE_EVERY = "Zhanaozen", 50_000  # 20 of 1M
+SEARCH_REPEAT = 20  # search cases are timed this many times each: a p95 needs more than 5 runs
 WORDS = ("minister government border security talks agreement election parliament president economy trade "
          "energy gas oil pipeline region capital protest court ruling sanctions bank currency inflation drought "
          "harvest water dam river railway corridor summit delegation visit investment reform opposition budget "
@@ -144,7 +150,7 @@ def generate(loader: Loader, n: int, today: date, subscriptions: list[str]) -> d
             fetched = published + timedelta(minutes=rng.randint(2, 40))
             yield (aid, url, url, outlet, country, title, hashlib.md5(title.encode()).hexdigest(),
                    f"{rng.choice(WORDS).capitalize()} Reporter", published.isoformat(), "page", "en", "page",
-                   bodies[rng.randrange(len(bodies))] + f" {k}", 60,
+                   bodies[rng.randrange(len(bodies))] + f" {k}" + _rare_words(k), 60,
                    [{"outlet_id": outlet, "feed_url": f"https://{host}/rss", "entry_id": url, "link": url}],
                    codes, regions, codes[0], regions[0] if regions else None, run_id, fetched.isoformat(),
                    fetched.isoformat(), (fetched + timedelta(minutes=rng.randint(1, 30))).isoformat())
@@ -233,6 +239,12 @@ def generate(loader: Loader, n: int, today: date, subscriptions: list[str]) -> d
                                  "location", "run_id", "status", "sent_at", "body_text", "body_html", "attempts"],
                 sends)
     return {"hit_articles": hit_articles, "outlets": [o[0] for o in outlets]}
+
+
+def _rare_words(k: int) -> str:
+    """Words for the search cases beside the bodies' common vocabulary: one in RARE_EVERY articles, one in
+    VERY_RARE_EVERY."""
+    return (f" {RARE_WORD}" if k % RARE_EVERY == 0 else "") + (f" {VERY_RARE_WORD}" if k % VERY_RARE_EVERY == 7 else "")
 
 
 def _dedupe(rows: list[tuple], key_len: int) -> list[tuple]:
@@ -422,20 +434,59 @@ def main() -> None:
             ("ui feed health: feed_health page 1 + feed_status_counts",
              lambda: (views.feed_health(wh), views.feed_status_counts(wh))),
         ]
+        from media_monitoring.search import parse
+        from media_monitoring.warehouse import search
+
+        def find(text: str, sort: str = "time", after: Any = None, **flt: Any) -> Any:
+            return search.search_page(wh, parse(text), search.SearchFilter(**flt), sort=sort, after=after)
+
+        week_ago = day_start - timedelta(days=6)
+        deep_search = search.SearchCursor("time", "f" * 32, published_at=day_start - timedelta(days=300))
+        second = find("security").next_cursor  # the cursor a "Next page" link carries
+        rare_second = find(RARE_WORD).next_cursor
+        search_cases: list[tuple[str, Callable[[], Any]]] = [
+            ("search: common word (security), page 1", lambda: find("security")),
+            ("search: common word, page 2", lambda: find("security", after=second)),
+            ("search: common word, deep page (300 days back)", lambda: find("security", after=deep_search)),
+            ("search: common word, relevance, page 1", lambda: find("security", "relevance")),
+            ("search: common phrase \"security talks\", page 1", lambda: find('"security talks"')),
+            ("search: prefix secur*, page 1", lambda: find("secur*")),
+            ("search: common word -border (NOT), page 1", lambda: find("security -border")),
+            (f"search: common word + outlet={a_outlet}", lambda: find("security", outlet=a_outlet)),
+            ("search: common word + tagged country KZ", lambda: find("security", country="KZ")),
+            ("search: common word + region=Central Asia + 7 days", lambda: find(
+                "security", region="Central Asia", since=week_ago)),
+            ("search: common word + term=Lavrov", lambda: find("security", term="Lavrov", watchlists=wl)),
+            (f"search: common word + region={QUIET_REGION} + outlet country", lambda: find(
+                "security", region=QUIET_REGION, outlet_country="BR")),
+            (f"search: rare word ({RARE_WORD}, 0.2%), page 1", lambda: find(RARE_WORD)),
+            ("search: rare word, page 2", lambda: find(RARE_WORD, after=rare_second)),
+            ("search: rare word, relevance", lambda: find(RARE_WORD, "relevance")),
+            (f"search: rare word + outlet={a_outlet}", lambda: find(RARE_WORD, outlet=a_outlet)),
+            ("search: rare word + 7 days", lambda: find(RARE_WORD, since=week_ago)),
+            ("search: rare word OR very rare word", lambda: find(f"{RARE_WORD} OR {VERY_RARE_WORD}")),
+            (f"search: very rare word ({VERY_RARE_WORD}, 20 articles)", lambda: find(VERY_RARE_WORD)),
+            ("search: rare word + term=Lavrov + region (no match)", lambda: find(
+                RARE_WORD, term="Lavrov", watchlists=wl, region=QUIET_REGION)),
+            ("search: a word in no article", lambda: find("qwertyuiop")),
+        ]
+        cases += search_cases
+        search_labels = {label for label, _ in search_cases}
+
         def time_cases() -> list[dict[str, Any]]:
             timings = []
-            print(f"\n{'query':66s} {'median ms':>9s} {'min':>7s} {'max':>7s}  rows  (load {loadavg()})")
+            print(f"\n{'query':66s} {'median ms':>9s} {'p95':>7s} {'min':>7s} {'max':>7s}  rows  (load {loadavg()})")
             for label, fn in cases:
                 out = fn()  # warm
                 stmts.take()
                 runs, per_stmt = [], []
-                for _ in range(args.repeat):
+                for _ in range(max(args.repeat, SEARCH_REPEAT) if label in search_labels else args.repeat):
                     t = time.perf_counter()
                     fn()
                     runs.append((time.perf_counter() - t) * 1000)
                     per_stmt.append(stmts.take())
                 med = statistics.median(runs)
-                if isinstance(out, views.HitPage):
+                if isinstance(out, views.HitPage | search.SearchPage):
                     size = len(out.articles)
                 elif hasattr(out, "term_counts"):  # a WatchlistDigest
                     size = len(out.items)
@@ -443,10 +494,14 @@ def main() -> None:
                     size = len(out)
                 else:
                     size = 1
-                row = {"query": label, "median_ms": round(med, 1), "min_ms": round(min(runs), 1),
-                       "max_ms": round(max(runs), 1), "rows": size, "statements": len(per_stmt[0])}
-                print(f"{label:66s} {med:9.1f} {min(runs):7.1f} {max(runs):7.1f}  {size:4d}  "
-                      f"({len(per_stmt[0])} stmts)")
+                p95 = statistics.quantiles(runs, n=20, method="inclusive")[18] if len(runs) > 1 else runs[0]
+                row = {"query": label, "median_ms": round(med, 1), "p95_ms": round(p95, 1),
+                       "min_ms": round(min(runs), 1), "max_ms": round(max(runs), 1), "rows": size,
+                       "statements": len(per_stmt[0]), "runs": len(runs)}
+                if isinstance(out, search.SearchPage):
+                    row["count"] = f"{search.COUNT_CAP}+" if out.count_capped else out.count
+                print(f"{label:66s} {med:9.1f} {p95:7.1f} {min(runs):7.1f} {max(runs):7.1f}  {size:4d}  "
+                      f"({len(per_stmt[0])} stmts{', count ' + str(row['count']) if 'count' in row else ''})")
                 if med > SLOW_MS:
                     slow = sorted(per_stmt[0], key=lambda s: -s[2])[:2]
                     row["slow_statements"] = []

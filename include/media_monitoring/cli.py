@@ -230,6 +230,36 @@ def cmd_latency(args: argparse.Namespace) -> int:
     return 1 if any(r["flags"] for r in table) else 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """One page of search results as JSON lines; the count and the cursor of the next page on stderr."""
+    from media_monitoring.pipeline import open_warehouse
+    from media_monitoring.search import QueryError, parse, search_window
+    from media_monitoring.warehouse import search
+
+    try:
+        query = parse(args.query)
+    except QueryError as exc:
+        sys.stderr.write(f"media-monitor search: {exc}\n")
+        return 2
+    since, until = search_window(args.period, getattr(args, "from"), args.to, datetime.now(UTC))
+    flt = search.SearchFilter(since=since, until=until, outlet=args.outlet, outlet_country=args.outlet_country,
+                              country=args.country, region=args.region, language=args.language, term=args.term)
+    wh = open_warehouse(load_settings(), args.warehouse)
+    page = search.search_page(wh, query, flt, sort=args.sort, after=search.SearchCursor.decode(args.after),
+                              limit=args.limit)
+    for a in page.articles:
+        sys.stdout.write(json.dumps({
+            "article_id": a["article_id"], "published_at": a["published_at"], "outlet_id": a["outlet_id"],
+            "outlet_country": a["outlet_country"], "language": a["language"], "title": a["title"], "url": a["url"],
+            "snippet": search.plain(a["snippet"]), "matched": search.marked_words(a["title_marked"] + a["snippet"]),
+            **({"score": a["score"]} if args.sort == "relevance" else {}),
+        }, ensure_ascii=False, default=str) + "\n")
+    count = f"{search.COUNT_CAP}+" if page.count_capped else page.count
+    sys.stderr.write(json.dumps({"count": count, "shown": len(page.articles),
+                                 "next": page.next_cursor.encode() if page.next_cursor else None}) + "\n")
+    return 0
+
+
 def cmd_replay_server(args: argparse.Namespace) -> int:
     from media_monitoring.replay import ReplayServer
 
@@ -302,6 +332,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--warehouse")
     p.set_defaults(func=cmd_latency)
+
+
+    p = sub.add_parser("search", help="full-text search over every stored article; one JSON line per article")
+    p.add_argument("query", help='words, "phrases", prefix*, OR, NOT / -word, (parentheses)')
+    p.add_argument("--from", metavar="DATE", help="published from this day (YYYY-MM-DD, UTC) or instant (ISO 8601)")
+    p.add_argument("--to", metavar="DATE", help="published up to this day (inclusive) or instant")
+    p.add_argument("--period", choices=["today", "24h", "7d"], help="published today (UTC), in the last 24 hours "
+                                                                    "or 7 days (instead of --from/--to)")
+    p.add_argument("--outlet", help="outlet id")
+    p.add_argument("--outlet-country", help="the outlet's country (ISO 3166 alpha-2)")
+    p.add_argument("--country", help="a country the article is tagged with (alpha-2)")
+    p.add_argument("--region", help="a region the article is tagged with")
+    p.add_argument("--language", help="the article's language (ISO 639-1)")
+    p.add_argument("--term", help="a watchlist term the article has a hit of")
+    p.add_argument("--sort", choices=["time", "relevance"], default="time")
+    p.add_argument("--limit", type=int, default=20, help="articles per page (at most 100)")
+    p.add_argument("--after", metavar="CURSOR", help="the cursor printed on stderr: the next page")
+    p.add_argument("--warehouse")
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("replay-server", help="serve the seed snapshot locally")
     p.add_argument("--root", default=str(DEFAULT_REPLAY_REGISTRY.parent))

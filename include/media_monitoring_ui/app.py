@@ -38,6 +38,7 @@ from media_monitoring_ui.present import (
     reasons,
     render,
     suite_version,
+    viewer_timezone,
 )
 from media_monitoring_ui.source import Source, sources
 
@@ -219,6 +220,103 @@ def digest_email(request: Request, user: HtmlUser) -> HTMLResponse:
                         headers=EMAIL_HEADERS)
 
 
+# -- search --------------------------------------------------------------------------------------
+
+SEARCH_PAGE_SIZES = (20, 50, 100)
+SEARCH_PARAMS = ("q", "period", "from", "to", "outlet", "outlet_country", "country", "region", "language", "term",
+                 "sort", "limit")
+
+
+@dataclass
+class SearchForm:
+    """The search form as typed, parsed; ``errors`` says what is wrong (the query) or was ignored (a filter)."""
+
+    values: dict[str, str]
+    query: Any = None  # media_monitoring.search.Query, when the text parses
+    filter: Any = None  # media_monitoring.warehouse.search.SearchFilter
+    sort: str = "time"
+    limit: int = 20
+    after: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    def params(self, **override: Any) -> dict[str, Any]:
+        values: dict[str, Any] = dict(self.values)
+        values.update(override)
+        return values
+
+
+def search_form(request: Request, source: Source) -> SearchForm:
+    from zoneinfo import ZoneInfo
+
+    from media_monitoring.search import PERIODS, QueryError, parse, search_window
+    from media_monitoring.warehouse.search import SORTS, SearchFilter
+
+    q = request.query_params
+    values = {name: q.get(name, "").strip()[:500 if name == "q" else 200] for name in SEARCH_PARAMS}
+    form = SearchForm(values, after=q.get("after", "")[:120])
+    form.sort = values["sort"] if values["sort"] in SORTS else "time"
+    form.limit = _int(values["limit"], SEARCH_PAGE_SIZES[0], lo=1, hi=SEARCH_PAGE_SIZES[-1]) \
+        if values["limit"] else SEARCH_PAGE_SIZES[0]
+    if values["q"]:
+        try:
+            form.query = parse(values["q"])
+        except QueryError as exc:
+            form.errors.append(str(exc))
+    period = values["period"] if values["period"] in PERIODS else None
+    since_text, until_text = values["from"], values["to"]
+    for name in ("from", "to"):
+        if values[name] and _day(values[name]) is None:
+            form.errors.append(f"“{values[name]}” is not a date (YYYY-MM-DD); the {name} filter is ignored.")
+    since_text = since_text if _day(since_text) else None
+    until_text = until_text if _day(until_text) else None
+    tz = ZoneInfo(viewer_timezone(request)[0])  # "today" and the days of the range: on the viewer's clock
+    since, until = search_window(period, since_text, until_text, datetime.now(UTC), tz)
+    if since and until and since >= until:
+        form.errors.append("The from date is after the to date: no article can match.")
+    watchlists = tuple(sorted({w for w, t in source.terms if t == values["term"]}))
+    form.filter = SearchFilter(
+        since=since, until=until, outlet=values["outlet"] or None,
+        outlet_country=values["outlet_country"].upper() or None, country=values["country"].upper() or None,
+        region=values["region"] or None, language=values["language"].lower() or None, term=values["term"] or None,
+        watchlists=watchlists)
+    return form
+
+
+def _search(source: Source, form: SearchForm) -> tuple[Any, str | None]:
+    """The page of results (None without a query) and why search is unavailable, if it is."""
+    from media_monitoring.warehouse import search
+
+    if form.query is None:
+        return None, None
+    if source.warehouse is None or "articles" not in source.tables:
+        return None, "Nothing has been stored yet: run the media_ingest DAG."
+    if not search.search_ready(source.warehouse):
+        return None, ("The search index is not built yet: it is created the next time a DAG opens the warehouse "
+                      "(or run any media-monitor command against it).")
+    return search.search_page(source.warehouse, form.query, form.filter, sort=form.sort,
+                              after=search.SearchCursor.decode(form.after), limit=form.limit), None
+
+
+@app.get("/search", response_class=HTMLResponse, name="search")
+def search_view(request: Request, user: HtmlUser) -> HTMLResponse:
+    """Full-text search over every stored article (not only those with watchlist hits)."""
+    from media_monitoring.search import PERIODS
+    from media_monitoring.warehouse import search, views
+
+    source = sources.get()
+    wh, tables = source.warehouse, source.tables
+    form = search_form(request, source)
+    page, unavailable = _search(source, form)
+    return render(
+        request, "search.html", user=user_name(user), form=form, page=page, unavailable=unavailable,
+        count_cap=search.COUNT_CAP, relevance_pool=search.RELEVANCE_POOL, periods=PERIODS,
+        page_sizes=SEARCH_PAGE_SIZES, terms=source.terms, outlet_names=source.outlet_names,
+        outlets=views.outlet_choices(wh) if {"articles", "feed_health"} <= tables else [],
+        regions=views.region_choices(wh) if "article_places" in tables else [],
+        warehouse=wh.describe() if wh else source.url, backend=wh.backend if wh else None,
+    )
+
+
 # -- data quality --------------------------------------------------------------------------------
 
 
@@ -286,6 +384,29 @@ def api_hits(request: Request, user: ApiUser) -> JSONResponse:
     page = _hits(sources.get(), hq)
     return json_response({"articles": page.articles, "next": page.next_cursor.encode() if page.next_cursor else None,
                   "errors": hq.errors})
+
+
+@app.get("/api/search", name="api_search")
+def api_search(request: Request, user: ApiUser) -> JSONResponse:
+    """The search page's results as JSON; 400 with the reason when the query cannot be understood."""
+    from media_monitoring.warehouse import search
+
+    source = sources.get()
+    form = search_form(request, source)
+    if form.query is None:
+        detail = form.errors[0] if form.errors else "Give the search as ?q=…"
+        return JSONResponse({"detail": detail, "errors": form.errors}, status_code=400,
+                            headers={"Cache-Control": "no-store"})
+    page, unavailable = _search(source, form)
+    if page is None:
+        return JSONResponse({"detail": unavailable}, status_code=503, headers={"Cache-Control": "no-store"})
+    articles = [{k: v for k, v in a.items() if k not in ("title_marked", "snippet")}
+                | {"snippet": search.plain(a["snippet"]),
+                   "matched": search.marked_words(a["title_marked"] + a["snippet"])}
+                for a in page.articles]
+    return json_response({"query": form.query.text, "sort": form.sort, "count": page.count,
+                          "count_capped": page.count_capped, "articles": articles,
+                          "next": page.next_cursor.encode() if page.next_cursor else None, "errors": form.errors})
 
 
 @app.get("/api/digests", name="api_digests")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ import jinja2
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
+from markupsafe import Markup, escape
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,24 @@ def _web_link(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def _marked(value: str | None) -> Markup:
+    """Search-engine text with its highlight markers as ``<mark>``: every other character escaped, so a
+    hostile title or body stays text; a stray or unbalanced marker only ends or starts a highlight."""
+    from media_monitoring.warehouse.search import MARK_END, MARK_START
+
+    out, inside = [], False
+    for part in re.split(f"({MARK_START}|{MARK_END})", value or ""):
+        if part in (MARK_START, MARK_END):
+            if (part == MARK_START) != inside:
+                out.append(Markup("<mark>") if part == MARK_START else Markup("</mark>"))
+                inside = part == MARK_START
+            continue
+        out.append(escape(part))
+    if inside:
+        out.append(Markup("</mark>"))
+    return Markup("").join(out)
+
+
 templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
     autoescape=True,  # every value is escaped: titles, snippets and outlet data come from the web
@@ -117,6 +137,7 @@ templates.filters["page_clock"] = _page_clock
 templates.filters["web_link"] = _web_link
 templates.filters["pct"] = _pct
 templates.filters["observed"] = _observed
+templates.filters["marked"] = _marked
 templates.globals["query"] = lambda **params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 

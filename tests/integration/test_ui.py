@@ -425,6 +425,167 @@ def test_hit_filters(ui, chrome):
     assert seen == [a for a, _ in everything]
 
 
+def _log_in(ui: Ui, driver) -> None:
+    """Log in through Airflow's page unless this browser already has a session (a test run alone)."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(ui.base + "/media-monitor/search")
+    if urlsplit(driver.current_url).path != "/auth/login" and not driver.find_elements(By.NAME, "username"):
+        return
+    _wait(driver, _by(By.NAME, "username"))
+    driver.find_element(By.NAME, "username").send_keys("admin")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _wait(driver, _by(By.ID, "search-form"))
+
+
+def _result_rows(driver) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [r.get_attribute("data-article") for r in driver.find_elements(By.CSS_SELECTOR, "#search-results tr.result")]
+
+
+def _expected_search(warehouse_url: str, pattern: str, where: str = "1=1", **params) -> list[str]:
+    """Article ids whose title or text has a word matching ``pattern`` (a regex, any case), newest first
+    and the undated last: read straight from the warehouse and matched in Python, not by either engine."""
+    import re
+
+    engine = sa.create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("select article_id, title, text, published_at from articles where " + where
+                                        + " order by published_at desc, article_id desc"), params).all()
+    finally:
+        engine.dispose()
+    word = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
+    found = [r for r in rows if word.search(r.title or "") or word.search(r.text or "")]
+    return [r.article_id for r in found if r.published_at is not None] + \
+        [r.article_id for r in found if r.published_at is None]
+
+
+def test_search_every_stored_article_with_filters(ui, chrome):
+    """The analyst's search: words in any script over every stored article (those without watchlist
+    hits too), then narrowed by outlet, language and dates, sorted by relevance, paged, and a query that
+    cannot be understood explained."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _log_in(ui, chrome)
+    chrome.get(ui.base + "/media-monitor/?tz=UTC")
+    chrome.find_element(By.ID, "nav-search").click()
+    _wait(chrome, _by(By.ID, "search-form"))
+    assert urlsplit(chrome.current_url).path == "/media-monitor/search"
+    assert chrome.find_element(By.ID, "search-empty").text.startswith("Type words")
+
+    # A word most of whose articles have no watchlist hit: the list of hits never shows them.
+    harvest = _expected_search(ui.warehouse_url, "harvest")
+    with_hits = set(_expected_hits(ui.warehouse_url))
+    assert len(harvest) >= 2 and set(harvest) - with_hits
+    chrome.find_element(By.ID, "s-q").send_keys("harvest")
+    chrome.find_element(By.ID, "s-go").click()
+    _wait(chrome, _by(By.ID, "search-count"))
+    assert _result_rows(chrome) == harvest
+    assert chrome.find_element(By.ID, "search-count").text.startswith(f"{len(harvest)} articles match")
+    marks = chrome.find_elements(By.CSS_SELECTOR, "#search-results mark")
+    assert marks and {m.text.lower() for m in marks} == {"harvest"}
+
+    # Cyrillic, with a prefix; then only Russian-language articles, as the form does it.
+    lavrov_ru = _expected_search(ui.warehouse_url, r"лавров\w*")
+    assert lavrov_ru
+    field = chrome.find_element(By.ID, "s-q")
+    field.clear()
+    field.send_keys("Лавров* OR Lavrov")
+    chrome.find_element(By.ID, "s-go").click()
+    _wait(chrome, lambda d: "Lavrov" in d.current_url or "%D0%9B" in d.current_url)
+    every = _expected_search(ui.warehouse_url, r"лавров\w*|lavrov")
+    assert _result_rows(chrome) == every and set(lavrov_ru) < set(every)
+    chrome.find_element(By.ID, "s-language").send_keys("ru")
+    chrome.find_element(By.ID, "s-go").click()
+    _wait(chrome, lambda d: "language=ru" in d.current_url)
+    assert _result_rows(chrome) == _expected_search(ui.warehouse_url, r"лавров\w*|lavrov", "language = 'ru'")
+    assert all(c.text == "ru" for c in chrome.find_elements(By.CSS_SELECTOR, "#search-results td.language"))
+
+    # An outlet and a date range, the rest cleared.
+    chrome.find_element(By.ID, "s-language").clear()
+    Select(chrome.find_element(By.ID, "s-outlet")).select_by_value("tass-en")
+    chrome.find_element(By.ID, "s-go").click()
+    _wait(chrome, lambda d: "outlet=tass-en" in d.current_url)
+    tass = _expected_search(ui.warehouse_url, r"лавров\w*|lavrov", "outlet_id = 'tass-en'")
+    assert tass and _result_rows(chrome) == tass
+    chrome.get(ui.base + "/media-monitor/search?" + "q=Lavrov&from=2021-08-01&to=2021-08-31")
+    august = _expected_search(ui.warehouse_url, "lavrov",
+                              "published_at < '2021-09-01' and published_at >= '2021-08-01'")
+    assert august and _result_rows(chrome) == august
+
+    # Relevance: the same articles, another order; keyset pages of 2 show each once.
+    chrome.get(ui.base + "/media-monitor/search?q=Lavrov&sort=relevance")
+    assert sorted(_result_rows(chrome)) == sorted(_expected_search(ui.warehouse_url, "lavrov"))
+    for sort in ("time", "relevance"):
+        seen: list[str] = []
+        chrome.get(ui.base + f"/media-monitor/search?q=harvest+OR+Lavrov+OR+%D0%9B%D0%B0%D0%B2%D1%80%D0%BE%D0%B2*"
+                             f"&sort={sort}&limit=2")
+        for _ in range(20):
+            seen += _result_rows(chrome)
+            nxt = chrome.find_elements(By.ID, "search-next")
+            if not nxt:
+                break
+            nxt[0].click()
+            _wait(chrome, _by(By.ID, "search-first"))
+        wanted = _expected_search(ui.warehouse_url, r"harvest|lavrov|лавров\w*")
+        assert sorted(seen) == sorted(wanted) and len(seen) == len(set(seen)), sort
+        if sort == "time":
+            assert seen == wanted
+
+    # A query that cannot be understood: said why; nothing breaks.
+    chrome.get(ui.base + "/media-monitor/search?q=" + quote('"Lavrov said'))
+    assert "quotation mark is not closed" in chrome.find_element(By.ID, "search-errors").text
+    assert not _result_rows(chrome)
+    chrome.get(ui.base + "/media-monitor/search?q=-sport")
+    assert "cannot only exclude" in chrome.find_element(By.ID, "search-errors").text
+    chrome.get(ui.base + "/media-monitor/search?q=harvest&outlet=tass-en")
+    assert chrome.find_element(By.ID, "no-results").text == "No stored article matches these words and filters."
+    chrome.get(ui.base + "/media-monitor/search?q=harvest")
+    ui.shots.mkdir(parents=True, exist_ok=True)
+    browser.full_page_png(chrome, ui.shots / "search.png")
+
+    # The JSON API: the same articles; 400 with the reason for a bad query.
+    token = _token(ui.base)
+    status, _, body = _get(ui.base + "/media-monitor/api/search?q=harvest", {"Authorization": f"Bearer {token}"})
+    assert status == 200 and [a["article_id"] for a in json.loads(body)["articles"]] == harvest
+    status, _, body = _get(ui.base + "/media-monitor/api/search?q=%28harvest", {"Authorization": f"Bearer {token}"})
+    assert status == 400 and "parenthesis" in json.loads(body)["detail"]
+    assert _get(ui.base + "/media-monitor/api/search?q=harvest")[0] == 401
+
+
+def test_hostile_article_in_search_stays_text(ui, chrome):
+    """A title and body carrying markup and the highlight marker characters: shown as text, no fake mark."""
+    from selenium.webdriver.common.by import By
+
+    from media_monitoring.warehouse import Warehouse
+    from media_monitoring.warehouse.search import MARK_END, MARK_START
+
+    payload = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+    wh = Warehouse.connect(ui.warehouse_url)  # create=True: as a DAG opens it (the search index exists)
+    try:
+        wh.commit_batch("manual__hostile-search", [{
+            "article_id": "e" * 32, "canonical_url": "https://evil.example/s", "url": "javascript:alert(1)",
+            "outlet_id": "evil-outlet", "outlet_country": "ZZ", "title": f"Zyzzogeton {payload}",
+            "published_at": datetime(2020, 1, 2, tzinfo=UTC), "language": "en",
+            "text": f"Zyzzogeton {MARK_START}fake{MARK_END} {payload}", "word_count": 3, "sources": [],
+            "countries": [], "regions": []}], [], [], [], None)
+    finally:
+        wh.close()
+    chrome.get(ui.base + "/media-monitor/search?q=zyzzogeton")
+    [row] = chrome.find_elements(By.CSS_SELECTOR, "#search-results tr.result")
+    title = row.find_element(By.CSS_SELECTOR, "td.title")
+    assert payload in title.text and not title.find_elements(By.TAG_NAME, "a")  # javascript: URL: no link
+    assert not chrome.find_elements(By.CSS_SELECTOR, "#search-results script, #search-results img")
+    # the text's own marker characters would fake a highlight: that field is shown unhighlighted
+    assert [m.text for m in row.find_elements(By.CSS_SELECTOR, ".snippet mark")] == []
+    assert [m.text for m in title.find_elements(By.CSS_SELECTOR, "td.title > mark")] == ["Zyzzogeton"]
+    assert chrome.title != "pwned"
+
+
 def test_digest_as_sent_and_its_screenshot(ui, chrome):
     from selenium.webdriver.common.by import By
 

@@ -123,3 +123,36 @@ def test_batch_modes_load_once_and_answer_per_line(tmp_path):
     assert [r["id"] for r in results] == [1, 2]
     assert {h["term"] for h in results[0]["watchlist_hits"]} == {"Afghanistan", "CSTO", "Lavrov"}
     assert results[1]["watchlist_hits"] == []
+
+
+def test_search_prints_json_lines_and_the_next_page_cursor(tmp_path):
+    from datetime import UTC, datetime
+
+    from media_monitoring.warehouse import Warehouse
+
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    wh = Warehouse.connect(url)
+    wh.commit_batch("r", [{"article_id": f"a{i}", "canonical_url": f"https://x.org/{i}", "url": f"https://x.org/{i}",
+                           "outlet_id": "ria-ru" if i % 2 else "tass-en", "title": f"Путин, день {i}",
+                           "text": "Владимир Путин провёл переговоры.", "word_count": 4, "sources": [],
+                           "countries": [], "regions": [], "language": "ru",
+                           "published_at": datetime(2021, 10, 20 + i, tzinfo=UTC)} for i in range(3)],
+                    [], [], [], None)
+    wh.close()
+    out = _run("search", "путин", "--warehouse", url, "--limit", "2")
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [a["article_id"] for a in lines] == ["a2", "a1"]
+    assert lines[0]["matched"] == ["Путин"] and lines[0]["snippet"] == "Владимир Путин провёл переговоры."
+    summary = json.loads(out.stderr.strip().splitlines()[-1])
+    assert summary["count"] == 3 and summary["next"]
+    more = _run("search", "путин", "--warehouse", url, "--limit", "2", "--after", summary["next"])
+    assert [json.loads(line)["article_id"] for line in more.stdout.splitlines()] == ["a0"]
+    assert json.loads(more.stderr.strip().splitlines()[-1])["next"] is None
+    # filters
+    only = _run("search", "путин", "--warehouse", url, "--outlet", "ria-ru", "--from", "2021-10-21",
+                "--to", "2021-10-21")
+    assert [json.loads(line)["article_id"] for line in only.stdout.splitlines()] == ["a1"]
+    # a query that cannot be understood: why, and exit 2
+    bad = _run("search", '"unclosed', "--warehouse", url)
+    assert bad.returncode == 2 and "quotation mark is not closed" in bad.stderr and not bad.stdout

@@ -136,3 +136,36 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     assert [a["published_at"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles] == [when]
     assert wh.rebuild_hit_places() == 1
     wh.close()
+
+
+def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path, caplog):
+    """A warehouse of the current version written before search: connecting creates the FTS5 table and its
+    triggers and indexes the articles already stored; later writes are indexed by the triggers."""
+    from media_monitoring.search import parse
+    from media_monitoring.warehouse import search
+
+    url = f"sqlite:///{tmp_path / 'v3.sqlite'}"
+    wh = Warehouse.connect(url)
+    article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
+               "title": "Путин в Астане", "text": "body", "word_count": 1, "sources": [], "countries": [],
+               "regions": [], "published_at": datetime(2021, 10, 28, tzinfo=UTC)}
+    wh.commit_batch("r1", [article], [], [], [], None)
+    with wh.engine.begin() as conn:
+        for trigger in search.FTS_TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+        conn.exec_driver_sql(f"DROP TABLE {search.FTS_TABLE}")
+    wh.close()
+
+    caplog.clear()  # the first connect created it on the empty warehouse
+    for _ in range(2):  # the second connect finds it there and changes nothing
+        wh = Warehouse.connect(url)
+        assert search.search_ready(wh)
+        found = search.search_page(wh, parse("путин"), search.SearchFilter())
+        assert [a["article_id"] for a in found.articles] == ["a1"]
+        wh.close()
+    assert sum("search index created" in r.message for r in caplog.records) == 1
+    wh = Warehouse.connect(url)
+    wh.commit_batch("r2", [{**article, "article_id": "a2", "canonical_url": "https://x.org/b", "title": "Putin"}],
+                    [], [], [], None)
+    assert [a["article_id"] for a in search.search_page(wh, parse("putin"), search.SearchFilter()).articles] == ["a2"]
+    wh.close()

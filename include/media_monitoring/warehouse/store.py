@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from media_monitoring.warehouse import schema as s
+from media_monitoring.warehouse import search
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Warehouse:
             s.metadata.create_all(self.engine)
             with self.engine.begin() as conn:
                 conn.execute(s.schema_info.insert().values(version=s.SCHEMA_VERSION))
+                search.ensure_search_index(conn)
             return
         found = None
         if "schema_info" in existing:
@@ -82,6 +84,10 @@ class Warehouse:
                 f"{s.SCHEMA_VERSION}: point it at an empty database, or for the embedded demo warehouse remove "
                 "the data folder (make clean) and run again")
         s.metadata.create_all(self.engine)  # tables added within a version (none expected) appear
+        # The full-text index is no metadata object (an FTS5 table and triggers, a generated tsvector column):
+        # added to a version-3 warehouse made before it, and filled from its articles, here.
+        with self.engine.begin() as conn:
+            search.ensure_search_index(conn)
 
     def _upgrade(self, found: int) -> None:
         """Bring a warehouse of an older version up to this one: the changes since are additive (tables,
