@@ -69,7 +69,8 @@ def _ts(value: datetime | None) -> str:
         value = value.replace(tzinfo=UTC)
     name = _viewer_tz.get()
     local = value.astimezone(ZoneInfo(name))
-    return local.strftime("%Y-%m-%d %H:%M ") + ("UTC" if name == "UTC" else f"{name} (UTC{local:%z})")
+    offset = local.strftime("%z")  # "+0430" -> "+04:30", as people write it
+    return local.strftime("%Y-%m-%d %H:%M ") + ("UTC" if name == "UTC" else f"{name} (UTC{offset[:3]}:{offset[3:]})")
 
 
 def _page_clock(value: str | None) -> str:
