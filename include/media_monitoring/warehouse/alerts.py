@@ -14,18 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from media_monitoring.warehouse import schema as s
-from media_monitoring.warehouse.store import Warehouse, _aware
-
-_TIMES = ("published_at", "first_seen_at", "fetched_at", "stored_at", "created_at", "sent_at", "alerted_at",
-          "digested_at")
-
-
-def _row(mapping: Any) -> dict[str, Any]:
-    row = dict(mapping)
-    for key in _TIMES:
-        if key in row:
-            row[key] = _aware(row[key])
-    return row
+from media_monitoring.warehouse.store import Warehouse, aware_row
 
 
 def candidate_hits(wh: Warehouse, subscription: str, terms: dict[str, Sequence[str] | None], *,
@@ -56,7 +45,7 @@ def candidate_hits(wh: Warehouse, subscription: str, terms: dict[str, Sequence[s
          .order_by(a.c.stored_at, a.c.published_at, a.c.article_id, h.c.watchlist, h.c.term,
                    h.c.field.desc(), h.c.start))
     with wh.engine.connect() as conn:
-        return [_row(r) for r in conn.execute(q).mappings()]
+        return [aware_row(r) for r in conn.execute(q).mappings()]
 
 
 def record_alerts(wh: Warehouse, rows: Sequence[dict[str, Any]]) -> int:
@@ -73,7 +62,7 @@ def pending(wh: Warehouse, subscription: str) -> list[dict[str, Any]]:
     q = (sa.select(al).where(al.c.subscription == subscription, al.c.state == "pending")
          .order_by(al.c.stored_at, al.c.published_at, al.c.story_id))
     with wh.engine.connect() as conn:
-        return [_row(r) for r in conn.execute(q).mappings()]
+        return [aware_row(r) for r in conn.execute(q).mappings()]
 
 
 def sent_since(wh: Warehouse, subscription: str, since: datetime) -> int:
@@ -106,7 +95,7 @@ def send_log(wh: Warehouse, subscription: str, story_id: str) -> dict[str, dict[
     with wh.engine.connect() as conn:
         rows = conn.execute(sa.select(sends).where(sends.c.subscription == subscription,
                                                    sends.c.story_id == story_id)).mappings()
-        return {r["channel"]: _row(r) for r in rows}
+        return {r["channel"]: aware_row(r) for r in rows}
 
 
 def record_send(wh: Warehouse, row: dict[str, Any]) -> None:
@@ -144,7 +133,7 @@ def latency_rows(wh: Warehouse, since: datetime | None = None) -> list[dict[str,
         q = q.where(a.c.stored_at > since)
         terms_q = terms_q.join(a, a.c.article_id == h.c.article_id).where(a.c.stored_at > since)
     with wh.engine.connect() as conn:
-        rows = [_row(r) for r in conn.execute(q).mappings()]
+        rows = [aware_row(r) for r in conn.execute(q).mappings()]
         terms: dict[str, list[str]] = {}
         for article_id, term in conn.execute(terms_q):
             terms.setdefault(article_id, []).append(term)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from media_monitoring.warehouse import schema as s
-from media_monitoring.warehouse.store import Warehouse, _aware
+from media_monitoring.warehouse.store import Warehouse, _aware, aware_row
 
 _HIT_COLUMNS = (s.articles.c.article_id, s.articles.c.title, s.articles.c.url, s.articles.c.outlet_id,
                 s.articles.c.outlet_country, s.articles.c.language, s.articles.c.published_at,
@@ -24,15 +24,7 @@ _HIT_COLUMNS = (s.articles.c.article_id, s.articles.c.title, s.articles.c.url, s
                 s.watchlist_hits.c.watchlist, s.watchlist_hits.c.term, s.watchlist_hits.c.alias,
                 s.watchlist_hits.c.matched, s.watchlist_hits.c.snippet, s.watchlist_hits.c.field,
                 s.watchlist_hits.c.start, s.watchlist_hits.c.version)
-_TIMES = ("published_at", "first_seen_at", "stored_at", "window_start", "window_end", "created_at", "sent_at")
 
-
-def _row(mapping: Any) -> dict[str, Any]:
-    row = dict(mapping)
-    for key in _TIMES:
-        if key in row:
-            row[key] = _aware(row[key])
-    return row
 
 
 def undelivered_hits(wh: Warehouse, subscription: str, watchlists: Sequence[str], *,
@@ -58,14 +50,14 @@ def undelivered_hits(wh: Warehouse, subscription: str, watchlists: Sequence[str]
             sa.and_(a.c.published_at.is_(None), a.c.first_seen_at >= day_start, a.c.first_seen_at < day_end)))
     q = q.order_by(a.c.published_at, a.c.article_id, h.c.watchlist, h.c.term, h.c.field.desc(), h.c.start)
     with wh.engine.connect() as conn:
-        return [_row(r) for r in conn.execute(q).mappings()]
+        return [aware_row(r) for r in conn.execute(q).mappings()]
 
 
 def digest(wh: Warehouse, subscription: str, day: date) -> dict[str, Any] | None:
     d = s.digests
     with wh.engine.connect() as conn:
         row = conn.execute(sa.select(d).where(d.c.subscription == subscription, d.c.digest_date == day)).first()
-    return _row(row._mapping) if row else None
+    return aware_row(row._mapping) if row else None
 
 
 def last_scheduled(wh: Warehouse, subscription: str) -> tuple[datetime | None, datetime | None]:
@@ -81,7 +73,7 @@ def last_scheduled(wh: Warehouse, subscription: str) -> tuple[datetime | None, d
 def entries(wh: Warehouse, subscription: str, day: date) -> list[dict[str, Any]]:
     e = s.digest_entries
     with wh.engine.connect() as conn:
-        return [_row(r) for r in conn.execute(
+        return [aware_row(r) for r in conn.execute(
             sa.select(e).where(e.c.subscription == subscription, e.c.digest_date == day)
             .order_by(e.c.watchlist, e.c.rank)).mappings()]
 
@@ -118,7 +110,7 @@ def sent(wh: Warehouse, day: date, subscription: str) -> dict[str, Any] | None:
     ds = s.digest_sends
     with wh.engine.connect() as conn:
         row = conn.execute(sa.select(ds).where(ds.c.digest_date == day, ds.c.subscription == subscription)).first()
-    return _row(row._mapping) if row else None
+    return aware_row(row._mapping) if row else None
 
 
 def record_send(wh: Warehouse, row: dict[str, Any]) -> None:
@@ -134,7 +126,7 @@ def received(wh: Warehouse, subscription: str) -> list[dict[str, Any]]:
          .outerjoin(ds, sa.and_(ds.c.subscription == d.c.subscription, ds.c.digest_date == d.c.digest_date))
          .where(d.c.subscription == subscription).order_by(d.c.digest_date))
     with wh.engine.connect() as conn:
-        return [_row(r) for r in conn.execute(q).mappings()]
+        return [aware_row(r) for r in conn.execute(q).mappings()]
 
 
 def feed_status_during(wh: Warehouse, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -142,7 +134,7 @@ def feed_status_during(wh: Warehouse, start: datetime, end: datetime) -> list[di
     window and the worst it had in it, with the reason, from the status log (not today's health)."""
     log_t = s.feed_status_log
     with wh.engine.connect() as conn:
-        rows = [_row(r) | {"changed_at": _aware(r["changed_at"])} for r in conn.execute(
+        rows = [aware_row(r) for r in conn.execute(
             sa.select(log_t).where(log_t.c.changed_at < end).order_by(log_t.c.outlet_id, log_t.c.changed_at))
             .mappings()]
     by_outlet: dict[str, list[dict[str, Any]]] = {}

@@ -28,6 +28,11 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def aware_row(mapping: Any) -> dict[str, Any]:
+    """A result row as a dict with every datetime in it timezone-aware (SQLite hands them back naive, in UTC)."""
+    return {key: _aware(value) if isinstance(value, datetime) else value for key, value in dict(mapping).items()}
+
+
 ARTICLE_UPDATE_COLUMNS = tuple(c.name for c in s.articles.columns
                                if c.name not in ("article_id", "first_seen_at", "stored_at"))
 
