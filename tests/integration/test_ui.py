@@ -195,9 +195,11 @@ def chrome(ui):
 
 
 def _wait(driver, condition, timeout: float = 30):
+    """``condition`` once it holds; an element the page replaced meanwhile is simply found again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def _by(kind: str, value: str):
@@ -337,39 +339,51 @@ def test_pipeline_state_and_times_on_the_viewers_clock(ui, chrome):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    chrome.get(ui.base + "/media-monitor/?tz=UTC")
-    _wait(chrome, _by(By.ID, "pipeline-table"))
-    banner = chrome.find_element(By.ID, "stale-banner").text
     from media_monitoring.schedules import INGEST_EVERY
 
+    def pipeline_state(driver) -> dict:
+        """The banner and the panel as text, read in one go (found again if the page was replaced meanwhile)."""
+        rows = {r.get_attribute("data-dag"): r for r in driver.find_elements(By.CSS_SELECTOR, "tr.pipeline-dag")}
+        failure = rows["media_digest"].find_element(By.CSS_SELECTOR, ".failure")
+        return {"banner": driver.find_element(By.ID, "stale-banner").text, "dags": set(rows),
+                "digest_failure": failure.text,
+                "log": failure.find_element(By.LINK_TEXT, "task log").get_attribute("href"),
+                "ingest_failure": rows["media_ingest"].find_element(By.CSS_SELECTOR, ".failure").text}
+
+    def first_time(driver) -> tuple[str, str]:
+        """The first hit's time on the viewer's clock and the publisher's own reading of it."""
+        cell = driver.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td")
+        clocks = cell.find_elements(By.CSS_SELECTOR, ".page-clock")
+        return cell.text.splitlines()[0], clocks[0].text if clocks else ""
+
+    chrome.get(ui.base + "/media-monitor/?tz=UTC")
+    _wait(chrome, _by(By.ID, "pipeline-table"))
+    state = _wait(chrome, lambda d: pipeline_state(d) if d.find_elements(By.CSS_SELECTOR, "tr.pipeline-dag") else None)
     minutes = int(INGEST_EVERY.total_seconds() // 60)
-    assert banner.startswith("Ingest has not succeeded since") and f"{minutes}-minute schedule" in banner
-    rows = {r.get_attribute("data-dag"): r for r in chrome.find_elements(By.CSS_SELECTOR, "tr.pipeline-dag")}
-    assert set(rows) == {"media_ingest", "media_digest"}
-    failure = rows["media_digest"].find_element(By.CSS_SELECTOR, ".failure")
-    assert "DigestDeliveryError: 2 digest(s) could not be sent" in failure.text and "send" in failure.text
-    assert failure.find_element(By.LINK_TEXT, "task log").get_attribute("href") == FAILED_LOG
-    assert rows["media_ingest"].find_element(By.CSS_SELECTOR, ".failure").text == "—"
+    assert state["banner"].startswith("Ingest has not succeeded since")
+    assert f"{minutes}-minute schedule" in state["banner"]
+    assert state["dags"] == {"media_ingest", "media_digest"}
+    assert "DigestDeliveryError: 2 digest(s) could not be sent" in state["digest_failure"]
+    assert "send" in state["digest_failure"] and state["log"] == FAILED_LOG
+    assert state["ingest_failure"] == "—"
 
     # Times: UTC by default; the viewer picks Kabul (UTC+04:30) and the choice is remembered.
-    cell = chrome.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td")
-    first = cell.text.splitlines()[0]
+    first, page_clock = _wait(chrome, first_time)
     assert first.endswith(" UTC")
     # beside it, the time as the publisher gave it, with its own offset
-    page_clock = cell.find_element(By.CSS_SELECTOR, ".page-clock").text
     local = datetime.strptime(page_clock, "%Y-%m-%d %H:%M %z")
     assert local.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") == first
     Select(chrome.find_element(By.ID, "tz")).select_by_value("Asia/Kabul")
     chrome.find_element(By.CSS_SELECTOR, "#tz-form button").click()
-    _wait(chrome, lambda d: "Asia/Kabul" in d.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text)
-    kabul = chrome.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text.splitlines()[0]
+    _wait(chrome, lambda d: "Asia/Kabul" in first_time(d)[0])
+    kabul = _wait(chrome, first_time)[0]
     utc_time = datetime.strptime(first.removesuffix(" UTC"), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
     assert kabul == (utc_time + timedelta(hours=4, minutes=30)).strftime("%Y-%m-%d %H:%M") + " Asia/Kabul (UTC+04:30)"
     chrome.get(ui.base + "/media-monitor/")  # no ?tz=: the cookie remembers
-    assert "Asia/Kabul" in chrome.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text
+    assert "Asia/Kabul" in _wait(chrome, first_time)[0]
     chrome.get(ui.base + "/media-monitor/?tz=Mars/Olympus")
-    assert "Unknown timezone 'Mars/Olympus'" in chrome.find_element(By.ID, "tz-error").text
-    assert chrome.find_element(By.CSS_SELECTOR, "#hit-table tr.hit td").text.splitlines()[0].endswith(" UTC")
+    assert "Unknown timezone 'Mars/Olympus'" in _wait(chrome, _by(By.ID, "tz-error")).text
+    assert _wait(chrome, first_time)[0].endswith(" UTC")
     chrome.get(ui.base + "/media-monitor/?tz=UTC")  # back to UTC for the tests after this one
 
 
