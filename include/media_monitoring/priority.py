@@ -19,7 +19,6 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from media_monitoring.config import Analysts, Subscription, Watchlist, load_analysts, load_registry, load_watchlists
-from media_monitoring.digest.deliver import SmtpSend, envelope_sender, slug
+from media_monitoring.digest.deliver import SmtpSend, addressed_message, envelope_sender, slug
 from media_monitoring.settings import Settings
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import alerts as store
@@ -140,16 +139,8 @@ def build_email(alert: dict[str, Any], analysts: Analysts, sub: Subscription, ou
                 coverage: dict[str, Any] | None, now: datetime) -> EmailMessage:
     """A short plain-text alert: the subject names the terms and the outlet (nothing from article text)."""
     terms = ", ".join(dict.fromkeys(t["term"] for t in alert["terms"]))
-    msg = EmailMessage()  # the default policy refuses CR/LF in header values
-    msg["Subject"] = f"[media-monitor alert] {terms}: {outlet_name}"[:200]
-    msg["From"] = analysts.sender
-    msg["To"] = sub.email
-    if analysts.reply_to:
-        msg["Reply-To"] = analysts.reply_to
-    domain = analysts.sender.rsplit("@", 1)[-1].strip(" >") or "media-monitor.local"
-    msg["Message-ID"] = f"<alert.{alert['story_id']}.{slug(sub.name)}@{domain}>"
-    msg["Date"] = format_datetime(now.astimezone(UTC))
-    msg["X-Media-Monitor-Alert"] = f"{alert['story_id']}; {slug(sub.name)}"
+    msg = addressed_message(analysts, sub, f"[media-monitor alert] {terms}: {outlet_name}"[:200], kind="alert",
+                            key=alert["story_id"], now=now)
     lines = [alert["title"] or "(untitled)", "", alert["url"], "",
              f"Outlet:    {outlet_name} ({alert.get('language') or '?'})",
              f"Published: {_local(alert['published_at'], sub.timezone)}",

@@ -32,19 +32,28 @@ def slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "digest"
 
 
-def build_message(rendered: RenderedDigest, analysts: Analysts, subscription: Subscription, day: date,
-                  created_at: datetime) -> EmailMessage:
-    """A multipart/alternative message: plain text first, HTML second."""
+def addressed_message(analysts: Analysts, subscription: Subscription, subject: str, *, kind: str, key: str,
+                      now: datetime) -> EmailMessage:
+    """A message's headers for one subscription: a Message-ID stable per (kind, key, subscription), so a
+    message sent again after a crash is one message to mail clients, and an ``X-Media-Monitor-<Kind>`` tag."""
     msg = EmailMessage()  # the default policy refuses CR/LF in header values
-    msg["Subject"] = rendered.subject
+    msg["Subject"] = subject
     msg["From"] = analysts.sender
     msg["To"] = subscription.email
     if analysts.reply_to:
         msg["Reply-To"] = analysts.reply_to
     domain = analysts.sender.rsplit("@", 1)[-1].strip(" >") or "media-monitor.local"
-    msg["Message-ID"] = f"<digest.{day.isoformat()}.{slug(subscription.name)}@{domain}>"
-    msg["Date"] = format_datetime(created_at.astimezone(UTC))
-    msg["X-Media-Monitor-Digest"] = f"{day.isoformat()}; {slug(subscription.name)}"
+    msg["Message-ID"] = f"<{kind}.{key}.{slug(subscription.name)}@{domain}>"
+    msg["Date"] = format_datetime(now.astimezone(UTC))
+    msg[f"X-Media-Monitor-{kind.capitalize()}"] = f"{key}; {slug(subscription.name)}"
+    return msg
+
+
+def build_message(rendered: RenderedDigest, analysts: Analysts, subscription: Subscription, day: date,
+                  created_at: datetime) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML second."""
+    msg = addressed_message(analysts, subscription, rendered.subject, kind="digest", key=day.isoformat(),
+                            now=created_at)
     # quoted-printable keeps every line under SMTP's 998-character limit (inlined CSS makes long lines)
     msg.set_content(rendered.text, cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
