@@ -110,6 +110,9 @@ class Alias(_Model):
     text: str = Field(min_length=1)
     case_sensitive: bool = False  # acronyms (CSTO, ОДКБ) must not match ordinary words
     suffixes: tuple[str, ...] = ()  # inflected endings, e.g. Russian case endings of a name
+    # Cyrillic aliases without suffixes match in every Russian and Ukrainian case (pymorphy3); false: as
+    # written only; true: inflect even with suffixes listed.
+    inflect: bool | None = None
 
 
 class Term(_Model):

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from media_monitoring.config import Alias, Term, Watchlist
+from media_monitoring.tagging.inflection import case_forms, is_cyrillic
 from media_monitoring.tagging.text import (
     ARABIC_LETTER_CLASSES,
     ARABIC_WORD_START,
@@ -67,12 +68,24 @@ def _screen_keys(phrases: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(sorted(k for k in keys if not any(other != k and other in k for other in keys)))
 
 
+def alias_forms(alias: Alias) -> tuple[str, ...]:
+    """The texts ``alias`` matches besides its suffixes: a Cyrillic alias without listed ``suffixes`` in
+    every Russian and Ukrainian case («Организации Договора о коллективной безопасности»), unless the
+    watchlist says ``inflect: false``; any other alias as written."""
+    inflect = alias.inflect if alias.inflect is not None else (is_cyrillic(alias.text) and not alias.suffixes)
+    return case_forms(alias.text) if inflect else (alias.text,)
+
+
+def phrase_forms(phrases: tuple[str, ...]) -> list[str]:
+    """Exclusions, namesakes and anchors in all their case forms (Cyrillic ones inflected as aliases are)."""
+    return list(dict.fromkeys(form for phrase in phrases for form in case_forms(phrase)))
+
+
 def _first_letters(aliases: list[Alias]) -> str:
     """A lookahead on the letters an alias can start with: the regex engine drops most positions of the
     text at this one test instead of trying every alias there."""
     letters = set()
-    for alias in aliases:
-        first = alias.text.strip()[:1]
+    for first in {form.strip()[:1] for alias in aliases for form in alias_forms(alias)}:
         letters.update(next((cls for cls in ARABIC_LETTER_CLASSES if first in cls), first))
     return "(?=[" + "".join(re.escape(ch) for ch in sorted(letters)) + "])"
 
@@ -85,7 +98,8 @@ def _alias_pattern(alias: Alias) -> str:
     letter variants match each other, so "لاوروف" need not be listed in both alphabets.
     """
     suffix = "(?:" + "|".join(re.escape(x) for x in alias.suffixes) + ")?" if alias.suffixes else ""
-    return f"({literal(alias.text)}{suffix})"
+    forms = "|".join(literal(form) for form in alias_forms(alias))  # the longest case form first
+    return f"((?:{forms}){suffix})"
 
 
 def _whole_words(phrases: list[tuple[str, str]]) -> tuple[str, list[int]]:
@@ -124,11 +138,13 @@ def _compile_term(watchlist: Watchlist, term: Term) -> _CompiledTerm:
         pattern = re.compile(_first_letters(aliases) + "(?:" + alternatives + ")", flags)
         patterns.append((pattern, tuple(aliases[i].text for i in order)))  # in the order of their groups
     exclude, namesakes, anchors = (
-        re.compile(_whole_words([(x, literal(x)) for x in phrases])[0], re.IGNORECASE) if phrases else None
+        re.compile(_whole_words([(x, literal(x)) for x in phrase_forms(phrases)])[0], re.IGNORECASE)
+        if phrases else None
         for phrases in (term.exclude, term.namesakes, term.anchors))
     return _CompiledTerm(watchlist, term, tuple(patterns), exclude, frozenset(a.text for a in term.aliases),
-                         namesakes, anchors, _screen_keys([a.text for a in term.aliases]),
-                         _screen_keys(term.exclude), _screen_keys(term.namesakes))
+                         namesakes, anchors,
+                         _screen_keys([form for a in term.aliases for form in alias_forms(a)]),
+                         _screen_keys(phrase_forms(term.exclude)), _screen_keys(phrase_forms(term.namesakes)))
 
 
 def _about_a_namesake(ct: _CompiledTerm, article: str, present: set[str]) -> bool:
