@@ -3,7 +3,7 @@
     .venv/bin/python bench/warehouse_1m.py [--articles 1000000] [--repeat 5] [--json out.json] [--keep]
 
 1. Creates a throwaway database on the local PostgreSQL (127.0.0.1:5432, user postgres) and the
-   product's schema with ``Warehouse.connect(url)`` (so exactly the tables and indexes of schema.py).
+   product's schema with ``Warehouse.connect(url)`` (so exactly the tables and indexes of warehouse/schema/).
 2. Bulk-loads with COPY (psycopg2 ``copy_expert``), the schema's secondary indexes dropped during the
    load and re-created from their own definitions afterwards (primary keys stay), then ANALYZE:
    * ``articles``: N articles over the 365 days before today (a diurnal curve), 100 outlets of 24
