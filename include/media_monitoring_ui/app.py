@@ -285,12 +285,13 @@ def search_form(request: Request, source: Source) -> SearchForm:
 def _search(source: Source, form: SearchForm) -> tuple[Any, str | None]:
     """The page of results (None without a query) and why search is unavailable, if it is."""
     from media_monitoring.warehouse import search
+    from media_monitoring.warehouse.search_index import search_ready
 
     if form.query is None:
         return None, None
     if source.warehouse is None or "articles" not in source.tables:
         return None, "Nothing has been stored yet: run the media_ingest DAG."
-    if not search.search_ready(source.warehouse):
+    if not search_ready(source.warehouse):
         return None, ("The search index is not built yet: it is created the next time a DAG opens the warehouse "
                       "(or run any media-monitor command against it).")
     return search.search_page(source.warehouse, form.query, form.filter, sort=form.sort,

@@ -142,7 +142,7 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
     """A warehouse of the current version written before search: connecting creates the FTS5 table and its
     triggers and indexes the articles already stored; later writes are indexed by the triggers."""
     from media_monitoring.search import parse
-    from media_monitoring.warehouse import search
+    from media_monitoring.warehouse import search, search_index
 
     url = f"sqlite:///{tmp_path / 'v3.sqlite'}"
     wh = Warehouse.connect(url)
@@ -151,15 +151,15 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
                "regions": [], "published_at": datetime(2021, 10, 28, tzinfo=UTC)}
     wh.commit_batch("r1", [article], [], [], [], None)
     with wh.engine.begin() as conn:
-        for trigger in search.FTS_TRIGGERS:
+        for trigger in search_index.FTS_TRIGGERS:
             conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-        conn.exec_driver_sql(f"DROP TABLE {search.FTS_TABLE}")
+        conn.exec_driver_sql(f"DROP TABLE {search_index.FTS_TABLE}")
     wh.close()
 
     caplog.clear()  # the first connect created it on the empty warehouse
     for _ in range(2):  # the second connect finds it there and changes nothing
         wh = Warehouse.connect(url)
-        assert search.search_ready(wh)
+        assert search_index.search_ready(wh)
         found = search.search_page(wh, parse("путин"), search.SearchFilter())
         assert [a["article_id"] for a in found.articles] == ["a1"]
         wh.close()
