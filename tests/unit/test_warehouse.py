@@ -109,7 +109,8 @@ def test_staging_is_a_queue_and_commit_is_idempotent(tmp_path):
 
 def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     """hit_places (what the UI's region filter reads) stays in step with hits and places on every write."""
-    from media_monitoring.warehouse import views
+    from media_monitoring_ui.cursors import HitFilter
+    from media_monitoring_ui.queries.hits import hit_page
 
     wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
     when = datetime(2021, 8, 24, 9, tzinfo=UTC)
@@ -122,7 +123,7 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
              "evidence": []}
 
     def listed() -> list[str]:
-        return [a["article_id"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles]
+        return [a["article_id"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles]
 
     wh.commit_batch("r1", [article], [hit], [place], [], None)
     assert listed() == ["a1"]
@@ -133,7 +134,7 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     wh.commit_batch("r2", [{**article, "published_at": when + timedelta(hours=1)}], [hit], [], [], None)
     assert listed() == []  # re-tagged without the region
     wh.commit_batch("r3", [article], [hit], [place], [], None)
-    assert [a["published_at"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles] == [when]
+    assert [a["published_at"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles] == [when]
     assert wh.rebuild_hit_places() == 1
     wh.close()
 
