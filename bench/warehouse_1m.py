@@ -3,7 +3,7 @@
     .venv/bin/python bench/warehouse_1m.py [--articles 1000000] [--repeat 5] [--json out.json] [--keep]
 
 1. Creates a throwaway database on the local PostgreSQL (127.0.0.1:5432, user postgres) and the
-   product's schema with ``Warehouse.connect(url)`` (so exactly the tables and indexes of schema.py).
+   product's schema with ``Warehouse.connect(url)`` (so exactly the tables and indexes of warehouse/schema/).
 2. Bulk-loads with COPY (psycopg2 ``copy_expert``), the schema's secondary indexes dropped during the
    load and re-created from their own definitions afterwards (primary keys stay), then ANALYZE:
    * ``articles``: N articles over the 365 days before today (a diurnal curve), 100 outlets of 24
@@ -19,7 +19,7 @@
 3. Times, warm, median of ``--repeat`` runs: the queries a digest is composed from for yesterday's
    window (``warehouse.digests``: undelivered_hits of a subscription, the 14-day term_article_counts for
    spikes, feed_status_during, outlet_quality_during), and the UI
-   queries of ``media_monitoring.warehouse.views`` (what the plugin's index page and APIs call): hits
+   queries of ``media_monitoring_ui.queries`` (what the plugin's index page and APIs call): hits
    pages (no filter, term, region, outlet, date range, combined; page 1 and a deep page 300 days back),
    filter choices, digests list (page 1 and a deep offset), a digest, feed health; and full-text search
    (``warehouse.search``: the search index the schema creates, a GIN index over the generated tsvector) with a
@@ -300,7 +300,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     ap.add_argument("--unfenced", action="store_true",
-                    help="also time the hit-list SQL with views.py's OFFSET 0 fence removed")
+                    help="also time the hit-list SQL with its OFFSET 0 fence removed")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -370,12 +370,15 @@ def main() -> None:
         print(f"loaded {loader.rows} in {load_s:.0f} s (COPY) + {index_s:.0f} s (indexes) + {analyze_s:.0f} s "
               f"(VACUUM ANALYZE); sizes {sizes}; load {loadavg()}")
 
-        from media_monitoring.warehouse import digests, views
+        from media_monitoring.warehouse import digests
+        from media_monitoring_ui.cursors import HitCursor, HitFilter
+        from media_monitoring_ui.queries import choices, feeds, hits
+        from media_monitoring_ui.queries import digests as sent_digests
 
         stmts = StatementLog(wh.engine)
         day = today - timedelta(days=1)
         day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        deep_cursor = views.HitCursor(day_start - timedelta(days=300), "f" * 32)
+        deep_cursor = HitCursor(day_start - timedelta(days=300), "f" * 32)
         a_outlet = meta["outlets"][7]
         quiet_outlet = meta["outlets"][-1]
         week = (day - timedelta(days=6), day)
@@ -390,49 +393,51 @@ def main() -> None:
              lambda: digests.feed_status_during(wh, day_start, day_start + timedelta(days=1))),
             ("digest: outlet_quality_during (a day)",
              lambda: digests.outlet_quality_during(wh, day_start, day_start + timedelta(days=1))),
-            ("ui hits: no filter, page 1", lambda: views.hit_page(wh, views.HitFilter())),
-            ("ui hits: no filter, deep page (300 days back)", lambda: views.hit_page(wh, views.HitFilter(),
-                                                                                    after=deep_cursor)),
-            ("ui hits: term=Lavrov, page 1", lambda: views.hit_page(wh, views.HitFilter(term="Lavrov", watchlists=wl))),
-            ("ui hits: term=Lavrov, deep page", lambda: views.hit_page(
-                wh, views.HitFilter(term="Lavrov", watchlists=wl), after=deep_cursor)),
+            ("ui hits: no filter, page 1", lambda: hits.hit_page(wh, HitFilter())),
+            ("ui hits: no filter, deep page (300 days back)", lambda: hits.hit_page(wh, HitFilter(),
+                                                                                   after=deep_cursor)),
+            ("ui hits: term=Lavrov, page 1", lambda: hits.hit_page(wh, HitFilter(term="Lavrov", watchlists=wl))),
+            ("ui hits: term=Lavrov, deep page", lambda: hits.hit_page(
+                wh, HitFilter(term="Lavrov", watchlists=wl), after=deep_cursor)),
             ("ui hits: region=Central Asia, page 1",
-             lambda: views.hit_page(wh, views.HitFilter(region="Central Asia"))),
-            ("ui hits: region=Central Asia, deep page", lambda: views.hit_page(
-                wh, views.HitFilter(region="Central Asia"), after=deep_cursor)),
+             lambda: hits.hit_page(wh, HitFilter(region="Central Asia"))),
+            ("ui hits: region=Central Asia, deep page", lambda: hits.hit_page(
+                wh, HitFilter(region="Central Asia"), after=deep_cursor)),
             ("ui hits: region=Northern America (rare), page 1",
-             lambda: views.hit_page(wh, views.HitFilter(region="Northern America"))),
-            (f"ui hits: outlet={a_outlet}, page 1", lambda: views.hit_page(wh, views.HitFilter(outlet=a_outlet))),
-            (f"ui hits: outlet={a_outlet}, deep page", lambda: views.hit_page(
-                wh, views.HitFilter(outlet=a_outlet), after=deep_cursor)),
+             lambda: hits.hit_page(wh, HitFilter(region="Northern America"))),
+            (f"ui hits: outlet={a_outlet}, page 1", lambda: hits.hit_page(wh, HitFilter(outlet=a_outlet))),
+            (f"ui hits: outlet={a_outlet}, deep page", lambda: hits.hit_page(
+                wh, HitFilter(outlet=a_outlet), after=deep_cursor)),
             (f"ui hits: outlet={quiet_outlet} (no hits at all), page 1",
-             lambda: views.hit_page(wh, views.HitFilter(outlet=quiet_outlet))),
+             lambda: hits.hit_page(wh, HitFilter(outlet=quiet_outlet))),
             (f"ui hits: region={QUIET_REGION} (no hits at all), page 1",
-             lambda: views.hit_page(wh, views.HitFilter(region=QUIET_REGION))),
-            ("ui hits: term=Lavrov + region=Northern America, page 1", lambda: views.hit_page(
-                wh, views.HitFilter(term="Lavrov", watchlists=wl, region="Northern America"))),
-            (f"ui hits: term=Lavrov + region={QUIET_REGION} (no hits), page 1", lambda: views.hit_page(
-                wh, views.HitFilter(term="Lavrov", watchlists=wl, region=QUIET_REGION))),
-            (f"ui hits: outlet={quiet_outlet} + region=Central Asia (no hits), page 1", lambda: views.hit_page(
-                wh, views.HitFilter(outlet=quiet_outlet, region="Central Asia"))),
-            ("ui hits: date range (one week), page 1", lambda: views.hit_page(
-                wh, views.HitFilter(since=week[0], until=week[1]))),
-            ("ui hits: term+region+outlet+dates, page 1", lambda: views.hit_page(wh, views.HitFilter(
+             lambda: hits.hit_page(wh, HitFilter(region=QUIET_REGION))),
+            ("ui hits: term=Lavrov + region=Northern America, page 1", lambda: hits.hit_page(
+                wh, HitFilter(term="Lavrov", watchlists=wl, region="Northern America"))),
+            (f"ui hits: term=Lavrov + region={QUIET_REGION} (no hits), page 1", lambda: hits.hit_page(
+                wh, HitFilter(term="Lavrov", watchlists=wl, region=QUIET_REGION))),
+            (f"ui hits: outlet={quiet_outlet} + region=Central Asia (no hits), page 1", lambda: hits.hit_page(
+                wh, HitFilter(outlet=quiet_outlet, region="Central Asia"))),
+            ("ui hits: date range (one week), page 1", lambda: hits.hit_page(
+                wh, HitFilter(since=week[0], until=week[1]))),
+            ("ui hits: term+region+outlet+dates, page 1", lambda: hits.hit_page(wh, HitFilter(
                 term="CSTO", watchlists=wl, region="CSTO members", outlet=a_outlet, since=day - timedelta(days=90),
                 until=day))),
-            ("ui hits: term=Lavrov + date range, 200 per page", lambda: views.hit_page(
-                wh, views.HitFilter(term="Lavrov", watchlists=wl, since=day - timedelta(days=30), until=day),
+            ("ui hits: term=Lavrov + date range, 200 per page", lambda: hits.hit_page(
+                wh, HitFilter(term="Lavrov", watchlists=wl, since=day - timedelta(days=30), until=day),
                 limit=200)),
-            ("ui filter choices: outlet_choices", lambda: views.outlet_choices(wh)),
-            ("ui filter choices: region_choices", lambda: views.region_choices(wh)),
-            ("ui digests: digest_sends page 1", lambda: views.digest_sends(wh)),
-            ("ui digests: digest_sends deep offset (page 10)", lambda: views.digest_sends(wh, offset=450)),
-            ("ui digests: digest_send_count", lambda: views.digest_send_count(wh)),
+            ("ui filter choices: outlet_choices", lambda: choices.outlet_choices(wh)),
+            ("ui filter choices: region_choices", lambda: choices.region_choices(wh)),
+            ("ui digests: digest_sends page 1", lambda: sent_digests.digest_sends(wh)),
+            ("ui digests: digest_sends deep offset (page 10)", lambda: sent_digests.digest_sends(wh, offset=450)),
+            ("ui digests: digest_send_count", lambda: sent_digests.digest_send_count(wh)),
             ("ui digests: latest_digest_day + digest_sends_on + digests_on", lambda: (
-                views.digest_sends_on(wh, views.latest_digest_day(wh)), views.digests_on(wh, [day]))),
-            ("ui digest page: digest_send (with bodies)", lambda: views.digest_send(wh, day, subscriptions[0])),
+                sent_digests.digest_sends_on(wh, sent_digests.latest_digest_day(wh)),
+                sent_digests.digests_on(wh, [day]))),
+            ("ui digest page: digest_send (with bodies)",
+             lambda: sent_digests.digest_send(wh, day, subscriptions[0])),
             ("ui feed health: feed_health page 1 + feed_status_counts",
-             lambda: (views.feed_health(wh), views.feed_status_counts(wh))),
+             lambda: (feeds.feed_health(wh), feeds.feed_status_counts(wh))),
         ]
         from media_monitoring.search import parse
         from media_monitoring.warehouse import search
@@ -486,7 +491,7 @@ def main() -> None:
                     runs.append((time.perf_counter() - t) * 1000)
                     per_stmt.append(stmts.take())
                 med = statistics.median(runs)
-                if isinstance(out, views.HitPage | search.SearchPage):
+                if isinstance(out, hits.HitPage | search.SearchPage):
                     size = len(out.articles)
                 elif hasattr(out, "term_counts"):  # a WatchlistDigest
                     size = len(out.items)
@@ -513,16 +518,16 @@ def main() -> None:
                 timings.append(row)
             return timings
 
-        if args.unfenced:  # the hit-list SQL as views.py builds it, and without its OFFSET 0 fence
+        if args.unfenced:  # the hit-list SQL as queries/hits.py builds it, and without its OFFSET 0 fence
             from sqlalchemy.dialects import postgresql as pg_dialect
 
-            for label, flt in [("no filter", views.HitFilter()), (f"region={QUIET_REGION} (no hits)",
-                                                                    views.HitFilter(region=QUIET_REGION)),
-                               ("region=Northern America", views.HitFilter(region="Northern America")),
-                               (f"outlet={quiet_outlet} (no hits)", views.HitFilter(outlet=quiet_outlet)),
-                               (f"outlet={a_outlet}", views.HitFilter(outlet=a_outlet)),
-                               ("term=Lavrov", views.HitFilter(term="Lavrov", watchlists=wl))]:
-                sql = str(views.hit_articles_query(flt, limit=51).compile(
+            for label, flt in [("no filter", HitFilter()), (f"region={QUIET_REGION} (no hits)",
+                                                             HitFilter(region=QUIET_REGION)),
+                               ("region=Northern America", HitFilter(region="Northern America")),
+                               (f"outlet={quiet_outlet} (no hits)", HitFilter(outlet=quiet_outlet)),
+                               (f"outlet={a_outlet}", HitFilter(outlet=a_outlet)),
+                               ("term=Lavrov", HitFilter(term="Lavrov", watchlists=wl))]:
+                sql = str(hits.hit_articles_query(flt, limit=51).compile(
                     dialect=pg_dialect.dialect(), compile_kwargs={"literal_binds": True}))
                 for variant, text in (("as built (OFFSET 0 fence)", sql),
                                       ("fence removed", sql.replace("\n LIMIT ALL OFFSET 0", ""))):

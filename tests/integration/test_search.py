@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from media_monitoring.search import parse
-from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import Warehouse, search_index
 from media_monitoring.warehouse import search as ws
 
 pytestmark = pytest.mark.integration
@@ -186,18 +186,18 @@ def test_a_warehouse_made_before_search_gets_the_index_and_its_articles(wh):
     url = wh.engine.url.render_as_string(hide_password=False)
     with wh.engine.begin() as conn:
         if wh.backend == "sqlite":
-            for trigger in ws.FTS_TRIGGERS:
+            for trigger in search_index.FTS_TRIGGERS:
                 conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-            conn.exec_driver_sql(f"DROP TABLE {ws.FTS_TABLE}")
+            conn.exec_driver_sql(f"DROP TABLE {search_index.FTS_TABLE}")
         else:
-            conn.exec_driver_sql(f"ALTER TABLE articles DROP COLUMN {ws.SEARCH_COLUMN}")  # its index goes too
-            conn.exec_driver_sql(f"DROP FUNCTION {ws.FOLD_FUNCTION}(text)")
-        assert ws.missing_parts(conn)
+            conn.exec_driver_sql(f"ALTER TABLE articles DROP COLUMN {search_index.SEARCH_COLUMN}")  # its index goes too
+            conn.exec_driver_sql(f"DROP FUNCTION {search_index.FOLD_FUNCTION}(text)")
+        assert search_index.missing_parts(conn)
     wh.close()
     again = Warehouse.connect(url)
     try:
         with again.engine.connect() as conn:
-            assert ws.missing_parts(conn) == []
+            assert search_index.missing_parts(conn) == []
         assert _ids(again, "putin") == ["en1", "en2"]
         assert _ids(again, "الرئيس") == ["ar1"]
         again.commit_batch("manual__later", [{**ARTICLES[1], "article_id": "en9", "canonical_url": "https://x/9",

@@ -900,59 +900,61 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
     no sequential scan of a big table, each within budget, and keyset pages equal to OFFSET pages."""
     from sqlalchemy.dialects import postgresql
 
-    from media_monitoring.warehouse import Warehouse, views
+    from media_monitoring.warehouse import Warehouse
+    from media_monitoring_ui.cursors import DEFAULT_PAGE_SIZE, HitCursor, HitFilter, TimeCursor
+    from media_monitoring_ui.queries import choices, hits, quality, stories
 
     wh = Warehouse.connect(postgres_warehouse)  # creates the schema, with its indexes, as the DAGs do
     try:
         _fill_synthetic(postgres_warehouse, BENCH_ARTICLES)
         w = ("central-asia-security",)
         with wh.engine.connect() as conn:
-            deep = conn.execute(views.hit_articles_query(views.HitFilter(), limit=BENCH_ARTICLES // 40)).all()[-1]
-        cursor = views.HitCursor(deep.published_at, deep.article_id)
+            deep = conn.execute(hits.hit_articles_query(HitFilter(), limit=BENCH_ARTICLES // 40)).all()[-1]
+        cursor = HitCursor(deep.published_at, deep.article_id)
         cases = {
-            "all hits": (views.HitFilter(), None),
-            "common term": (views.HitFilter(term="Afghanistan", watchlists=w), None),
-            "uncommon term": (views.HitFilter(term="CSTO", watchlists=w), None),
-            "rare term": (views.HitFilter(term="Rare", watchlists=w), None),
-            "unknown term": (views.HitFilter(term="Nobody", watchlists=w), None),
-            "outlet": (views.HitFilter(outlet="outlet-200"), None),
-            "common region": (views.HitFilter(region="Eastern Europe"), None),
-            "rare region": (views.HitFilter(region="Northern Africa"), None),
-            "outlet without hits": (views.HitFilter(outlet="outlet-201"), None),
-            "region without hits": (views.HitFilter(region="Polynesia"), None),
-            "one month": (views.HitFilter(since=date(2021, 2, 1), until=date(2021, 2, 28)), None),
-            "term + outlet": (views.HitFilter(term="CSTO", watchlists=w, outlet="outlet-200"), None),
-            "term + rare region": (views.HitFilter(term="CSTO", watchlists=w, region="Northern Africa"), None),
-            "all filters, no match": (views.HitFilter(term="CSTO", watchlists=w, outlet="outlet-201",
-                                                      region="Northern Africa", since=date(2021, 1, 1),
-                                                      until=date(2021, 12, 31)), None),
-            "deep page": (views.HitFilter(), cursor),
-            "deep page + term": (views.HitFilter(term="CSTO", watchlists=w), cursor),
+            "all hits": (HitFilter(), None),
+            "common term": (HitFilter(term="Afghanistan", watchlists=w), None),
+            "uncommon term": (HitFilter(term="CSTO", watchlists=w), None),
+            "rare term": (HitFilter(term="Rare", watchlists=w), None),
+            "unknown term": (HitFilter(term="Nobody", watchlists=w), None),
+            "outlet": (HitFilter(outlet="outlet-200"), None),
+            "common region": (HitFilter(region="Eastern Europe"), None),
+            "rare region": (HitFilter(region="Northern Africa"), None),
+            "outlet without hits": (HitFilter(outlet="outlet-201"), None),
+            "region without hits": (HitFilter(region="Polynesia"), None),
+            "one month": (HitFilter(since=date(2021, 2, 1), until=date(2021, 2, 28)), None),
+            "term + outlet": (HitFilter(term="CSTO", watchlists=w, outlet="outlet-200"), None),
+            "term + rare region": (HitFilter(term="CSTO", watchlists=w, region="Northern Africa"), None),
+            "all filters, no match": (HitFilter(term="CSTO", watchlists=w, outlet="outlet-201",
+                                                region="Northern Africa", since=date(2021, 1, 1),
+                                                until=date(2021, 12, 31)), None),
+            "deep page": (HitFilter(), cursor),
+            "deep page + term": (HitFilter(term="CSTO", watchlists=w), cursor),
         }
-        statements = {name: views.hit_articles_query(f, after=c, limit=views.DEFAULT_PAGE_SIZE + 1)
+        statements = {name: hits.hit_articles_query(f, after=c, limit=DEFAULT_PAGE_SIZE + 1)
                       for name, (f, c) in cases.items()}
-        statements["undated"] = views.undated_hit_articles_query(views.HitFilter(), limit=51)
-        statements["outlet choices"] = views.outlets_query()
-        statements["region choices"] = views.regions_query()
+        statements["undated"] = hits.undated_hit_articles_query(HitFilter(), limit=51)
+        statements["outlet choices"] = choices.outlets_query()
+        statements["region choices"] = choices.regions_query()
         with wh.engine.connect() as conn:
             page_ids = list(conn.execute(statements["all hits"]).scalars())
-        statements["hits of a page"] = views.hits_of_articles_query(page_ids)
-        statements["story groups"] = views.story_groups_query()
+        statements["hits of a page"] = hits.hits_of_articles_query(page_ids)
+        statements["story groups"] = stories.story_groups_query()
         with wh.engine.connect() as conn:
             story_ids = list(conn.execute(statements["story groups"]).scalars())
-            deep_story = conn.execute(views.story_groups_query(limit=BENCH_ARTICLES // 1000)).all()[-1]
-        statements["story groups, deep page"] = views.story_groups_query(
-            after=views.HitCursor(deep_story.first_seen, deep_story.story_id))
-        statements["members of a story page"] = views.story_members_query(story_ids)
+            deep_story = conn.execute(stories.story_groups_query(limit=BENCH_ARTICLES // 1000)).all()[-1]
+        statements["story groups, deep page"] = stories.story_groups_query(
+            after=HitCursor(deep_story.first_seen, deep_story.story_id))
+        statements["members of a story page"] = stories.story_members_query(story_ids)
         # Data quality: small tables (a row per run, per outlet and run, per quarantined page).
         quality_at = datetime(2021, 6, 1, tzinfo=UTC)
-        statements["validation runs"] = views.validation_runs_query()
-        statements["validation runs, next page"] = views.validation_runs_query(
-            after=views.TimeCursor(quality_at, "scheduled__2021-06-01T00:00:00+00:00"))
-        statements["outlet batches of a run"] = views.outlet_quality_of_run_query("scheduled__2021-06-01")
-        statements["quarantine, not released"] = views.quarantine_query(
-            open_only=True, after=views.TimeCursor(quality_at, "f" * 32))
-        statements["quarantine of a run"] = views.quarantine_query(run_id="scheduled__2021-06-01")
+        statements["validation runs"] = quality.validation_runs_query()
+        statements["validation runs, next page"] = quality.validation_runs_query(
+            after=TimeCursor(quality_at, "scheduled__2021-06-01T00:00:00+00:00"))
+        statements["outlet batches of a run"] = quality.outlet_quality_of_run_query("scheduled__2021-06-01")
+        statements["quarantine, not released"] = quality.quarantine_query(
+            open_only=True, after=TimeCursor(quality_at, "f" * 32))
+        statements["quarantine of a run"] = quality.quarantine_query(run_id="scheduled__2021-06-01")
 
         report, slow = [], []
         with wh.engine.connect() as conn:
@@ -968,16 +970,16 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
         assert not slow, slow
 
         # Keyset pages are exactly the OFFSET pages (a brute-force listing), across page boundaries.
-        def walk(flt: views.HitFilter) -> list[str]:
+        def walk(flt: HitFilter) -> list[str]:
             """The article ids of the first three pages of 50, page after page."""
             walked, after = [], None
             for _ in range(3):
-                page = views.hit_page(wh, flt, after=after, limit=50)
+                page = hits.hit_page(wh, flt, after=after, limit=50)
                 walked += [a["article_id"] for a in page.articles]
                 after = page.next_cursor
             return walked
 
-        walked = walk(views.HitFilter(term="CSTO", watchlists=w))
+        walked = walk(HitFilter(term="CSTO", watchlists=w))
         with wh.engine.connect() as conn:
             expected = list(conn.execute(sa.text(
                 "select a.article_id from articles a where exists (select 1 from watchlist_hits h where "
@@ -985,7 +987,7 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
                 "a.article_id desc limit 150")).scalars())
         assert walked == expected
         # The same through hit_places (a region filter without a term).
-        walked = walk(views.HitFilter(region="Eastern Europe"))
+        walked = walk(HitFilter(region="Eastern Europe"))
         with wh.engine.connect() as conn:
             expected = list(conn.execute(sa.text(
                 "select a.article_id from articles a where exists (select 1 from watchlist_hits h where "
@@ -993,7 +995,7 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
                 "a.article_id and p.kind = 'region' and p.code = 'Eastern Europe') "
                 "order by a.published_at desc nulls last, a.article_id desc limit 150")).scalars())
         assert walked == expected
-        page = views.hit_page(wh, views.HitFilter(term="CSTO", watchlists=w), limit=1)
+        page = hits.hit_page(wh, HitFilter(term="CSTO", watchlists=w), limit=1)
         assert {"watchlist": "central-asia-security", "term": "CSTO", "mentions": 3, "in_title": False,
                 "forms": ["CSTO"], "snippet": "s"} in page.articles[0]["terms"]
 
@@ -1005,13 +1007,13 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
             "quarantined_at": quality_at}],
             {"run_id": "scheduled__q", "suite": "articles v", "evaluated": 2, "accepted": 1, "quarantined": 1,
              "by_expectation": {"body_word_count": 1}, "validated_at": quality_at})
-        assert [(r["run_id"], r["by_expectation"]) for r in views.validation_run_page(wh).runs] == [
+        assert [(r["run_id"], r["by_expectation"]) for r in quality.validation_run_page(wh).runs] == [
             ("scheduled__q", {"body_word_count": 1})]
-        [held] = views.quarantine_page(wh, open_only=True).articles
+        [held] = quality.quarantine_page(wh, open_only=True).articles
         assert (held["title"], held["language"], held["observed"], held["quarantined_at"]) == (
             "Заголовок", "ru", {"body_word_count": 12}, quality_at)
-        assert views.quarantine_page(wh, run_id="scheduled__q").articles == [held]
-        assert views.open_quarantine_count(wh) == 1
+        assert quality.quarantine_page(wh, run_id="scheduled__q").articles == [held]
+        assert quality.open_quarantine_count(wh) == 1
     finally:
         wh.close()
 

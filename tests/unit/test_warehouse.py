@@ -109,7 +109,8 @@ def test_staging_is_a_queue_and_commit_is_idempotent(tmp_path):
 
 def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     """hit_places (what the UI's region filter reads) stays in step with hits and places on every write."""
-    from media_monitoring.warehouse import views
+    from media_monitoring_ui.cursors import HitFilter
+    from media_monitoring_ui.queries.hits import hit_page
 
     wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
     when = datetime(2021, 8, 24, 9, tzinfo=UTC)
@@ -122,7 +123,7 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
              "evidence": []}
 
     def listed() -> list[str]:
-        return [a["article_id"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles]
+        return [a["article_id"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles]
 
     wh.commit_batch("r1", [article], [hit], [place], [], None)
     assert listed() == ["a1"]
@@ -133,7 +134,7 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     wh.commit_batch("r2", [{**article, "published_at": when + timedelta(hours=1)}], [hit], [], [], None)
     assert listed() == []  # re-tagged without the region
     wh.commit_batch("r3", [article], [hit], [place], [], None)
-    assert [a["published_at"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles] == [when]
+    assert [a["published_at"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles] == [when]
     assert wh.rebuild_hit_places() == 1
     wh.close()
 
@@ -142,7 +143,7 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
     """A warehouse of the current version written before search: connecting creates the FTS5 table and its
     triggers and indexes the articles already stored; later writes are indexed by the triggers."""
     from media_monitoring.search import parse
-    from media_monitoring.warehouse import search
+    from media_monitoring.warehouse import search, search_index
 
     url = f"sqlite:///{tmp_path / 'v3.sqlite'}"
     wh = Warehouse.connect(url)
@@ -151,15 +152,15 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
                "regions": [], "published_at": datetime(2021, 10, 28, tzinfo=UTC)}
     wh.commit_batch("r1", [article], [], [], [], None)
     with wh.engine.begin() as conn:
-        for trigger in search.FTS_TRIGGERS:
+        for trigger in search_index.FTS_TRIGGERS:
             conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-        conn.exec_driver_sql(f"DROP TABLE {search.FTS_TABLE}")
+        conn.exec_driver_sql(f"DROP TABLE {search_index.FTS_TABLE}")
     wh.close()
 
     caplog.clear()  # the first connect created it on the empty warehouse
     for _ in range(2):  # the second connect finds it there and changes nothing
         wh = Warehouse.connect(url)
-        assert search.search_ready(wh)
+        assert search_index.search_ready(wh)
         found = search.search_page(wh, parse("путин"), search.SearchFilter())
         assert [a["article_id"] for a in found.articles] == ["a1"]
         wh.close()

@@ -1,24 +1,9 @@
-"""Full-text search over every stored article: the index on each backend and the SQL that reads it.
+"""Full-text search over every stored article: the SQL that reads the search index.
 
-One interface (:func:`search_page`), two real engines:
-
-* **SQLite** (the embedded default): an FTS5 table ``articles_fts`` over ``articles.title`` and ``.text``
-  with external content (the text is not stored twice), kept in step by three triggers on ``articles``
-  (insert, update of title/text, delete: the pattern of the FTS5 documentation), so every write path,
-  ``commit_batch`` included, updates it in the same transaction. Tokenizer ``unicode61 remove_diacritics 2``:
-  any script's letters, lowercase, Latin accents and Arabic harakat folded; the ZWNJ separates.
-  Relevance: ``bm25()`` (a title match weighs ``TITLE_WEIGHT`` times a body match); snippets: ``snippet()``.
-* **PostgreSQL**: a stored generated column ``articles.search_vector`` (``tsvector``, title weighted A, body B)
-  with a GIN index ``ix_articles_search``. The text search configuration is ``simple`` (lowercase, no
-  stemming, no stop words): the only built-in one that treats every outlet's language alike (English,
-  Russian, Persian/Dari, Pashto, Arabic, Kazakh, Uzbek...), where a language's stemmer would mangle the
-  others' words. Before it, the immutable function ``media_monitor_search_fold`` folds what FTS5 folds
-  (Latin accents, combining marks, Arabic harakat), so a query finds the same articles on both engines.
-  Relevance: ``ts_rank_cd``; snippets: ``ts_headline``.
-
-Neither schema object can be said in SQLAlchemy's metadata (a virtual table, a generated ``tsvector``), so
-:func:`ensure_search_index` creates what is missing on every ``Warehouse.connect`` (check first: idempotent,
-safe with several processes connecting at once) and fills it from the stored articles once.
+One interface (:func:`search_page`), two real engines, each with the index of
+:mod:`media_monitoring.warehouse.search_index`: on SQLite the FTS5 table (relevance: ``bm25()``, a title match
+weighing ``TITLE_WEIGHT`` times a body match; snippets: ``snippet()``), on PostgreSQL the generated
+``tsvector`` column and its GIN index (relevance: ``ts_rank_cd``; snippets: ``ts_headline``).
 
 Queries are built from the parsed tree of :mod:`media_monitoring.search`, never from the user's text: the
 FTS5 ``MATCH`` string and the ``tsquery`` text quote every token (tokens hold only letters, digits and marks)
@@ -33,7 +18,6 @@ Snippets are read for the page's articles only, in a second query.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,17 +28,14 @@ from sqlalchemy.dialects import postgresql
 
 from media_monitoring.search import All, Any_, Match, Node, Not, Query
 from media_monitoring.warehouse import schema as s
+from media_monitoring.warehouse.search_index import FTS_TABLE, SEARCH_COLUMN
+
+# Warehouse.connect creates the index through this module: the name stays importable from here.
+from media_monitoring.warehouse.search_index import ensure_search_index as ensure_search_index
 
 if TYPE_CHECKING:
-    from media_monitoring.warehouse.store import Warehouse
+    from media_monitoring.warehouse import Warehouse
 
-log = logging.getLogger(__name__)
-
-FTS_TABLE = "articles_fts"
-FTS_TRIGGERS = ("articles_fts_insert", "articles_fts_delete", "articles_fts_update")
-SEARCH_COLUMN = "search_vector"
-SEARCH_INDEX = "ix_articles_search"
-FOLD_FUNCTION = "media_monitor_search_fold"
 # Highlight markers the engines put around matched words: private-use characters, which extracted article
 # text does not carry; the view escapes everything between them (present.marked).
 MARK_START, MARK_END = "\ue000", "\ue001"
@@ -73,91 +54,6 @@ HEADLINE_OPTIONS = (f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, Mi
 TITLE_HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
 HEADLINE_SOURCE_CHARS = 20_000
 SORTS = ("time", "relevance")
-
-
-# -- the index -------------------------------------------------------------------------------------
-
-
-def _sqlite_ddl() -> list[str]:
-    new = "new.rowid, new.title, new.text"
-    old = "'delete', old.rowid, old.title, old.text"
-    return [
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(title, text, content='articles', "
-        "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')",
-        f"CREATE TRIGGER IF NOT EXISTS {FTS_TRIGGERS[0]} AFTER INSERT ON articles BEGIN "
-        f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES ({new}); END",
-        f"CREATE TRIGGER IF NOT EXISTS {FTS_TRIGGERS[1]} AFTER DELETE ON articles BEGIN "
-        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) VALUES ({old}); END",
-        f"CREATE TRIGGER IF NOT EXISTS {FTS_TRIGGERS[2]} AFTER UPDATE OF title, text ON articles BEGIN "
-        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) VALUES ({old}); "
-        f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES ({new}); END",
-    ]
-
-
-def _postgres_function_ddl() -> str:
-    """The fold: Latin letters lose their accents (NFD, the combining marks after an ASCII letter dropped,
-    NFC again: Cyrillic й and ё stay, as FTS5 keeps them), Arabic harakat are dropped. Pure-ASCII text (most
-    English articles) skips it: ``translate`` with a table of accented letters cost 1.3 ms per 500 characters,
-    this 0.07 ms."""
-    latin_marks = f"([A-Za-z])[{chr(0x300)}-{chr(0x36F)}]+"
-    harakat = f"[{chr(0x64B)}-{chr(0x65F)}{chr(0x670)}]"
-    return (f"CREATE OR REPLACE FUNCTION {FOLD_FUNCTION}(value text) RETURNS text LANGUAGE sql IMMUTABLE STRICT "
-            "PARALLEL SAFE AS $$ SELECT CASE WHEN octet_length(value) = length(value) THEN value ELSE "
-            f"regexp_replace(normalize(regexp_replace(normalize(value, NFD), '{latin_marks}', '\\1', 'g'), NFC), "
-            f"'{harakat}', '', 'g') END $$")
-
-
-def postgres_vector_expression() -> str:
-    """The generated column's expression (the bench builds the same column)."""
-    return (f"setweight(to_tsvector('simple'::regconfig, {FOLD_FUNCTION}(coalesce(title, ''))), 'A') || "
-            f"setweight(to_tsvector('simple'::regconfig, {FOLD_FUNCTION}(text)), 'B')")
-
-
-def postgres_index_ddl() -> str:
-    return f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON articles USING gin ({SEARCH_COLUMN})"
-
-
-def missing_parts(conn: sa.Connection) -> list[str]:
-    """The parts of the search index this warehouse lacks (empty: ready)."""
-    if conn.dialect.name == "sqlite":
-        names = set(conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')").scalars())
-        return [n for n in (FTS_TABLE, *FTS_TRIGGERS) if n not in names]
-    missing = []
-    if conn.exec_driver_sql(f"SELECT to_regprocedure('{FOLD_FUNCTION}(text)') IS NULL").scalar():
-        missing.append(FOLD_FUNCTION)
-    if not conn.execute(sa.text("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-                                "AND table_name = 'articles' AND column_name = :c"), {"c": SEARCH_COLUMN}).first():
-        missing.append(SEARCH_COLUMN)
-    if conn.execute(sa.text("SELECT to_regclass(:i) IS NULL"), {"i": SEARCH_INDEX}).scalar():
-        missing.append(SEARCH_INDEX)
-    return missing
-
-
-def ensure_search_index(conn: sa.Connection) -> list[str]:
-    """Create the parts of the search index this warehouse lacks and fill them from the stored articles;
-    returns what was created. Every statement is idempotent: a second process doing the same is harmless."""
-    missing = missing_parts(conn)
-    if not missing:
-        return []
-    started = datetime.now(UTC)
-    if conn.dialect.name == "sqlite":
-        for statement in _sqlite_ddl():
-            conn.exec_driver_sql(statement)
-        if FTS_TABLE in missing:  # a new index over the articles already stored
-            conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
-    else:
-        if FOLD_FUNCTION in missing:
-            conn.exec_driver_sql(_postgres_function_ddl())
-        if SEARCH_COLUMN in missing:
-            log.warning("adding %s to articles: every stored article is indexed now (the table is rewritten)",
-                        SEARCH_COLUMN)
-            conn.exec_driver_sql(f"ALTER TABLE articles ADD COLUMN IF NOT EXISTS {SEARCH_COLUMN} tsvector "
-                                 f"GENERATED ALWAYS AS ({postgres_vector_expression()}) STORED")
-        conn.exec_driver_sql(postgres_index_ddl())
-    log.warning("search index created (%s) in %.1f s", ", ".join(missing),
-                (datetime.now(UTC) - started).total_seconds())
-    return missing
 
 
 # -- queries ---------------------------------------------------------------------------------------
@@ -390,11 +286,6 @@ def snippets_query(backend: str, query: Query, article_ids: Sequence[str]) -> sa
                             HEADLINE_OPTIONS).label("snippet"),
         *flags,
     ).where(a.c.article_id.in_(ids))
-
-
-def search_ready(wh: Warehouse) -> bool:
-    with wh.engine.connect() as conn:
-        return not missing_parts(conn)
 
 
 def search_page(wh: Warehouse, query: Query, flt: SearchFilter, *, sort: str = "time",

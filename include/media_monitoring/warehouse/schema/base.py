@@ -1,0 +1,36 @@
+"""The metadata every table is defined on, the schema's version and what an upgrade may start from."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# Bump on every change to the tables of this package. A warehouse of an older version is upgraded in place
+# when the change is additive (new tables, nullable columns, indexes: see ``Warehouse._upgrade``); any other
+# version is refused with a clear message instead of failing later on a missing column.
+#   1: the first schema (the first releases lacked articles.text_hash/signature and stories)
+#   2: hit_places and indexes for the UI's outlet and region filters and the digest's spikes, measured
+#      on 1M articles (bench/RESULTS.md, "Warehouse at 1M articles")
+#   3: per-subscription digests with their windows (digests, digest_entries) and the delivery ledger
+#      (digest_ledger) that holds each article to one digest per subscription; articles.stored_at,
+#      first_seen_at and published_local; fetch_failures.first_attempt_at; feed_status_log and
+#      pipeline_runs. The version-2 tables daily_digests and digest_items stay in an upgraded database
+#      untouched (what was sent stays in digest_sends) but nothing reads or writes them any more.
+#      Later, still version 3 (additive, added in place by the upgrade): the priority-alert ledger
+#      (alerts, one row per subscription and story) and its send log (alert_sends, per channel).
+#      story_bands and story_index (the story index kept in the warehouse): created empty by the generic
+#      upgrade, filled for the lookback by the first run that places stories (warehouse/stories.py).
+SCHEMA_VERSION = 3
+UPGRADABLE_FROM = frozenset({1, 2})
+# Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
+RETIRED_INDEXES = {"articles": ("ix_articles_outlet_id", "ix_articles_published_at"),
+                   "article_places": ("ix_article_places_code",)}
+
+schema_info = sa.Table(
+    "schema_info",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+)
+
+TS = sa.DateTime(timezone=True)
