@@ -10,6 +10,7 @@ priority terms.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -78,7 +79,8 @@ class Revision:
 
 
 def _squash(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """Spacing and invisible format characters (ZWNJ, soft hyphen…) are no change."""
+    return " ".join("".join(ch for ch in text or "" if unicodedata.category(ch) != "Cf").split())
 
 
 def _paragraphs(text: str | None) -> list[str]:
