@@ -70,12 +70,18 @@ class Revision:
 
     def summary(self) -> str:
         """One line for a digest, an alert or the view."""
-        if self.kind == DELETED:
-            return "taken down"
-        parts = [f"headline was «{self.title_before}»"] if self.title_changed else []
-        if self.words_added or self.words_removed:
-            parts.append(f"text +{self.words_added}/-{self.words_removed} words")
-        return "; ".join(parts) or "unchanged"
+        return describe(self.kind, self.title_before, self.title_after, self.words_added, self.words_removed)
+
+
+def describe(kind: str, title_before: str | None, title_after: str | None, words_added: int,
+             words_removed: int) -> str:
+    """What changed, in one line: "headline was «…»; text +12/-3 words", or "taken down"."""
+    if kind == DELETED:
+        return "taken down"
+    parts = [f"headline was «{title_before}»"] if _squash(title_before) != _squash(title_after) else []
+    if words_added or words_removed:
+        parts.append(f"text +{words_added}/-{words_removed} words")
+    return "; ".join(parts) or "unchanged"
 
 
 def _squash(text: str | None) -> str:

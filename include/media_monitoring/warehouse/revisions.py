@@ -77,3 +77,24 @@ def revisions_of(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, list[di
             found.setdefault(row["article_id"], []).append(aware_row(row))
     return found
 
+
+
+def changed_since_sent(wh: Warehouse, subscription: str, until: datetime) -> list[dict[str, Any]]:
+    """Revisions found up to ``until`` of articles the subscription had received (in a digest composed, or
+    an alert sent, before the revision was found) that none of its digests has reported yet, oldest first."""
+    rev, a, notice = s.article_revisions, s.articles, s.revision_notices
+    ledger, d, al = s.digest_ledger, s.digests, s.alerts
+    in_digest = sa.exists().where(ledger.c.subscription == subscription, ledger.c.article_id == rev.c.article_id,
+                                  d.c.subscription == ledger.c.subscription, d.c.digest_date == ledger.c.digest_date,
+                                  d.c.created_at < rev.c.checked_at)
+    alerted = sa.exists().where(al.c.subscription == subscription, al.c.article_id == rev.c.article_id,
+                                al.c.state == "sent", al.c.sent_at < rev.c.checked_at)
+    reported = sa.exists().where(notice.c.subscription == subscription, notice.c.article_id == rev.c.article_id,
+                                 notice.c.check_no == rev.c.check_no)
+    q = (sa.select(rev.c.article_id, rev.c.check_no, rev.c.checked_at, rev.c.kind, rev.c.title_before,
+                   rev.c.title_after, rev.c.words_added, rev.c.words_removed, a.c.url, a.c.outlet_id, a.c.language)
+         .join(a, a.c.article_id == rev.c.article_id)
+         .where(rev.c.checked_at <= until, sa.or_(in_digest, alerted), ~reported)
+         .order_by(rev.c.checked_at, rev.c.article_id, rev.c.check_no))
+    with wh.engine.connect() as conn:
+        return [aware_row(row) for row in conn.execute(q).mappings()]

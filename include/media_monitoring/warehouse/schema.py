@@ -27,6 +27,7 @@ metadata = sa.MetaData()
 #      (alerts, one row per subscription and story) and its send log (alert_sends, per channel).
 #      story_bands and story_index (the story index kept in the warehouse): created empty by the generic
 #      upgrade, filled for the lookback by the first run that places stories (warehouse/stories.py).
+#      article_rechecks, article_revisions and revision_notices (articles that change after publication).
 SCHEMA_VERSION = 3
 UPGRADABLE_FROM = frozenset({1, 2})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
@@ -482,4 +483,15 @@ article_revisions = sa.Table(
     sa.Column("diff", sa.Text, nullable=False, default=""),
     sa.Column("text_after", sa.Text),  # the body as it reads now (null for a deletion)
     sa.Index("ix_article_revisions_checked", "checked_at", "article_id"),
+)
+
+# "Changed since sent" in a digest, once: which revisions each subscription's digests have reported,
+# written in the digest's own transaction (like the delivery ledger).
+revision_notices = sa.Table(
+    "revision_notices",
+    metadata,
+    sa.Column("subscription", sa.String(200), primary_key=True),
+    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("check_no", sa.Integer, primary_key=True),
+    sa.Column("digest_date", sa.Date, nullable=False),
 )
