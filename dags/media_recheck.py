@@ -11,8 +11,9 @@ first fetched, and record what changed after publication.
   site's front page is recorded as **deleted**. A page that cannot be fetched is tried again at the next
   runs (three tries per check).
 
-The Media Monitor view marks the changed articles ("changed since sent" where a digest or alert had
-delivered them), the next digest of each subscription lists them, and priority terms alert.
+The task emits the `article_revisions` asset: `media_alerts` runs and tells each subscription that was
+alerted to a changed article ("changed since sent"). The next digest of each subscription that received a
+changed article lists it, and the Media Monitor view marks it.
 Trigger it by hand to make the checks due now.
 """
 
@@ -25,6 +26,7 @@ from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 from media_monitoring.schedules import RECHECK_CRON, RECHECK_EVERY
 from media_monitoring_airflow import (
     DEFAULT_ARGS,
+    REVISIONS,
     notify_failure,
     record_start,
     record_success,
@@ -44,7 +46,7 @@ from media_monitoring_airflow import (
     doc_md=__doc__,
 )
 def media_recheck():
-    @task(multiple_outputs=False)
+    @task(outlets=[REVISIONS], multiple_outputs=False)
     def recheck() -> dict:
         """Make the re-checks due at the run's time; returns counts by outcome."""
         from media_monitoring.recheck import recheck as run_recheck

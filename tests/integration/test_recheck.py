@@ -1,9 +1,12 @@
 """Articles that change after publication, through Airflow: the seed archive is ingested, one TASS page's
 headline and text are rewritten and another page is taken down on the replay server, and the
-``media_recheck`` run an hour later records the revision with its diff and the deletion, once."""
+``media_recheck`` run an hour later records the revision with its diff and the deletion, once; the
+analysts alerted to the TASS article are told it changed, once."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -47,6 +50,7 @@ def test_a_rewritten_headline_and_a_removed_page_are_recorded_once(run_dag, live
     # Pages are fetched at the wall clock's time; the re-check schedule counts from then.
     start = datetime.now(UTC).replace(microsecond=0)
     assert run_dag("media_ingest", start) == "success"
+    assert run_dag("media_alerts", start + timedelta(minutes=2)) == "success"
     edited_id = _rows(url, f"select article_id from articles where url like '%{EDITED_PAGE}'")[0]["article_id"]
     gone_id = _rows(url, f"select article_id from articles where url like '%{GONE_PAGE}'")[0]["article_id"]
 
@@ -81,3 +85,23 @@ def test_a_rewritten_headline_and_a_removed_page_are_recorded_once(run_dag, live
     assert run_dag("media_recheck", start + timedelta(minutes=61)) == "success"
     assert len(_rows(url, "select * from article_revisions")) == 2
     assert all(r["checks_done"] == 1 for r in _rows(url, "select checks_done from article_rechecks"))
+
+    # The subscriptions alerted to the TASS article hear that it changed, once (the alert run that the
+    # revisions asset triggers; run here by hand, and again as a rerun).
+    alerted = {r["subscription"] for r in _rows(
+        url, f"select subscription from alerts where article_id = '{edited_id}' and state = 'sent'")}
+    assert "Central Asia desk" in alerted
+    for _ in range(2):
+        assert run_dag("media_alerts", start + timedelta(minutes=62)) == "success"
+    changed = _rows(url, f"select subscription, state, revision from alerts where article_id = '{edited_id}' "
+                         "and revision is not null")
+    assert {r["subscription"] for r in changed} == {"Central Asia desk"} | (alerted - {"Central Asia desk"})
+    central = next(r for r in changed if r["subscription"] == "Central Asia desk")
+    assert central["state"] == "sent"
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (data_dir / "outbox" / "alerts" / "central-asia-desk").glob("*.eml")]
+    changed_mail = [m for m in mails if "changed since sent" in m["Subject"]]
+    # one per revision (the TASS edit, the Al Mayadeen page taken down), none again on the rerun
+    assert len(changed_mail) == 2
+    tass = next(m.get_content() for m in changed_mail if "TASS" in m["Subject"])
+    assert tass.startswith(NEW_TITLE) and f"headline was «{OLD_TITLE}»" in tass

@@ -19,9 +19,8 @@ from media_monitoring.config import Subscription, Watchlist
 from media_monitoring.digest.windows import Edition
 from media_monitoring.revisions import describe
 from media_monitoring.tagging.stories import coverage_text
-from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import Warehouse, revisions
 from media_monitoring.warehouse import digests as store
-from media_monitoring.warehouse import revisions
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,11 @@ metadata = sa.MetaData()
 #      (alerts, one row per subscription and story) and its send log (alert_sends, per channel).
 #      story_bands and story_index (the story index kept in the warehouse): created empty by the generic
 #      upgrade, filled for the lookback by the first run that places stories (warehouse/stories.py).
-#      article_rechecks, article_revisions and revision_notices (articles that change after publication).
-SCHEMA_VERSION = 3
-UPGRADABLE_FROM = frozenset({1, 2})
+#   4: articles that change after publication: article_rechecks (the re-check schedule), article_revisions,
+#      revision_notices (what digests reported as "changed since sent") and alerts.revision (an alert that
+#      an alerted article changed).
+SCHEMA_VERSION = 4
+UPGRADABLE_FROM = frozenset({1, 2, 3})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
 RETIRED_INDEXES = {"articles": ("ix_articles_outlet_id", "ix_articles_published_at"),
                    "article_places": ("ix_article_places_code",)}
@@ -424,6 +426,9 @@ alerts = sa.Table(
     sa.Column("state", sa.String(10), nullable=False),
     sa.Column("held", sa.Text),  # why it waits, as of the last run that looked at it
     sa.Column("sent_at", TS),  # when its first channel went out: the "alerted" time of the article
+    # An alert that an alerted article changed (story_id is then the revision's own key): {check_no, kind,
+    # what, title_before}. Null for a story's alert.
+    sa.Column("revision", sa.JSON),
     sa.Index("ix_alerts_state", "subscription", "state", "sent_at"),
 )
 
