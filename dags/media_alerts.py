@@ -8,7 +8,9 @@ minutes, by email and JSON webhooks, **once per story**.
 
 * **select** writes one alert per (subscription, story) for the priority hits stored in the last hours
   whose story has no alert yet and that no digest of the subscription delivered: a later article of the
-  same story updates the story, it does not alert again.
+  same story updates the story, it does not alert again. An alerted article that `media_recheck` found
+  edited or taken down gets one more alert per revision ("changed since sent"); it also runs on the
+  `article_revisions` asset for that.
 * **send** delivers every pending alert: email through the `media_smtp` connection (else the outbox
   folder, `alerts/`), and a JSON POST with an `Idempotency-Key` header to each webhook connection the
   subscription names. Quiet hours (local) and `max_per_hour` hold an alert; a later run sends it, unless
@@ -28,6 +30,7 @@ from airflow.sdk import dag, get_current_context, task
 from media_monitoring_airflow import (
     ARTICLES,
     DEFAULT_ARGS,
+    REVISIONS,
     notify_failure,
     record_start,
     record_success,
@@ -40,7 +43,7 @@ from media_monitoring_airflow import (
 
 @dag(
     dag_id="media_alerts",
-    schedule=[ARTICLES],
+    schedule=(ARTICLES | REVISIONS),
     start_date=datetime(2020, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,  # two runs racing would only find each other's ledger rows; one at a time is plainer

@@ -8,11 +8,15 @@ log per channel, so a retry or a rerun sends nothing twice.
 An alert waits (state ``pending``, ``held`` says why) while its subscription's quiet hours last, or while
 the subscription has had ``max_per_hour`` alerts in the last hour; the next runs send it. If the
 subscription's digest delivers the article meanwhile, the alert is not sent (``in_digest``).
+
+An alerted article that is edited or taken down later (``media_recheck``) raises one more alert per
+revision, "changed since sent", unless the subscription's digest reported the change first.
 """
 
 from __future__ import annotations
 
 import email.policy
+import hashlib
 import json
 import logging
 import os
@@ -27,6 +31,7 @@ import httpx
 
 from media_monitoring.config import Analysts, Subscription, Watchlist, load_analysts, load_registry, load_watchlists
 from media_monitoring.digest.deliver import SmtpSend, addressed_message, envelope_sender, slug
+from media_monitoring.revisions import describe
 from media_monitoring.settings import Settings
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import alerts as store
@@ -125,10 +130,32 @@ def select_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now:
             story["terms"].append({"watchlist": hit["watchlist"], "term": hit["term"], "alias": hit["alias"],
                                    "matched": hit["matched"], "field": hit["field"],
                                    "snippet": (hit["snippet"] or "")[:MAX_SNIPPET_CHARS]})
-        store.record_alerts(warehouse, list(by_story.values()))
-        created[sub.name] = len(by_story)
+        changes = _revision_alerts(warehouse, sub.name, run_id, now)
+        store.record_alerts(warehouse, list(by_story.values()) + changes)
+        created[sub.name] = len(by_story) + len(changes)
     log.info("priority alerts selected: %s", created or "no subscription has alerts enabled")
     return created
+
+
+def revision_key(article_id: str, check_no: int) -> str:
+    """The alert ledger key of a "changed since sent" alert (its story_id column): one per revision."""
+    return hashlib.blake2b(f"{article_id}:{check_no}".encode(), digest_size=16).hexdigest()
+
+
+def _revision_alerts(wh: Warehouse, subscription: str, run_id: str, now: datetime) -> list[dict[str, Any]]:
+    """One alert row per revision of an article that alerted the subscription before it changed."""
+    rows = []
+    for r in store.changed_after_alert(wh, subscription, checked_after=now - ALERT_LOOKBACK, checked_until=now):
+        what = describe(r["kind"], r["title_before"], r["title_after"], r["words_added"], r["words_removed"])
+        rows.append({"subscription": subscription, "story_id": revision_key(r["article_id"], r["check_no"]),
+                     "article_id": r["article_id"], "title": r["title_after"] or r["title_before"], "url": r["url"],
+                     "outlet_id": r["outlet_id"], "language": r["language"], "published_at": r["published_at"],
+                     "published_local": r["published_local"], "stored_at": r["stored_at"], "terms": r["terms"],
+                     "run_id": run_id, "created_at": now, "state": "pending", "held": None, "sent_at": None,
+                     "revision": {"check_no": r["check_no"], "kind": r["kind"], "what": what,
+                                  "title_before": r["title_before"], "story_id": r["story_id"],
+                                  "checked_at": r["checked_at"].isoformat()}})
+    return rows
 
 
 def _local(value: datetime | None, tz: str) -> str:
@@ -139,20 +166,28 @@ def build_email(alert: dict[str, Any], analysts: Analysts, sub: Subscription, ou
                 coverage: dict[str, Any] | None, now: datetime) -> EmailMessage:
     """A short plain-text alert: the subject names the terms and the outlet (nothing from article text)."""
     terms = ", ".join(dict.fromkeys(t["term"] for t in alert["terms"]))
-    msg = addressed_message(analysts, sub, f"[media-monitor alert] {terms}: {outlet_name}"[:200], kind="alert",
-                            key=alert["story_id"], now=now)
-    lines = [alert["title"] or "(untitled)", "", alert["url"], "",
-             f"Outlet:    {outlet_name} ({alert.get('language') or '?'})",
-             f"Published: {_local(alert['published_at'], sub.timezone)}",
-             f"Stored:    {_local(alert['stored_at'], sub.timezone)}"]
-    if coverage and coverage.get("article_count", 1) > 1:
+    revision = alert.get("revision")
+    label = "changed since sent: " if revision else ""
+    msg = addressed_message(analysts, sub, f"[media-monitor alert] {label}{terms}: {outlet_name}"[:200],
+                            kind="alert", key=alert["story_id"], now=now)
+    lines = [alert["title"] or "(untitled)", "", alert["url"], ""]
+    if revision:
+        found = _local(datetime.fromisoformat(revision["checked_at"]), sub.timezone)
+        lines += [f"Changed:   {revision['what']} (found {found})",
+                  "           You were alerted to this article before it changed.", ""]
+    lines += [f"Outlet:    {outlet_name} ({alert.get('language') or '?'})",
+              f"Published: {_local(alert['published_at'], sub.timezone)}",
+              f"Stored:    {_local(alert['stored_at'], sub.timezone)}"]
+    if coverage and coverage.get("article_count", 1) > 1 and not revision:
         lines.append(f"Story:     {coverage['article_count']} articles from {len(coverage['outlets'])} outlet(s)"
                      " so far; later articles of this story do not alert again")
     lines += ["", "Why this is here:"]
     for t in alert["terms"]:
         lines.append(f"  {t['term']} ({t['watchlist']}): matched \u201c{t['matched']}\u201d in the {t['field']}")
         lines.append(f"    \u2026{' '.join(t['snippet'].split())}\u2026")
-    lines += ["", f"Priority alert for {sub.name}. The article is also in the next digest."]
+    closing = ("The next digest lists it under \u201cchanged since sent\u201d." if revision
+               else "The article is also in the next digest.")
+    lines += ["", f"Priority alert for {sub.name}. {closing}"]
     msg.set_content("\n".join(lines) + "\n", cte="quoted-printable")
     return msg
 
@@ -161,8 +196,9 @@ def webhook_payload(alert: dict[str, Any], sub: Subscription, outlet_name: str,
                     coverage: dict[str, Any] | None) -> dict[str, Any]:
     """Generic JSON; ``text`` is a one-line summary that Slack and Teams incoming webhooks display as is."""
     terms = list(dict.fromkeys(t["term"] for t in alert["terms"]))
+    revision = alert.get("revision")
     return {
-        "type": "media-monitor.priority-alert",
+        "type": "media-monitor.article-changed" if revision else "media-monitor.priority-alert",
         "id": idempotency_key(alert),
         "subscription": sub.name,
         "story_id": alert["story_id"],
@@ -172,7 +208,9 @@ def webhook_payload(alert: dict[str, Any], sub: Subscription, outlet_name: str,
                     "published_at": alert["published_at"].isoformat() if alert["published_at"] else None,
                     "stored_at": alert["stored_at"].isoformat() if alert["stored_at"] else None},
         "story": {"articles": coverage["article_count"], "outlets": coverage["outlets"]} if coverage else None,
-        "text": f"[{', '.join(terms)}] {alert['title'] or '(untitled)'} ({outlet_name}) {alert['url']}",
+        "revision": revision,
+        "text": (f"[{', '.join(terms)}] {'changed since sent (' + revision['what'] + '): ' if revision else ''}"
+                 f"{alert['title'] or '(untitled)'} ({outlet_name}) {alert['url']}"),
     }
 
 
@@ -243,7 +281,9 @@ def send_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now: d
         allowance = sub.alerts.max_per_hour - store.sent_since(warehouse, sub.name, now - RATE_WINDOW)
         for alert in waiting:
             key = idempotency_key(alert)
-            if store.digested(warehouse, sub.name, alert["article_id"]):
+            revision = alert.get("revision")
+            if (store.revision_reported(warehouse, sub.name, alert["article_id"], revision["check_no"]) if revision
+                    else store.digested(warehouse, sub.name, alert["article_id"])):
                 store.set_state(warehouse, sub.name, alert["story_id"], state="in_digest", held=None)
                 counts["in_digest"] += 1
                 continue
@@ -260,7 +300,7 @@ def send_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now: d
                 counts["rate_limited"] += 1
                 continue
             outlet_name = names.get(alert["outlet_id"], alert["outlet_id"])
-            coverage = store.story_coverage(warehouse, alert["story_id"])
+            coverage = None if revision else store.story_coverage(warehouse, alert["story_id"])
             ok = True
             if sub.alerts.email:
                 msg = build_email(alert, analysts, sub, outlet_name, coverage, now)

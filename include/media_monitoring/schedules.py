@@ -9,5 +9,9 @@ from datetime import timedelta
 INGEST_EVERY = timedelta(minutes=10)
 INGEST_CRON = "*/10 * * * *"
 DIGEST_EVERY = timedelta(hours=1)  # digests go out within this long after each subscription's digest_time
-DAG_INTERVALS = {"media_ingest": INGEST_EVERY, "media_digest": DIGEST_EVERY}
+# Watchlist articles are fetched again about 1 h, 24 h and 7 days after their first fetch (revisions.py);
+# a check is made within this long after it falls due.
+RECHECK_EVERY = timedelta(minutes=15)
+RECHECK_CRON = "*/15 * * * *"
+DAG_INTERVALS = {"media_ingest": INGEST_EVERY, "media_digest": DIGEST_EVERY, "media_recheck": RECHECK_EVERY}
 STALE_AFTER_INTERVALS = 2  # the view warns when a DAG has not succeeded for this many of its intervals

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # The stored articles: emitted by media_ingest's process task, consumed by media_alerts (data-aware schedule).
 ARTICLES = Asset("media-monitoring://warehouse/articles")
+# Revisions of stored articles (edits, deletions): emitted by media_recheck, consumed by media_alerts, which
+# tells the analysts alerted to an article that it changed.
+REVISIONS = Asset("media-monitoring://warehouse/article_revisions")
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "media-monitoring",

@@ -269,3 +269,38 @@ def test_the_run_clock_is_not_a_logical_date_so_a_day_has_24_slots_and_one_diges
     composed = [c for hour in range(24) for c in run(wh, settings, at(28, 0) + timedelta(hours=hour))
                 if c["subscription"] == "Kabul desk"]
     assert [(c["digest_date"], c["articles"]) for c in composed] == [("2021-10-27", 1)]
+
+
+def test_an_article_changed_after_its_digest_is_reported_once_by_the_next(wh, settings):
+    from media_monitoring.digest.compose import load
+    from media_monitoring.digest.render import render_digest
+
+    def revise(ident: str, check_no: int, checked: datetime, **values) -> None:
+        row = {"article_id": ident, "check_no": check_no, "checked_at": checked, "run_id": "recheck",
+               "kind": "edited", "title_before": f"Lavrov {ident}", "title_after": f"Lavrov {ident}",
+               "words_added": 0, "words_removed": 0, "diff": "", **values}
+        with wh.engine.begin() as conn:
+            conn.execute(s.article_revisions.insert(), [row])
+
+    store_article(wh, "sent", stored=at(27, 12), published=at(27, 9))
+    store_article(wh, "early", stored=at(27, 12), published=at(27, 9))
+    revise("early", 1, at(27, 13), title_after="Lavrov early, corrected")  # before any digest: nothing to report
+    run(wh, settings, at(28, 7, 30))
+    assert set(delivered(wh, "Kabul desk")) == {"sent", "early"}
+    assert store.digest(wh, "Kabul desk", date(2021, 10, 27))["context"]["changed"] == []
+
+    revise("sent", 1, at(28, 9), title_after="Lavrov: CSTO ready to act", words_added=12)
+    revise("sent", 2, at(29, 9), kind="deleted", title_after="")  # after the next digest: the one after
+    run(wh, settings, at(29, 7, 30))
+    changed = store.digest(wh, "Kabul desk", date(2021, 10, 28))["context"]["changed"]
+    assert [(c["article_id"], c["title"], c["what"]) for c in changed] == [
+        ("sent", "Lavrov: CSTO ready to act", "headline was «Lavrov sent»; text +12/-0 words")]
+    assert store.digest(wh, "Europe only", date(2021, 10, 28))["context"]["changed"] == []  # never received it
+    kabul = next(x for x in load_analysts(settings.analysts_file).subscriptions if x.name == "Kabul desk")
+    text = render_digest(load(wh, kabul, date(2021, 10, 28), {})).text
+    assert "== Changed since sent ==" in text and "headline was «Lavrov sent»" in text
+
+    run(wh, settings, at(29, 7, 30))  # a rerun reports nothing twice
+    run(wh, settings, at(30, 7, 30))
+    later = store.digest(wh, "Kabul desk", date(2021, 10, 29))["context"]["changed"]
+    assert [(c["article_id"], c["what"]) for c in later] == [("sent", "taken down")]

@@ -17,8 +17,9 @@ from typing import Any
 
 from media_monitoring.config import Subscription, Watchlist
 from media_monitoring.digest.windows import Edition
+from media_monitoring.revisions import describe
 from media_monitoring.tagging.stories import coverage_text
-from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import Warehouse, revisions
 from media_monitoring.warehouse import digests as store
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class SubscriptionDigest:
     outlet_names: dict[str, str]
     attention: list[dict[str, Any]]
     quality: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)  # received earlier, changed since (revisions)
 
     @property
     def article_count(self) -> int:
@@ -180,6 +182,14 @@ def quality_line(q: dict[str, Any]) -> str:
     return line
 
 
+def revision_line(r: dict[str, Any]) -> dict[str, Any]:
+    """A revision as a digest lists it: the headline as it reads now, and what changed."""
+    what = describe(r["kind"], r["title_before"], r["title_after"], r["words_added"], r["words_removed"])
+    return {"article_id": r["article_id"], "title": r["title_after"] or r["title_before"] or r["url"],
+            "url": r["url"], "outlet_id": r["outlet_id"], "language": r["language"], "kind": r["kind"],
+            "what": what, "checked_at": r["checked_at"].isoformat()}
+
+
 def compose(wh: Warehouse, edition: Edition, watchlists: dict[str, Watchlist], *, since: datetime | None,
             run_id: str, created_at: datetime) -> dict[str, Any]:
     """Compose ``edition`` from what its subscription has not received and store it, frozen.
@@ -224,6 +234,12 @@ def compose(wh: Warehouse, edition: Edition, watchlists: dict[str, Watchlist], *
                     for oid, q in sorted(store.outlet_quality_during(wh, edition.window_start,
                                                                      edition.window_end).items())],
     }
+    # Articles this subscription received earlier that were edited or taken down since: reported once,
+    # by scheduled digests (a past day's digest looks back at that day, not at what changed since).
+    changed = revisions.changed_since_sent(wh, sub.name, edition.window_end) if edition.kind == "scheduled" else []
+    context["changed"] = [revision_line(r) for r in changed]
+    notices = [{"subscription": sub.name, "article_id": r["article_id"], "check_no": r["check_no"],
+                "digest_date": edition.digest_date} for r in changed]
     article_ids = {e["article_id"] for e in entries}
     late = {e["article_id"] for e in entries if e["late"]}
     row = {
@@ -234,7 +250,7 @@ def compose(wh: Warehouse, edition: Edition, watchlists: dict[str, Watchlist], *
         "item_count": len(article_ids), "late_count": len(late), "term_counts": term_counts,
         "context": _json_safe(context), "created_at": created_at,
     }
-    store.store_digest(wh, row, entries)
+    store.store_digest(wh, row, entries, notices)
     log.info("digest %s for %s (%s, window %s to %s): %d articles (%d published earlier), terms %s",
              edition.digest_date, sub.name, edition.kind, edition.window_start.isoformat(),
              edition.window_end.isoformat(), len(article_ids), len(late), term_counts)
@@ -257,5 +273,6 @@ def load(wh: Warehouse, subscription: Subscription, day: date, outlet_names: dic
     attention = [{**a, "name": outlet_names.get(a["outlet_id"], a["outlet_id"])} for a in context.get("attention", [])]
     quality = [{**q, "name": outlet_names.get(q["outlet_id"], q["outlet_id"])} for q in context.get("quality", [])]
     quality.sort(key=lambda q: q["name"])
+    changed = [{**c, "name": outlet_names.get(c["outlet_id"], c["outlet_id"])} for c in context.get("changed", [])]
     return SubscriptionDigest(day, subscription, row["kind"], row["window_start"], row["window_end"], sections,
-                              outlet_names, attention, quality)
+                              outlet_names, attention, quality, changed)

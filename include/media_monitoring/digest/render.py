@@ -108,6 +108,8 @@ def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
         "article_count": digest.article_count, "hit_count": digest.hit_count, "subject": subject_for(digest),
         "tz_name": digest.subscription.timezone, "window": window_text(digest), "late_count": digest.late_count,
         "regions_only": digest.subscription.regions_mode == "only" and bool(interest),
+        "changed": [{**c, "title": _cut(c["title"]), "what": _cut(c["what"]), "url": _web_url(c.get("url"))}
+                    for c in digest.changed],
     }
     html = _env(True).get_template("digest.html.j2").render(context)
     text = _env(False).get_template("digest.txt.j2").render(context)

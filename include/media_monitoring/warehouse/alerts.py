@@ -118,7 +118,7 @@ def latency_rows(wh: Warehouse, since: datetime | None = None) -> list[dict[str,
     a, h = s.articles, s.watchlist_hits
     al, ledger, ds = s.alerts, s.digest_ledger, s.digest_sends
     alerted = (sa.select(al.c.article_id, sa.func.min(al.c.sent_at).label("alerted_at"))
-               .where(al.c.state == "sent").group_by(al.c.article_id).subquery())
+               .where(al.c.state == "sent", al.c.revision.is_(None)).group_by(al.c.article_id).subquery())
     digested = (sa.select(ledger.c.article_id, sa.func.min(ds.c.sent_at).label("digested_at"))
                 .join(ds, sa.and_(ds.c.subscription == ledger.c.subscription,
                                   ds.c.digest_date == ledger.c.digest_date))
@@ -140,3 +140,29 @@ def latency_rows(wh: Warehouse, since: datetime | None = None) -> list[dict[str,
     for row in rows:
         row["terms"] = sorted(terms.get(row["article_id"], ()))
     return rows
+
+
+def changed_after_alert(wh: Warehouse, subscription: str, *, checked_after: datetime,
+                        checked_until: datetime) -> list[dict[str, Any]]:
+    """Revisions found in (after, until] of articles that raised an alert of ``subscription`` sent before the
+    revision was found, with that alert's terms; oldest first."""
+    rev, al = s.article_revisions, s.alerts
+    q = (sa.select(rev.c.article_id, rev.c.check_no, rev.c.checked_at, rev.c.kind, rev.c.title_before,
+                   rev.c.title_after, rev.c.words_added, rev.c.words_removed, al.c.story_id, al.c.url,
+                   al.c.outlet_id, al.c.language, al.c.published_at, al.c.published_local, al.c.stored_at,
+                   al.c.terms)
+         .join(al, sa.and_(al.c.article_id == rev.c.article_id, al.c.subscription == subscription,
+                           al.c.state == "sent", al.c.revision.is_(None), al.c.sent_at < rev.c.checked_at))
+         .where(rev.c.checked_at > checked_after, rev.c.checked_at <= checked_until)
+         .order_by(rev.c.checked_at, rev.c.article_id, rev.c.check_no))
+    with wh.engine.connect() as conn:
+        return [aware_row(r) for r in conn.execute(q).mappings()]
+
+
+def revision_reported(wh: Warehouse, subscription: str, article_id: str, check_no: int) -> bool:
+    """Whether a digest of ``subscription`` has listed this revision as "changed since sent"."""
+    n = s.revision_notices
+    q = sa.select(n.c.article_id).where(n.c.subscription == subscription, n.c.article_id == article_id,
+                                        n.c.check_no == check_no)
+    with wh.engine.connect() as conn:
+        return conn.execute(q).first() is not None

@@ -78,8 +78,9 @@ def entries(wh: Warehouse, subscription: str, day: date) -> list[dict[str, Any]]
             .order_by(e.c.watchlist, e.c.rank)).mappings()]
 
 
-def store_digest(wh: Warehouse, row: dict[str, Any], entry_rows: Sequence[dict[str, Any]]) -> None:
-    """Write a composed digest, its entries and its ledger rows at once.
+def store_digest(wh: Warehouse, row: dict[str, Any], entry_rows: Sequence[dict[str, Any]],
+                 notices: Sequence[dict[str, Any]] = ()) -> None:
+    """Write a composed digest, its entries, its ledger rows and the revisions it reports at once.
 
     Raises:
         sqlalchemy.exc.IntegrityError: an article of it was delivered to the subscription meanwhile (or the
@@ -93,6 +94,8 @@ def store_digest(wh: Warehouse, row: dict[str, Any], entry_rows: Sequence[dict[s
             conn.execute(s.digest_entries.insert(), list(entry_rows))
         if ledger:
             conn.execute(s.digest_ledger.insert(), ledger)
+        if notices:
+            conn.execute(s.revision_notices.insert(), list(notices))
 
 
 def digests_without_send(wh: Warehouse, subscriptions: Sequence[str]) -> list[tuple[str, date]]:

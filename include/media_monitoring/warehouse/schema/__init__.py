@@ -6,7 +6,8 @@ priority alerts by (subscription, story id) and their sends by (subscription, st
 staging rows by (run id, article id).
 
 ``base`` holds the metadata and the schema's version, ``content`` the articles and what tagging and story
-grouping derive from them, ``operations`` what the pipeline records about its own work. The tables are
+grouping derive from them, ``operations`` what the pipeline records about its own work, ``revisions`` the
+re-checks of articles after publication and what they found. The tables are
 defined in that order, which is the order of ``metadata.tables`` (``media-monitor where`` lists them so).
 """
 
@@ -45,6 +46,7 @@ from media_monitoring.warehouse.schema.operations import (
     staging,
     validation_runs,
 )
+from media_monitoring.warehouse.schema.revisions import article_rechecks, article_revisions, revision_notices
 
 __all__ = [
     "RETIRED_INDEXES", "SCHEMA_VERSION", "TS", "UPGRADABLE_FROM", "metadata", "schema_info",
@@ -53,4 +55,5 @@ __all__ = [
     "alert_sends", "alerts", "digest_entries", "digest_ledger", "digest_sends", "digests", "feed_health",
     "feed_status_log", "fetch_failures", "outlet_quality", "outlet_templates", "pipeline_runs", "quarantine",
     "staging", "validation_runs",
+    "article_rechecks", "article_revisions", "revision_notices",
 ]

@@ -21,8 +21,11 @@ metadata = sa.MetaData()
 #      (alerts, one row per subscription and story) and its send log (alert_sends, per channel).
 #      story_bands and story_index (the story index kept in the warehouse): created empty by the generic
 #      upgrade, filled for the lookback by the first run that places stories (warehouse/stories.py).
-SCHEMA_VERSION = 3
-UPGRADABLE_FROM = frozenset({1, 2})
+#   4: articles that change after publication: article_rechecks (the re-check schedule), article_revisions,
+#      revision_notices (what digests reported as "changed since sent") and alerts.revision (an alert that
+#      an alerted article changed).
+SCHEMA_VERSION = 4
+UPGRADABLE_FROM = frozenset({1, 2, 3})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
 RETIRED_INDEXES = {"articles": ("ix_articles_outlet_id", "ix_articles_published_at"),
                    "article_places": ("ix_article_places_code",)}

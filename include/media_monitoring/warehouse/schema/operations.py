@@ -255,6 +255,9 @@ alerts = sa.Table(
     sa.Column("state", sa.String(10), nullable=False),
     sa.Column("held", sa.Text),  # why it waits, as of the last run that looked at it
     sa.Column("sent_at", TS),  # when its first channel went out: the "alerted" time of the article
+    # An alert that an alerted article changed (story_id is then the revision's own key): {check_no, kind,
+    # what, title_before}. Null for a story's alert.
+    sa.Column("revision", sa.JSON),
     sa.Index("ix_alerts_state", "subscription", "state", "sent_at"),
 )
 
