@@ -75,15 +75,16 @@ def latency_table(rows: Iterable[dict[str, Any]], *, by: Group = "outlet", prior
             out[f"{name}_p95_s"] = percentile(spans[key][name], 95)
         flags = []
         if key in priority and out["alert_p95_s"] is not None and out["alert_p95_s"] > alert_target.total_seconds():
-            flags.append(f"alert p95 over {_human(alert_target.total_seconds())}")
+            flags.append(f"alert p95 over {human_duration(alert_target.total_seconds())}")
         if out["digest_p95_s"] is not None and out["digest_p95_s"] > digest_target.total_seconds():
-            flags.append(f"digest p95 over {_human(digest_target.total_seconds())}")
+            flags.append(f"digest p95 over {human_duration(digest_target.total_seconds())}")
         out["flags"] = flags
         table.append(out)
     return table
 
 
-def _human(seconds: float | None) -> str:
+def human_duration(seconds: float | None) -> str:
+    """45s, 7.5m, 23.1h, 12d; "-" for no value."""
     if seconds is None:
         return "-"
     if seconds < 60:
@@ -102,9 +103,10 @@ def format_table(table: Sequence[dict[str, Any]], by: Group) -> str:
     lines = []
     for r in table:
         name = r[by] + (" *" if r["priority"] else "")
-        lines.append([name, str(r["articles"]), str(r["alerted"]), _human(r["alert_p50_s"]),
-                      _human(r["alert_p95_s"]), str(r["digested"]), _human(r["digest_p50_s"]),
-                      _human(r["digest_p95_s"]), _human(r["seen_p50_s"]), _human(r["after_poll_p50_s"]),
+        t = {key: human_duration(r[f"{key}_s"]) for key in ("alert_p50", "alert_p95", "digest_p50", "digest_p95",
+                                                              "seen_p50", "after_poll_p50")}
+        lines.append([name, str(r["articles"]), str(r["alerted"]), t["alert_p50"], t["alert_p95"], str(r["digested"]),
+                      t["digest_p50"], t["digest_p95"], t["seen_p50"], t["after_poll_p50"],
                       "; ".join(r["flags"]) or "ok"])
     widths = [max(len(c), *(len(line[i]) for line in lines)) if lines else len(c) for i, c in enumerate(cols)]
     out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]

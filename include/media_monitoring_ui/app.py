@@ -18,7 +18,7 @@ web (headlines, snippets) can never run script in the Airflow origin.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 DIGESTS_PER_PAGE = 20
 FEEDS_PER_PAGE = 100
+LATENCY_PERIODS = ("1", "7", "30", "all")  # days of stored articles the latency page measures
 
 app = FastAPI(title="Media Monitor", docs_url=None, redoc_url=None, openapi_url=None)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -232,6 +233,45 @@ def quality_run(request: Request, user: HtmlUser) -> HTMLResponse:
         current_versions={name: suite_version(suite) for name, suite in suites.items()},
         units=SUITE_UNITS, outlet_names=source.outlet_names,
     )
+
+
+# -- the fast lane: articles that changed, latency ------------------------------------------------
+
+
+@app.get("/revisions", response_class=HTMLResponse, name="revisions")
+def revisions_view(request: Request, user: HtmlUser) -> HTMLResponse:
+    """What changed in one article after publication: each revision with its diff, or its deletion."""
+    from media_monitoring_ui.queries.revisions import article_revisions
+
+    source = sources.get()
+    article_id = request.query_params.get("article", "")
+    article, revisions = (article_revisions(source.warehouse, article_id)
+                          if len(article_id) <= MAX_ARTICLE_ID and "article_revisions" in source.tables
+                          and source.warehouse is not None else (None, []))
+    if article is None:
+        raise HTTPException(status_code=404, detail="No stored article has that id.")
+    return render(request, "revisions.html", user=user_name(user), article=article, revisions=revisions,
+                  outlet_names=source.outlet_names)
+
+
+@app.get("/latency", response_class=HTMLResponse, name="latency")
+def latency_view(request: Request, user: HtmlUser) -> HTMLResponse:
+    """Publication -> alert and -> digest, p50/p95 per outlet and per term, flagged against their targets."""
+    from media_monitoring.latency import ALERT_TARGET, DIGEST_TARGET, latency_table
+    from media_monitoring.warehouse.alerts import latency_rows
+
+    source = sources.get()
+    days = request.query_params.get("days", "7")
+    if days not in LATENCY_PERIODS:
+        raise HTTPException(status_code=400, detail=f"days must be one of {', '.join(LATENCY_PERIODS)}.")
+    since = None if days == "all" else datetime.now(UTC) - timedelta(days=int(days))
+    rows = latency_rows(source.warehouse, since) \
+        if source.warehouse is not None and {"articles", "alerts"} <= source.tables else []
+    tables = {by: latency_table(rows, by=by, priority_outlets=source.priority_outlets,
+                                priority_terms=source.priority_terms) for by in ("outlet", "term")}
+    return render(request, "latency.html", user=user_name(user), tables=tables, days=days,
+                  periods=LATENCY_PERIODS, alert_target=ALERT_TARGET, digest_target=DIGEST_TARGET,
+                  outlet_names=source.outlet_names, articles=len(rows))
 
 
 app.include_router(api.router)

@@ -93,7 +93,14 @@ def hit_results(source: Source, hq: HitQuery) -> HitPage:
 
     if source.warehouse is None or not {"articles", "watchlist_hits"} <= source.tables:
         return HitPage()
-    return hit_page(source.warehouse, hq.filter(source), after=HitCursor.decode(hq.after), limit=hq.limit)
+    page = hit_page(source.warehouse, hq.filter(source), after=HitCursor.decode(hq.after), limit=hq.limit)
+    if "article_revisions" in source.tables and page.articles:
+        from media_monitoring_ui.queries.revisions import marks
+
+        changed = marks(source.warehouse, [a["article_id"] for a in page.articles])
+        for article in page.articles:
+            article["changed"] = changed.get(article["article_id"])
+    return page
 
 
 # -- search --------------------------------------------------------------------------------------

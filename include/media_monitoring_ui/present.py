@@ -20,6 +20,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import Markup, escape
 
+from media_monitoring.latency import human_duration
+
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
@@ -134,6 +136,7 @@ templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 templates.filters["ts"] = _ts
+templates.filters["duration"] = human_duration
 templates.filters["page_clock"] = _page_clock
 templates.filters["web_link"] = _web_link
 templates.filters["pct"] = _pct

@@ -37,6 +37,8 @@ class Source:
     tables: set[str]
     outlet_names: dict[str, str] = field(default_factory=dict)
     terms: list[tuple[str, str]] = field(default_factory=list)  # (watchlist, term) from the config
+    priority_outlets: list[str] = field(default_factory=list)  # their latency target is the alert's
+    priority_terms: list[str] = field(default_factory=list)
     loaded_at: float = 0.0
 
 
@@ -93,11 +95,13 @@ def _reference_data() -> dict[str, Any]:
     try:
         registry = load_registry(settings.outlets_file, settings.replay_base)
         data["outlet_names"] = {o.id: o.name for o in registry.outlets}
+        data["priority_outlets"] = [o.id for o in registry.outlets if o.priority]
     except Exception:  # noqa: BLE001 (names are a nicety; ids still show)
         log.warning("outlet registry %s could not be read", settings.outlets_file, exc_info=True)
     try:
-        data["terms"] = [(w.name, t.name) for w in load_watchlists(settings.watchlists_file).watchlists
-                         for t in w.terms]
+        watchlists = load_watchlists(settings.watchlists_file).watchlists
+        data["terms"] = [(w.name, t.name) for w in watchlists for t in w.terms]
+        data["priority_terms"] = sorted({t.name for w in watchlists for t in w.terms if t.priority})
     except Exception:  # noqa: BLE001
         log.warning("watchlists %s could not be read", settings.watchlists_file, exc_info=True)
     return data

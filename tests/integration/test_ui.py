@@ -754,6 +754,54 @@ def test_story_groups(ui, chrome):
     assert "Lavrov says CSTO ready" in rows[0].text
 
 
+def test_an_article_changed_since_sent_and_the_latency_page(ui, chrome):
+    """A re-check found the TASS Lavrov headline rewritten after the seed digests sent it: the hit is marked
+    "changed since sent", its page shows the diff; the latency page has the outlets and terms."""
+    from selenium.webdriver.common.by import By
+
+    from media_monitoring import revisions as rv
+    from media_monitoring.warehouse import schema as s
+
+    engine = sa.create_engine(ui.warehouse_url)
+    with engine.begin() as conn:
+        article = conn.execute(sa.text("select article_id, title, text from articles where url like "
+                                       "'%tass-en/politics/1354210.html'")).mappings().one()
+        new_title = "Lavrov: CSTO will help Tajikistan guard Afghan border"
+        change = rv.compare(article["title"], article["text"], new_title, article["text"])
+        conn.execute(s.article_revisions.insert().values(
+            article_id=article["article_id"], check_no=1, checked_at=datetime.now(UTC) - timedelta(minutes=5),
+            run_id="scheduled__recheck", kind=change.kind, http_status=200, title_before=change.title_before,
+            title_after=change.title_after, words_added=0, words_removed=0, diff=change.diff,
+            text_after=article["text"]))
+    engine.dispose()
+
+    chrome.get(ui.base + "/media-monitor/?term=Lavrov#hits")
+    row = _wait(chrome, _by(By.CSS_SELECTOR, f'tr.hit[data-article="{article["article_id"]}"]'))
+    note = row.find_element(By.CSS_SELECTOR, ".changed-note")
+    assert "changed since sent" in note.text and f"headline was «{article['title']}»" in note.text
+    assert len(chrome.find_elements(By.CSS_SELECTOR, ".changed-note")) == 1, "only the changed article is marked"
+    note.find_element(By.CSS_SELECTOR, "a.revisions-link").click()
+    revision = _wait(chrome, _by(By.CSS_SELECTOR, '#revisions .revision[data-kind="edited"]'))
+    assert "changed since sent" in revision.text
+    assert [e.text for e in revision.find_elements(By.CSS_SELECTOR, "pre.diff .del")] == [f"-{article['title']}"]
+    assert [e.text for e in revision.find_elements(By.CSS_SELECTOR, "pre.diff .add")] == [f"+{new_title}"]
+    assert chrome.find_element(By.ID, "first-sent").text.strip() != ""
+    browser.full_page_png(chrome, ui.shots / "revisions.png", width=1100)
+
+    chrome.find_element(By.ID, "nav-latency").click()
+    _wait(chrome, _by(By.ID, "latency-days"))  # the seed articles were stored on 2026-11-22
+    from selenium.webdriver.support.ui import Select
+
+    Select(chrome.find_element(By.ID, "latency-days")).select_by_value("all")
+    chrome.find_element(By.CSS_SELECTOR, "#latency form button").click()
+    _wait(chrome, lambda d: "days=all" in d.current_url)
+    outlets, terms = ({r.get_attribute("data-key") for r in chrome.find_elements(By.CSS_SELECTOR, f"#{table} tr")}
+                      for table in ("latency-outlet", "latency-term"))
+    assert {"tass-en", "ria-ru", "tolonews"} <= outlets and {"Lavrov", "CSTO", "Afghanistan"} <= terms
+    tass = chrome.find_element(By.CSS_SELECTOR, '#latency-outlet tr.latency-row[data-key="tass-en"]')
+    assert "★" in tass.text  # a priority outlet
+
+
 def test_hostile_headline_stays_text(ui, chrome):
     """A headline from the web carrying markup shows as text, and its javascript: URL is no link."""
     from selenium.webdriver.common.by import By

@@ -98,3 +98,26 @@ def changed_since_sent(wh: Warehouse, subscription: str, until: datetime) -> lis
          .order_by(rev.c.checked_at, rev.c.article_id, rev.c.check_no))
     with wh.engine.connect() as conn:
         return [aware_row(row) for row in conn.execute(q).mappings()]
+
+
+def first_delivered(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each article first reached an analyst: the earliest digest that delivered it (its composition)
+    or priority alert sent about it."""
+    ledger, d, al = s.digest_ledger, s.digests, s.alerts
+    ids = list(article_ids)
+    found: dict[str, datetime] = {}
+    if not ids:
+        return found
+    digested = (sa.select(ledger.c.article_id, sa.func.min(d.c.created_at))
+                .join(d, sa.and_(d.c.subscription == ledger.c.subscription, d.c.digest_date == ledger.c.digest_date))
+                .where(ledger.c.article_id.in_(ids)).group_by(ledger.c.article_id))
+    alerted = (sa.select(al.c.article_id, sa.func.min(al.c.sent_at))
+               .where(al.c.article_id.in_(ids), al.c.state == "sent", al.c.revision.is_(None))
+               .group_by(al.c.article_id))
+    with wh.engine.connect() as conn:
+        for query in (digested, alerted):
+            for article_id, when in conn.execute(query):
+                when = aware_row({"t": when})["t"]
+                if when is not None and (article_id not in found or when < found[article_id]):
+                    found[article_id] = when
+    return found
