@@ -156,9 +156,10 @@ class StoryIndex:
 
     Assigned articles are added to the index, so later articles of the batch can join them. The result
     does not depend on the order of the batch: it is taken in order of published time, then article id.
-    Candidates are the indexed articles that share one of the :func:`band_keys` (:data:`LSH_BANDS` bands
-    of :data:`LSH_ROWS` row). The pipeline builds it from the run's candidates in the warehouse
-    (``warehouse/stories.py``); given every stored article of the lookback it places them the same way.
+    Candidates are the indexed articles that share a band key
+    (:func:`~media_monitoring.tagging.signatures.band_keys`). The pipeline builds it from the run's
+    candidates in the warehouse (``warehouse/stories.py``); given every stored article of the lookback it
+    places them the same way.
     """
 
     def __init__(self, articles: Iterable[StoryArticle] = (), *, threshold: float = THRESHOLD,
