@@ -203,9 +203,9 @@ def fixed_costs() -> dict[str, float]:
         "import great_expectations": "import great_expectations",
         "import trafilatura + media_monitoring.extract": "import media_monitoring.extract",
         "story code (import; a first article signed and placed)": (
-            "import numpy\nt = time.process_time()\nfrom media_monitoring.tagging import stories\n"
-            "stories.StoryIndex().assign([stories.StoryArticle('a', stories.signature('a b c', 'd e f'), "
-            "stories.datetime.now(stories.UTC), 'o', text_hash=stories.text_hash('d e f'))])"),
+            "import numpy\nt = time.process_time()\nfrom media_monitoring.tagging import signatures, stories\n"
+            "stories.StoryIndex().assign([stories.StoryArticle('a', signatures.signature('a b c', 'd e f'), "
+            "stories.datetime.now(stories.UTC), 'o', text_hash=signatures.text_hash('d e f'))])"),
         "Tagger (watchlists + gazetteer; its first article)": (
             "from media_monitoring.settings import load_settings\n"
             "from media_monitoring.tagging import Tagger\n"

@@ -680,7 +680,8 @@ def top_functions(stats: pstats.Stats, key: str, limit: int, callers: int = 0) -
 
 KEY_FUNCTIONS = (  # (file suffix, function): cumulative thread-CPU of the product's stages
     ("pipeline.py", "collect"), ("pipeline.py", "load_outlets"), ("pipeline.py", "collect_outlet"),
-    ("net.py", "get"), ("feeds.py", "parse_feed"), ("pipeline.py", "_fetch_new"), ("store.py", "add_sources"),
+    ("net/client.py", "get"), ("feeds/__init__.py", "parse_feed"), ("pipeline.py", "_fetch_new"),
+    ("store.py", "add_sources"),
     ("store.py", "known_ids"), ("store.py", "feed_state"), ("store.py", "due_retries"), ("store.py", "stage"),
     ("store.py", "save_feed_state"), ("pipeline.py", "_save_success"), ("scheduling.py", "health_status"),
 )
@@ -731,10 +732,10 @@ PLACES: tuple[tuple[str, str], ...] = (
     ("sqlalchemy/pool/", "SQLAlchemy pool (checkout/connect/return)"),
     ("sqlalchemy/", "SQLAlchemy + sqlite3 (statements, transactions)"),
     ("feedparser/", "feedparser (parse)"),
-    ("media_monitoring/feeds.py", "parse_feed (entries to FeedEntry)"),
+    ("media_monitoring/feeds/", "parse_feed (entries to FeedEntry)"),
     ("httpcore/", "httpx/httpcore (send, wait for response, read)"),
     ("httpx/", "httpx/httpcore (send, wait for response, read)"),
-    ("media_monitoring/net.py", "HttpClient own code (guard, getaddrinfo, inflate)"),
+    ("media_monitoring/net/", "HttpClient own code (guard, getaddrinfo, inflate)"),
     ("media_monitoring/urls.py", "canonical URLs / url_key"),
     ("media_monitoring/pipeline.py", "pipeline own code"),
     ("pydantic", "registry loading"),

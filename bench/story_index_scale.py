@@ -72,7 +72,7 @@ def machine() -> dict[str, Any]:
 
 def new_articles(count: int, now: datetime) -> list[dict[str, Any]]:
     """``count`` new articles of synth_news outlets (50 each), as ``tag_records`` leaves them for storing."""
-    from media_monitoring.tagging.stories import pack_signature, sketch, text_hash
+    from media_monitoring.tagging.signatures import pack_signature, sketch, text_hash
 
     out = []
     for o in synth_news.outlets(-(-count // 50), 50, "one", now):
@@ -101,7 +101,7 @@ def timed(parts: dict[str, float], module: Any, name: str) -> None:
 
 
 def load(raw: Any, n: int, now: datetime, rng: np.random.Generator) -> None:
-    from media_monitoring.tagging.stories import BAND_VERSION, NUM_PERM, SIGNATURE_VERSION, band_keys, pack_signature
+    from media_monitoring.tagging.signatures import BAND_VERSION, NUM_PERM, SIGNATURE_VERSION, band_keys, pack_signature
 
     with raw.cursor() as cur:
         cur.execute("ALTER TABLE story_bands DROP CONSTRAINT story_bands_pkey")

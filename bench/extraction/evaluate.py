@@ -215,7 +215,7 @@ def main_variants() -> list[Variant]:
 
 
 def sweep_variants() -> list[Variant]:
-    """trafilatura settings one at a time, as evidence for the choice in extract.py."""
+    """trafilatura settings one at a time, as evidence for the choice in media_monitoring.extract."""
     return [
         Variant("defaults (comments on, tables on, fallbacks on)", _traf()),
         Variant("include_comments=False", _traf(include_comments=False)),
@@ -230,7 +230,7 @@ def sweep_variants() -> list[Variant]:
 
 def _ours_with(**overrides: Any) -> Callable[[bytes, str], Output]:
     """Our whole path with some of its trafilatura settings (extract.PRIMARY) changed."""
-    from media_monitoring import extract as module
+    from media_monitoring.extract import article as module
 
     def run(html: bytes, url: str) -> Output:
         saved = dict(module.PRIMARY)
@@ -255,9 +255,9 @@ def ours_sweep_variants() -> list[Variant]:
     ]
 
 
-def _ablated(**patches: Callable[..., Any]) -> Callable[[bytes, str], Output]:
-    """Our whole path with some of extract.py's rules replaced (one rule switched off at a time)."""
-    from media_monitoring import extract as module
+def _ablated(module: Any, **patches: Callable[..., Any]) -> Callable[[bytes, str], Output]:
+    """Our whole path with some of the rules of ``module`` (of media_monitoring.extract) replaced (one rule
+    switched off at a time)."""
 
     def run(html: bytes, url: str) -> Output:
         saved = {name: getattr(module, name) for name in patches}
@@ -273,20 +273,21 @@ def _ablated(**patches: Callable[..., Any]) -> Callable[[bytes, str], Output]:
 
 def ablation_variants() -> list[Variant]:
     """Each of our rules switched off alone: its measured effect."""
-    from media_monitoring import extract as m
+    from media_monitoring.extract import article, metadata, page
 
     return [
         Variant("ours as shipped", _ours(extract_article)),
-        Variant("- standfirst rule", _ablated(_with_standfirst=lambda text, standfirst: text)),
-        Variant("- link-block pruning (lists, tables, 'Read also:' lines)", _ablated(_mark_link_blocks=lambda tree: 0)),
-        Variant("- layout-table unwrapping", _ablated(_unwrap_layout_tables=lambda tree: None)),
-        Variant("- title-line removal", _ablated(_without_title_line=lambda text, title: text)),
-        Variant("- fallback", _ablated(_fallback=lambda tree, url, text, extractor: (text, extractor))),
+        Variant("- standfirst rule", _ablated(article, _with_standfirst=lambda text, standfirst: text)),
+        Variant("- link-block pruning (lists, tables, 'Read also:' lines)",
+                _ablated(page, _mark_link_blocks=lambda tree: 0)),
+        Variant("- layout-table unwrapping", _ablated(page, _unwrap_layout_tables=lambda tree: None)),
+        Variant("- title-line removal", _ablated(article, _without_title_line=lambda text, title: text)),
+        Variant("- fallback", _ablated(article, _fallback=lambda tree, url, text, extractor: (text, extractor))),
         Variant("- JSON-LD people as authors, label stripping",
-                _ablated(_author=lambda value, people, f=m._author: m._clean(value))),
+                _ablated(metadata, author=lambda value, people: page.clean_field(value))),
         Variant("- structured timestamp for the time of day",
-                _ablated(_published=lambda page, structured, feed, f=m._published: f(page, None, feed))),
-        Variant("- headline-based title cut", _ablated(_page_title=lambda title, headlines: title)),
+                _ablated(metadata, published=lambda date, structured, feed, f=metadata.published: f(date, None, feed))),
+        Variant("- headline-based title cut", _ablated(metadata, page_title=lambda title, headlines: title)),
     ]
 
 

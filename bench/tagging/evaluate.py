@@ -49,7 +49,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Tagging"
 SET_TYPES = ("watchlist", "countries", "regions")
 # The languages the watchlist aliases and the gazetteer's translations are written for (English plus
-# places.TRANSLATION_LANGUAGES); the set's other languages (fr, de, es, tr, kk, tg) are scored apart too.
+# gazetteer.TRANSLATION_LANGUAGES); the set's other languages (fr, de, es, tr, kk, tg) are scored apart too.
 TAGGER_LANGUAGES = ("en", "ru", "ar", "fa", "ps")
 
 
@@ -58,7 +58,7 @@ TAGGER_LANGUAGES = ("en", "ru", "ar", "fa", "ps")
 # (cause, tag type, text, expected)
 PROBES: tuple[tuple[str, str, str, frozenset[str]], ...] = tuple((c, k, t, frozenset(e)) for c, k, t, e in (
     ("country_converter's ISO2 cell for the UK is the regex '^GB$|^UK$' (Greece: '^GR$|^EL$'); "
-     "places._claim_country_names skips it, so GB and GR get no M49 sub-region and no display name",
+     "gazetteer._claim_country_names skips it, so GB and GR get no M49 sub-region and no display name",
      "regions", "Talks were held in London and Athens.", {"Northern Europe", "Southern Europe"}),
     ("a capitalised French article before an ambiguous name ('Le Niger') passes for a first name, so "
      "Niger is dropped from the whole article", "countries", "Le Niger a signé un accord avec le Mali.",

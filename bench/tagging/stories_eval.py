@@ -1,4 +1,5 @@
-"""Story grouping: the evidence for the shingle size, permutations, threshold and window in stories.py.
+"""Story grouping: the evidence for the shingle size, permutations, threshold and window (tagging/signatures.py,
+tagging/stories.py).
 
     .venv/bin/python bench/tagging/stories_eval.py           # sweep + grouping at the chosen constants
     .venv/bin/python bench/tagging/stories_eval.py --pairs   # also every pair above 0.05, by similarity
@@ -43,7 +44,8 @@ sys.path.insert(0, str(ROOT / "include"))
 
 from datasketch import MinHash  # noqa: E402
 
-from media_monitoring.tagging import stories  # noqa: E402
+from media_monitoring.tagging import signatures, stories  # noqa: E402
+from media_monitoring.text import story_words  # noqa: E402
 
 SEEDS = ROOT / "seeds"
 REPLAY = SEEDS / "replay"
@@ -137,7 +139,7 @@ def sweep(articles: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
     """Per shingle size: exact Jaccard of the worst rewrite pair and the closest non-rewrite pairs."""
     rows = []
     for size in (1, 2, 3, 4, 5):
-        sets = [stories.shingles(a["title"], a["text"], size) for a in articles]
+        sets = [signatures.shingles(a["title"], a["text"], size) for a in articles]
         by_kind: dict[str, list[float]] = {"rewrite": [], "same-topic": [], "unrelated": []}
         for (i, a), (j, b) in itertools.combinations(enumerate(articles), 2):
             by_kind[kind(a, b)].append(jaccard(sets[i], sets[j]))
@@ -153,12 +155,12 @@ def sweep(articles: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
 
 def estimate_error(articles: tuple[dict[str, Any], ...], size: int) -> list[dict[str, Any]]:
     """Per permutation count: largest |MinHash estimate - exact Jaccard| over all pairs above 0.05 exact."""
-    sets = [stories.shingles(a["title"], a["text"], size) for a in articles]
+    sets = [signatures.shingles(a["title"], a["text"], size) for a in articles]
     rows = []
     for num_perm in (64, 128, 256, 512):
         sigs = []
         for s in sets:
-            m = MinHash(num_perm=num_perm, seed=stories.SEED, scheme=stories.SCHEME)
+            m = MinHash(num_perm=num_perm, seed=signatures.SEED, scheme=signatures.SCHEME)
             m.update_batch([x.encode() for x in sorted(s)])
             sigs.append(m.hashvalues)
         errors = []
@@ -178,8 +180,8 @@ def _moment(text: str) -> datetime:
 
 def grouping(articles: tuple[dict[str, Any], ...]) -> dict[str, Any]:
     """StoryIndex at the module's constants on all articles as one batch: pairs grouped right and wrong."""
-    batch = [stories.StoryArticle(a["id"], stories.signature(a["title"], a["text"]), _moment(a["published"]),
-                                  a["outlet"], a.get("outlet_country"), (), stories.text_hash(a["text"]))
+    batch = [stories.StoryArticle(a["id"], signatures.signature(a["title"], a["text"]), _moment(a["published"]),
+                                  a["outlet"], a.get("outlet_country"), (), signatures.text_hash(a["text"]))
              for a in articles]
     assigned = dict(stories.StoryIndex().assign(batch))
     sigs = {x.article_id: x.signature for x in batch}
@@ -192,16 +194,16 @@ def grouping(articles: tuple[dict[str, Any], ...]) -> dict[str, Any]:
         counts[k][1] += 1
         if together != (k == "rewrite"):
             wrong.append({"a": a["id"], "b": b["id"], "kind": k, "grouped": together,
-                          "similarity": stories.similarity(sigs[a["id"]], sigs[b["id"]])})
+                          "similarity": signatures.similarity(sigs[a["id"]], sigs[b["id"]])})
     return {"counts": counts, "wrong": wrong, "stories": len(set(assigned.values())), "articles": len(batch)}
 
 
 def pairs(articles: tuple[dict[str, Any], ...], floor: float = 0.05) -> list[tuple[float, float, str, str, str]]:
-    sets = [stories.shingles(a["title"], a["text"]) for a in articles]
-    sigs = [stories.signature(a["title"], a["text"]) for a in articles]
+    sets = [signatures.shingles(a["title"], a["text"]) for a in articles]
+    sigs = [signatures.signature(a["title"], a["text"]) for a in articles]
     out = []
     for (i, a), (j, b) in itertools.combinations(enumerate(articles), 2):
-        est = stories.similarity(sigs[i], sigs[j])
+        est = signatures.similarity(sigs[i], sigs[j])
         exact = jaccard(sets[i], sets[j])
         if est >= floor or exact >= floor:
             out.append((est, exact, kind(a, b), a["id"], b["id"]))
@@ -213,9 +215,9 @@ def signature_ms(articles: tuple[dict[str, Any], ...], rounds: int = 5) -> dict[
     for _ in range(rounds):
         start = time.perf_counter()
         for a in articles:
-            stories.signature(a["title"], a["text"])
+            signatures.signature(a["title"], a["text"])
         best = min(best, time.perf_counter() - start)
-    words = statistics.mean(len(stories.words(a["title"])) + len(stories.words(a["text"])) for a in articles)
+    words = statistics.mean(len(story_words(a["title"])) + len(story_words(a["text"])) for a in articles)
     return {"ms_per_article": 1000 * best / len(articles), "mean_words": words}
 
 
@@ -245,15 +247,15 @@ def lsh_candidates(articles: tuple[dict[str, Any], ...]) -> dict[str, int]:
     """Pairs the LSH index proposes (before the estimate is checked), by kind."""
     from datasketch import LeanMinHash, MinHashLSH
 
-    sigs = {a["id"]: stories.signature(a["title"], a["text"]) for a in articles}
-    lsh = MinHashLSH(num_perm=stories.NUM_PERM, params=(stories.LSH_BANDS, stories.LSH_ROWS))
+    sigs = {a["id"]: signatures.signature(a["title"], a["text"]) for a in articles}
+    lsh = MinHashLSH(num_perm=signatures.NUM_PERM, params=(signatures.LSH_BANDS, signatures.LSH_ROWS))
     for key, sig in sigs.items():
-        lsh.insert(key, LeanMinHash(seed=stories.SEED, hashvalues=sig, scheme=stories.SCHEME))
+        lsh.insert(key, LeanMinHash(seed=signatures.SEED, hashvalues=sig, scheme=signatures.SCHEME))
     by_id = {a["id"]: a for a in articles}
     found: dict[str, int] = {"rewrite": 0, "same-topic": 0, "unrelated": 0}
     seen = set()
     for key, sig in sigs.items():
-        for other in lsh.query(LeanMinHash(seed=stories.SEED, hashvalues=sig, scheme=stories.SCHEME)):
+        for other in lsh.query(LeanMinHash(seed=signatures.SEED, hashvalues=sig, scheme=signatures.SCHEME)):
             pair = tuple(sorted((key, other)))
             if other != key and pair not in seen:
                 seen.add(pair)
@@ -265,11 +267,11 @@ def lsh_candidates(articles: tuple[dict[str, Any], ...]) -> dict[str, int]:
 def measure() -> dict[str, Any]:
     articles = corpus()
     rows = sweep(articles)
-    chosen = next(r for r in rows if r["shingle_words"] == stories.SHINGLE_WORDS)
+    chosen = next(r for r in rows if r["shingle_words"] == signatures.SHINGLE_WORDS)
     hardest, closest = chosen["rewrite_min"], max(chosen["same_topic_max"], chosen["unrelated_max"])
     sims = pairs(articles, floor=0.0)
     return {
-        "articles": len(articles), "sweep": rows, "estimate_error": estimate_error(articles, stories.SHINGLE_WORDS),
+        "articles": len(articles), "sweep": rows, "estimate_error": estimate_error(articles, signatures.SHINGLE_WORDS),
         "risk": risk(hardest, closest), "hardest_rewrite": hardest, "closest_other": closest,
         "grouping": grouping(articles), "lsh_candidates": lsh_candidates(articles),
         "estimated_rewrite_min": min(e for e, _, k, _, _ in sims if k == "rewrite"),
@@ -288,7 +290,7 @@ def report(m: dict[str, Any], with_pairs: bool = False) -> str:
         lines.append(f"{r['shingle_words']:>2} {r['rewrite_min']:>11.3f} {r['rewrite_median']:>7.3f} "
                      f"{r['same_topic_max']:>14.3f} {r['unrelated_max']:>13.3f} {r['gap']:>6.3f} {r['ratio']:>6.1f}")
     lines.append(f"pairs: {m['sweep'][0]['pairs']}")
-    lines += ["", f"MinHash estimate error at {stories.SHINGLE_WORDS}-word shingles "
+    lines += ["", f"MinHash estimate error at {signatures.SHINGLE_WORDS}-word shingles "
               "(pairs with exact J or estimate >= 0.05):"]
     for r in m["estimate_error"]:
         lines.append(f"  num_perm {r['num_perm']:>4}: max |error| {r['max_abs_error']:.3f}, "
@@ -299,9 +301,9 @@ def report(m: dict[str, Any], with_pairs: bool = False) -> str:
         lines.append(f"  num_perm {r['num_perm']:>4} threshold {r['threshold']:.2f}: "
                      f"{r['miss']:.3f} / {r['false_group']:.3f}")
     g = m["grouping"]
-    lines += ["", f"StoryIndex (w={stories.SHINGLE_WORDS}, num_perm={stories.NUM_PERM}, "
-              f"threshold={stories.THRESHOLD}, window={stories.WINDOW.days} days, LSH {stories.LSH_BANDS}x"
-              f"{stories.LSH_ROWS}): {g['articles']} articles -> {g['stories']} stories"]
+    lines += ["", f"StoryIndex (w={signatures.SHINGLE_WORDS}, num_perm={signatures.NUM_PERM}, "
+              f"threshold={signatures.THRESHOLD}, window={stories.WINDOW.days} days, LSH {signatures.LSH_BANDS}x"
+              f"{signatures.LSH_ROWS}): {g['articles']} articles -> {g['stories']} stories"]
     for k, (grouped, total) in g["counts"].items():
         lines.append(f"  {k:<10} pairs grouped: {grouped}/{total} (LSH candidates {m['lsh_candidates'][k]})")
     for w in g["wrong"]:
@@ -322,7 +324,8 @@ def markdown() -> str:
     """The Stories part of the Tagging section of bench/RESULTS.md."""
     m = measure()
     g = m["grouping"]
-    chosen = next(r for r in m["risk"] if r["num_perm"] == stories.NUM_PERM and r["threshold"] == stories.THRESHOLD)
+    chosen = next(r for r in m["risk"]
+                  if r["num_perm"] == signatures.NUM_PERM and r["threshold"] == signatures.THRESHOLD)
     articles = corpus()
     written = [a for a in articles if "story" in a and ":" not in a["id"] and not a["id"].startswith("seed-")]
     items = {a["story"] for a in written}
@@ -342,14 +345,15 @@ def markdown() -> str:
     for r in m["sweep"]:
         out.append(f"| {r['shingle_words']} | {r['rewrite_min']:.3f} | {r['rewrite_median']:.3f} | "
                    f"{r['same_topic_max']:.3f} | {r['unrelated_max']:.3f} |")
-    out += ["", f"Chosen: {stories.SHINGLE_WORDS}-word shingles, {stories.NUM_PERM} permutations, threshold "
-            f"{stories.THRESHOLD} on the estimate, window {stories.WINDOW.days} days, LSH {stories.LSH_BANDS} bands "
-            f"of {stories.LSH_ROWS} row. The MinHash estimate's spread decides the permutations: at the extremes "
+    out += ["", f"Chosen: {signatures.SHINGLE_WORDS}-word shingles, {signatures.NUM_PERM} permutations, threshold "
+            f"{signatures.THRESHOLD} on the estimate, window {stories.WINDOW.days} days, "
+            f"LSH {signatures.LSH_BANDS} bands of {signatures.LSH_ROWS} row. The MinHash estimate's spread "
+            "decides the permutations: at the extremes "
             f"measured (hardest rewrite J = {m['hardest_rewrite']:.3f}, closest different stories "
             f"J = {m['closest_other']:.3f}) the chance of a wrong decision per pair is:", "",
             "| permutations | threshold | P(rewrite missed) | P(different stories grouped) |", "|---|---|---|---|"]
     for r in m["risk"]:
-        if r["threshold"] == stories.THRESHOLD or r["num_perm"] == stories.NUM_PERM:
+        if r["threshold"] == signatures.THRESHOLD or r["num_perm"] == signatures.NUM_PERM:
             out.append(f"| {r['num_perm']} | {r['threshold']:.2f} | {r['miss']:.3f} | {r['false_group']:.3f} |")
     counts = g["counts"]
     out += ["", f"Result with StoryIndex itself (all {g['articles']} articles as one batch): rewrite pairs grouped "

@@ -16,9 +16,9 @@ article after article and serialisable to JSON so the pipeline can persist it ru
     stored = template.to_json()
 
 What counts (all configurable on the template):
-- a line is a paragraph of the extracted text (``\\n``-separated); it is compared in normal form: word
-  tokens only, case-folded, Unicode format characters (ZWNJ, bidi marks) dropped, digits as ``0`` (so
-  "© 2021" and "© 2024" match);
+- a line is a paragraph of the extracted text (``\\n``-separated); it is compared in normal form
+  (:func:`media_monitoring.text.line_form`): word tokens only, case-folded, Unicode format characters
+  (ZWNJ, bidi marks) dropped, digits as ``0`` (so "© 2021" and "© 2024" match);
 - only short-ish lines count (``max_words``, default 40): article paragraphs are longer and unique;
 - a line is boilerplate once it was seen in at least ``min_articles`` distinct articles (default 3)
   AND in at least ``min_share`` of the outlet's articles seen so far (default 0.2): recurring
@@ -27,8 +27,8 @@ What counts (all configurable on the template):
 - "label: varying text" lines (label of 1-3 words, whole line at most ``max_prefix_words`` words,
   no quotation marks after the colon, not a question) also count by their label, so "Read also: <headline>" and
   "Читайте также: <headline>" are learnt although the headline changes;
-- removal is safe: nothing is removed from a text under ``min_words`` (the validation minimum, 50),
-  and removal stops before the text would fall under it.
+- removal is safe: nothing is removed from a text under ``min_words`` (the article minimum,
+  :data:`~media_monitoring.rules.MIN_ARTICLE_WORDS`), and removal stops before the text would fall under it.
 """
 
 from __future__ import annotations
@@ -37,16 +37,15 @@ import hashlib
 import json
 import math
 import re
-import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-STATE_VERSION = 1
-MIN_WORDS = 50  # the validation minimum (quality/validate.py): cleaning never takes a text below it
+from media_monitoring.rules import MIN_ARTICLE_WORDS
+from media_monitoring.text import line_form, word_count
 
-_WORD_RE = re.compile(r"\w+")
-_DIGIT_RE = re.compile(r"\d")
+STATE_VERSION = 1
+
 # "Read also: ...", "Related: ...", "Читайте также: ...", "اقرأ أيضاً: ...", "Lire aussi | ..."
 _LABEL_RE = re.compile(r"^\s*([^\W\d][\w'’ .-]{0,40}?)\s*[:|]\s+(\S.*)$")
 _QUOTES = "\"“”„«»‹›「」"
@@ -60,15 +59,7 @@ class Cleaned:
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split()) if self.words is None else self.words
-
-
-def normalise(line: str) -> str:
-    """Comparison form of a line: word tokens, case-folded, without format characters, digits as 0."""
-    line = unicodedata.normalize("NFKC", line)
-    if not line.isprintable():  # the per-character pass only where there is something to drop
-        line = "".join(ch for ch in line if unicodedata.category(ch) != "Cf")
-    return " ".join(_WORD_RE.findall(_DIGIT_RE.sub("0", line.casefold())))
+        return word_count(self.text) if self.words is None else self.words
 
 
 def _digest(kind: str, norm: str) -> str:
@@ -100,7 +91,7 @@ class OutletTemplate:
         lines = text.split("\n")
         return self._observe(text, article_key, lines, [self._keys(line) for line in lines])
 
-    def observe_and_clean(self, text: str, article_key: str | None = None, *, min_words: int = MIN_WORDS,
+    def observe_and_clean(self, text: str, article_key: str | None = None, *, min_words: int = MIN_ARTICLE_WORDS,
                           words: int | None = None) -> Cleaned:
         """:meth:`observe` then :meth:`clean` of one new article, each line put in normal form once
         (``words``: ``len(text.split())``, if the caller counted them already)."""
@@ -133,7 +124,7 @@ class OutletTemplate:
         return True
 
     def _keys(self, line: str) -> list[str]:
-        norm = normalise(line)
+        norm = line_form(line)
         if not norm:
             return []
         n_words = norm.count(" ") + 1
@@ -154,7 +145,7 @@ class OutletTemplate:
         rest = match.group(2).rstrip()
         if any(q in rest for q in _QUOTES) or rest.endswith("?"):
             return None  # a quotation ("Lavrov: “...”") or an interview question is content, not a label
-        label = normalise(match.group(1))
+        label = line_form(match.group(1))
         return label if len(label) >= 3 and label.count(" ") < 3 else None
 
     def _evict(self) -> None:
@@ -190,7 +181,7 @@ class OutletTemplate:
         return sorted(((self.samples.get(k, k), c[0]) for k, c in self.counts.items() if c[0] >= limit),
                       key=lambda item: -item[1])
 
-    def clean(self, text: str, *, min_words: int = MIN_WORDS) -> Cleaned:
+    def clean(self, text: str, *, min_words: int = MIN_ARTICLE_WORDS) -> Cleaned:
         """``text`` without this outlet's boilerplate lines, never leaving fewer than ``min_words`` words.
 
         The most recurrent lines go first; a line whose removal would take the text under ``min_words``
@@ -200,7 +191,7 @@ class OutletTemplate:
 
     def _clean(self, text: str, lines: list[str], line_keys: list[list[str]] | None, min_words: int,
                words: int | None = None) -> Cleaned:
-        total = len(text.split()) if words is None else words
+        total = word_count(text) if words is None else words
         if total < min_words:
             return Cleaned(text, words=total)
         limit = self.threshold()
@@ -209,7 +200,7 @@ class OutletTemplate:
         scored = [(score, i) for i, keys in enumerate(line_keys) if (score := self._score(keys)) >= limit]
         drop: set[int] = set()
         for _score, i in sorted(scored, key=lambda s: (-s[0], s[1])):
-            words = len(lines[i].split())
+            words = word_count(lines[i])
             if total - words < min_words:
                 continue
             drop.add(i)

@@ -10,10 +10,11 @@ priority terms.
 from __future__ import annotations
 
 import difflib
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+
+from media_monitoring.text import strip_format
 
 # After the first fetch: most corrections come within the hour, updates of a developing story within
 # the day; a week later a page taken down is still worth knowing about.
@@ -86,7 +87,7 @@ def describe(kind: str, title_before: str | None, title_after: str | None, words
 
 def _squash(text: str | None) -> str:
     """Spacing and invisible format characters (ZWNJ, soft hyphen…) are no change."""
-    return " ".join("".join(ch for ch in text or "" if unicodedata.category(ch) != "Cf").split())
+    return " ".join(strip_format(text or "").split())
 
 
 def _paragraphs(text: str | None) -> list[str]:

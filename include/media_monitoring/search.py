@@ -8,17 +8,19 @@ What an analyst types, as in a web search engine:
 * ``OR`` between alternatives, ``AND`` to be explicit, ``NOT word`` or ``-word`` to exclude (the operators
   in capitals: a lowercase "or" is a word); parentheses group: ``(Putin OR Kremlin) -sport``.
 
-A word is split into tokens as the engines split text: letters, digits and combining marks are word
-characters, anything else (punctuation, hyphens, the Persian zero-width non-joiner) separates. So ``al-Qaeda``
-is the phrase "al qaeda", and ``می‌خواهد`` (with a ZWNJ) the phrase "می خواهد", which is how both engines
-index it. A query that only excludes (``-sport``) is refused: it would list the whole warehouse.
+A word is split into tokens as the engines split text (:func:`media_monitoring.text.search_tokens`):
+letters, digits and combining marks are word characters, anything else (punctuation, hyphens, the Persian
+zero-width non-joiner) separates. So ``al-Qaeda`` is the phrase "al qaeda", and ``می‌خواهد`` (with a ZWNJ)
+the phrase "می خواهد", which is how both engines index it. A query that only
+excludes (``-sport``) is refused: it would list the whole warehouse.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from media_monitoring.text import search_tokens
 
 MAX_QUERY_CHARS = 500  # longer input is not a search an analyst types
 MAX_WORDS = 32  # words and phrases in one query: bounds the work of one search on both engines
@@ -62,27 +64,6 @@ class Not:
 
 
 Node = Match | All | Any_ | Not
-
-
-def _is_word_char(char: str) -> bool:
-    # Letters, digits and marks (Arabic harakat, Devanagari vowel signs) belong to words. Format characters
-    # such as the zero-width non-joiner separate, as in FTS5's unicode61 tokenizer and PostgreSQL's parser.
-    return unicodedata.category(char)[0] in "LNM"
-
-
-def tokens(text: str) -> tuple[str, ...]:
-    """The lowercase word tokens of ``text`` (NFKC first: Arabic presentation forms become letters)."""
-    out: list[str] = []
-    current: list[str] = []
-    for char in unicodedata.normalize("NFKC", text).lower():
-        if _is_word_char(char):
-            current.append(char)
-        elif current:
-            out.append("".join(current))
-            current = []
-    if current:
-        out.append("".join(current))
-    return tuple(out)
 
 
 # -- lexer ---------------------------------------------------------------------------------------
@@ -191,7 +172,7 @@ class _Parser:
         if lexeme.kind == ")":
             raise QueryError("A closing parenthesis “)” has no opening one.")
         prefix = lexeme.kind == "word" and lexeme.text.endswith("*")
-        found = tokens(lexeme.text)
+        found = search_tokens(lexeme.text)
         if not found:
             return None  # punctuation alone: nothing to look for
         if prefix and len(found[-1]) < MIN_PREFIX_CHARS:

@@ -41,8 +41,8 @@ from faultserver import (
     stream,
 )
 
-from media_monitoring import net, pipeline
-from media_monitoring.net import MAX_FEED_BYTES, MAX_REDIRECTS
+from media_monitoring import pipeline
+from media_monitoring.net import MAX_FEED_BYTES, MAX_REDIRECTS, guard
 from media_monitoring.pipeline import CollectReport, collect, open_warehouse, process
 from media_monitoring.sandbox import BoundedExtractor
 from media_monitoring.scheduling import FULL_FETCH_EVERY
@@ -767,8 +767,8 @@ def ssrf(srv: FaultServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fa
     """An intranet outlet on 127.0.0.1 (allow_private) and a "public" outlet on [::1] (not allowed)
     whose feed links into the intranet host. ``::1`` stands in for a public address: the guard is told it
     is public, so nothing but loopback is ever contacted."""
-    real = net._is_public
-    monkeypatch.setattr(net, "_is_public", lambda address: address == "::1" or real(address))
+    real = guard._is_public
+    monkeypatch.setattr(guard, "_is_public", lambda address: address == "::1" or real(address))
     srv.route("/intranet/secret.html", respond(article_page("intranet-secret", "Internal payroll report", PUBLISHED),
                                                HTML_TYPE))
     intranet = _items(srv, "/intranet", ["Staff canteen menu for the week"])

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from media_monitoring.boilerplate import MIN_WORDS, OutletTemplate, learn, normalise
+from media_monitoring.boilerplate import OutletTemplate, learn
 from media_monitoring.extract import extract_article
+from media_monitoring.rules import MIN_ARTICLE_WORDS
 
 pytestmark = pytest.mark.unit
 
@@ -109,7 +110,7 @@ def test_cleaning_never_takes_an_article_under_the_validation_minimum() -> None:
     template = learn("outlet", ["\n".join([f"Unique story {i} text.", *chrome]) for i in range(5)])
     short = "\n".join([" ".join(["word"] * 20), *chrome])  # 20 + 36 = 56 words
     cleaned = template.clean(short)
-    assert cleaned.word_count >= MIN_WORDS
+    assert cleaned.word_count >= MIN_ARTICLE_WORDS
     assert 0 < len(cleaned.removed) < len(chrome)
     tiny = "\n".join(["only a few words", *chrome[:2]])
     assert template.clean(tiny).text == tiny  # already under the minimum: untouched
@@ -142,27 +143,6 @@ def test_state_stays_bounded() -> None:
         template.observe("\n".join(lines), article_key=str(i))
     assert len(template.counts) <= 200
     assert template.is_boilerplate("Follow us on Telegram")
-
-
-def test_normalise_ignores_case_digits_spacing_and_format_characters() -> None:
-    assert normalise("© 2021  Outlet.\u200c All rights reserved") == normalise("© 2024 outlet. ALL RIGHTS RESERVED")
-
-
-def test_normalise_takes_the_same_words_from_ascii_lines_as_from_any_other() -> None:
-    """Lines in ASCII letters take a shortcut (one bytes.translate); it gives what the general path gives."""
-    import re
-    import unicodedata
-
-    def general(line: str) -> str:
-        line = "".join(ch for ch in unicodedata.normalize("NFKC", line) if unicodedata.category(ch) != "Cf")
-        return " ".join(re.findall(r"\w+", re.sub(r"\d", "0", line.casefold())))
-
-    lines = ["".join(map(chr, range(128))), "Read also: 2026-11-22 \t foo_bar\r\x0bBAZ", "", " ", "__ 9_9",
-             "MOSCOW, Nov. 12 /TASS/ -- Lavrov's 1,300-km (CSTO) border", "“Lavrov’s” — 12\u00a0km…",
-             *(chr(c) + "Ab1" for c in range(128)), "Лавров: 12", "Kabul é 3"]
-    for line in lines:
-        assert normalise(line) == general(line), line
-    assert normalise("Read ALSO: 12 ") == general("Read ALSO: 12\u200c ") == "read also 00"
 
 
 def test_akipress_most_read_block_is_learnt_when_it_survives_extraction() -> None:

@@ -56,7 +56,7 @@ def test_body_keeps_article_phrases(case: tuple[dict, object]) -> None:
 
 
 def test_body_drops_chrome(case: tuple[dict, object]) -> None:
-    # includes the AKIpress "Most read" layout-table cell, pruned by extract.py's link-table rule
+    # includes the AKIpress "Most read" layout-table cell, pruned by extraction's link-table rule
     page, x = case
     kept = [phrase for phrase in page["body_must_not_contain"] if phrase in x.text]
     assert not kept, f"page chrome reached the text: {kept}"
@@ -207,13 +207,13 @@ def test_page_fetched_through_replay_server(replay_server: str) -> None:
 def test_class_tokens_are_the_words_of_the_class_names() -> None:
     import lxml.html
 
-    from media_monitoring import extract
+    from media_monitoring.extract import page
 
     def tokens(cls: str | None) -> set[str]:
         el = lxml.html.fromstring("<p>x</p>")
         if cls is not None:
             el.set("class", cls)
-        return extract._class_tokens(el)
+        return page._class_tokens(el)
 
     assert tokens("Article-Lead  sub_title") == {"article", "lead", "sub", "title"}
     assert tokens(None) == tokens("") == tokens(" - _ ") == set()

@@ -1,4 +1,4 @@
-"""Extraction quality: the bench/extraction corpus as a regression gate, and the general rules of extract.py."""
+"""Extraction quality: the bench/extraction corpus as a regression gate, and the general rules of extraction."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from media_monitoring.extract import MIN_WORDS, extract_article
+from media_monitoring.extract import extract_article
+from media_monitoring.rules import MIN_ARTICLE_WORDS
 
 pytestmark = pytest.mark.unit
 
@@ -183,7 +184,7 @@ def test_fallback_on_a_client_rendered_page() -> None:
             f"</body></html>").encode()
     x = extract_article(html, "https://site.example/a")
     assert x.extractor == "trafilatura-fallback"
-    assert x.word_count >= MIN_WORDS and PARAGRAPHS[0][:60] in x.text
+    assert x.word_count >= MIN_ARTICLE_WORDS and PARAGRAPHS[0][:60] in x.text
     assert x.title == "Council approves budget" and x.author == "Carlos Vega"
     assert x.published == datetime(2024, 8, 22, 0, 10, tzinfo=UTC) and x.date_source == "page"
     normal = extract_article(_page(f"<div class='article-body'>{BODY}</div>"), "https://site.example/a")

@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 import yaml
 
-from media_monitoring.tagging import stories
+from media_monitoring.digest.compose import coverage_text
+from media_monitoring.tagging import signatures, stories
 from media_monitoring.tagging.stories import StoryArticle, StoryIndex
+from media_monitoring.text import story_words
 
 pytestmark = pytest.mark.unit
 
@@ -34,8 +36,8 @@ T0 = datetime(2021, 10, 19, 11, 20, tzinfo=UTC)
 
 def _article(article_id: str, title: str, text: str, published: datetime, outlet: str = "outlet",
              country: str | None = None, countries: tuple[str, ...] = ()) -> StoryArticle:
-    return StoryArticle(article_id, stories.signature(title, text), published, outlet, country, countries,
-                        stories.text_hash(text))
+    return StoryArticle(article_id, signatures.signature(title, text), published, outlet, country, countries,
+                        signatures.text_hash(text))
 
 
 def _written(article_id: str, **changes: Any) -> StoryArticle:
@@ -66,7 +68,7 @@ def _seed_articles() -> tuple[tuple[str, str], tuple[str, str]]:
 def test_two_rewrites_of_one_wire_story_from_different_outlets_are_one_story() -> None:
     tass, kazinform = _written("s1-tass"), _written("s1-kazinform")
     for a in (WRITTEN["s1-tass"], WRITTEN["s1-kazinform"]):
-        assert len(stories.words(a["text"])) >= 150  # full stories, not briefs
+        assert len(story_words(a["text"])) >= 150  # full stories, not briefs
     assert WRITTEN["s1-tass"]["text"].split(".")[0] != WRITTEN["s1-kazinform"]["text"].split(".")[0]
     assignments = StoryIndex().assign([kazinform, tass])
     assert assignments == [("s1-kazinform", "s1-tass"), ("s1-tass", "s1-tass")]  # the earlier one founds it
@@ -84,7 +86,7 @@ def test_three_outlets_one_story_with_summary() -> None:
     assert set(summary.countries) == {"AF", "KG", "KZ", "RU", "TJ"}
     assert summary.first_seen == datetime(2021, 10, 19, 11, 20, tzinfo=UTC)  # TASS, 14:20 Moscow time
     assert summary.article_count == summary.copies == 3
-    assert summary.coverage == "covered by 3 outlets in 3 countries"
+    assert coverage_text(len(summary.outlets), len(summary.outlet_countries)) == "covered by 3 outlets in 3 countries"
 
 
 def test_the_two_seed_articles_are_two_stories() -> None:
@@ -92,7 +94,7 @@ def test_the_two_seed_articles_are_two_stories() -> None:
     assert "Collective Security Treaty Organization" in text0 and "CSTO [Collective" in text4
     a = _article("seed-000", title0, text0, datetime(2021, 8, 24, 14, 21, tzinfo=UTC), "almayadeen-en", "LB")
     b = _article("seed-004", title4, text4, datetime(2021, 10, 28, 11, 45, tzinfo=UTC), "pukhtunnama", "PK")
-    assert stories.similarity(a.signature, b.signature) < stories.THRESHOLD / 2
+    assert signatures.similarity(a.signature, b.signature) < signatures.THRESHOLD / 2
     # Not even on the same day: the window is not what keeps them apart.
     b_same_day = StoryArticle(**{**b.__dict__, "published_at": a.published_at + timedelta(hours=2)})
     assert StoryIndex().assign([a, b_same_day]) == [("seed-000", "seed-000"), ("seed-004", "seed-004")]
@@ -100,8 +102,8 @@ def test_the_two_seed_articles_are_two_stories() -> None:
 
 def test_the_raw_seed_pages_with_their_chrome_are_two_stories_too() -> None:
     raw = [(SEEDS / name).read_text("utf-8") for name in ("000_906231da9371c19f.txt", "004_44b952da9092fe42.txt")]
-    sigs = [stories.signature("", text) for text in raw]
-    assert stories.similarity(*sigs) < stories.THRESHOLD
+    sigs = [signatures.signature("", text) for text in raw]
+    assert signatures.similarity(*sigs) < signatures.THRESHOLD
 
 
 # -- every written story, in every language ---------------------------------------------------------
@@ -133,9 +135,9 @@ def test_unrelated_articles_never_group() -> None:
 
 def test_exact_duplicate_text_has_the_same_hash() -> None:
     text = WRITTEN["s1-tass"]["text"]
-    assert stories.text_hash(text) == stories.text_hash("  " + text.upper().replace("\n\n", "\n") + "\n")
-    assert stories.text_hash(text) != stories.text_hash(text.replace("4,000", "5,000"))
-    assert len(stories.text_hash(text)) == 32
+    assert signatures.text_hash(text) == signatures.text_hash("  " + text.upper().replace("\n\n", "\n") + "\n")
+    assert signatures.text_hash(text) != signatures.text_hash(text.replace("4,000", "5,000"))
+    assert len(signatures.text_hash(text)) == 32
 
 
 def test_text_hash_is_its_definition() -> None:
@@ -148,8 +150,8 @@ def test_text_hash_is_its_definition() -> None:
         "", "  a  ", spaces, f"x{spaces}y{spaces}", "Straße ﬁnal 😀 𝔘𝔫𝔦 Лавров الاتّحاد ÀÉÎ", "a\u00a0\u00a0b\u200cc"]
     for text in texts:
         key = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-        assert stories.text_hash(text) == hashlib.sha256(key.encode("utf-8")).hexdigest()[:32], text[:40]
-    assert stories.text_hash(None) == stories.text_hash("")
+        assert signatures.text_hash(text) == hashlib.sha256(key.encode("utf-8")).hexdigest()[:32], text[:40]
+    assert signatures.text_hash(None) == signatures.text_hash("")
 
 
 def test_an_exact_duplicate_is_one_article_of_the_story_but_its_outlet_counts() -> None:
@@ -163,7 +165,7 @@ def test_an_exact_duplicate_is_one_article_of_the_story_but_its_outlet_counts() 
         ("copy", "s1-tass", "s1-tass"), ("s1-tass", "s1-tass", None)]
     summary = index.summary("s1-tass")
     assert (summary.article_count, summary.copies) == (1, 2)
-    assert summary.coverage == "covered by 2 outlets in 2 countries"
+    assert coverage_text(len(summary.outlets), len(summary.outlet_countries)) == "covered by 2 outlets in 2 countries"
 
 
 # -- time window, determinism -----------------------------------------------------------------------
@@ -199,23 +201,24 @@ def test_story_ids_are_deterministic_whatever_the_order() -> None:
     again = dict(StoryIndex().assign(list(reversed(batch))))
     assert first == again
     assert first["s3-sputnik-tj"] == "s3-ria"  # RIA published first
-    assert stories.signature("A", "b c d") == stories.signature("A", "b c d")
+    assert signatures.signature("A", "b c d") == signatures.signature("A", "b c d")
 
 
 def test_signature_values_are_pinned() -> None:
     """Stored signatures must stay comparable: a change here needs a new SIGNATURE_VERSION."""
-    sig = stories.signature("CSTO to hold drills", "The Collective Security Treaty Organization will hold "
+    sig = signatures.signature("CSTO to hold drills", "The Collective Security Treaty Organization will hold "
                             "three joint exercises in Tajikistan.")
-    assert len(sig) == stories.NUM_PERM == 512
+    assert len(sig) == signatures.NUM_PERM == 512
     assert sig[:4] == [265527603, 511912026, 79879962, 256722077]
-    assert stories.SIGNATURE_VERSION == "minhash-affine32-crc32-w3-p512-s1"
+    assert signatures.SIGNATURE_VERSION == "minhash-affine32-crc32-w3-p512-s1"
 
 
 def test_signature_ignores_case_punctuation_and_persian_zwnj() -> None:
     text = "Lavrov said: «We see the risk», adding that the CSTO would help."
-    assert stories.signature("T", text) == stories.signature("t", text.upper().replace("«", '"').replace("»", '"'))
-    assert stories.signature("", "کمک‌های بشردوستانه") == stories.signature("", "کمکهای بشردوستانه")
-    assert stories.signature("", "كابل") == stories.signature("", "کابل")  # Arabic and Persian kaf
+    assert signatures.signature("T", text) == signatures.signature("t", text.upper().replace("«", '"')
+                                                                   .replace("»", '"'))
+    assert signatures.signature("", "کمک‌های بشردوستانه") == signatures.signature("", "کمکهای بشردوستانه")
+    assert signatures.signature("", "كابل") == signatures.signature("", "کابل")  # Arabic and Persian kaf
 
 
 # -- the index as the pipeline uses it --------------------------------------------------------------
@@ -223,14 +226,14 @@ def test_signature_ignores_case_punctuation_and_persian_zwnj() -> None:
 
 def test_a_new_article_joins_a_stored_story_from_the_warehouse() -> None:
     tass = _written("s1-tass")
-    row = {"article_id": "s1-tass", "signature": stories.pack_signature(tass.signature),
+    row = {"article_id": "s1-tass", "signature": signatures.pack_signature(tass.signature),
            "published_at": tass.published_at.replace(tzinfo=None), "outlet_id": "tass-en", "outlet_country": "RU",
            "countries": ["TJ"], "text_hash": tass.text_hash, "story_id": "s1-tass"}
-    assert len(row["signature"]) == 4 * stories.NUM_PERM
+    assert len(row["signature"]) == 4 * signatures.NUM_PERM
     index = StoryIndex([StoryArticle.from_row(row)])
     detailed = index.assign_detailed([_written("s1-kazinform")])
     assert detailed[0].story_id == "s1-tass" and detailed[0].matched_article_id == "s1-tass"
-    assert stories.THRESHOLD <= detailed[0].similarity < 1
+    assert signatures.THRESHOLD <= detailed[0].similarity < 1
     assert detailed[0].to_row()["story_id"] == "s1-tass"
     # A re-run of the same batch keeps the story.
     assert index.assign([_written("s1-kazinform")]) == [("s1-kazinform", "s1-tass")]
@@ -244,7 +247,7 @@ def test_lookback_is_the_window_before_the_earliest_new_article() -> None:
 
 def test_articles_without_words_start_their_own_stories() -> None:
     empty = [_article(i, "", " — ", T0) for i in ("a", "b")]
-    assert stories.is_empty(empty[0].signature)
+    assert signatures.is_empty(empty[0].signature)
     assert StoryIndex().assign(empty) == [("a", "a"), ("b", "b")]
 
 
@@ -273,9 +276,9 @@ def _reference(stored: list[StoryArticle], batch: list[StoryArticle]) -> list[st
             o = known[copies[0][1]]
             result = stories.Assignment(new.article_id, str(o.story_id), o.article_id, 1.0, o.article_id)
         else:
-            scored = sorted((-stories.similarity(new.signature, o.signature), o.published_at, o.article_id)
+            scored = sorted((-signatures.similarity(new.signature, o.signature), o.published_at, o.article_id)
                             for o in known.values() if open_(o))
-            scored = [s for s in scored if -s[0] >= stories.THRESHOLD]
+            scored = [s for s in scored if -s[0] >= signatures.THRESHOLD]
             if scored:
                 o = known[scored[0][2]]
                 result = stories.Assignment(new.article_id, str(o.story_id), o.article_id, -scored[0][0], None)
@@ -292,11 +295,11 @@ def _families(seed: int, count: int, start: datetime) -> list[StoryArticle]:
     well either side of it), some exact copies, published over six days: every rule gets exercised."""
     rng = np.random.default_rng(seed)
     out = []
-    bases = [rng.integers(0, 2**32 - 1, stories.NUM_PERM, dtype=np.uint64) for _ in range(count // 6)]
+    bases = [rng.integers(0, 2**32 - 1, signatures.NUM_PERM, dtype=np.uint64) for _ in range(count // 6)]
     for i in range(count):
         base = bases[int(rng.integers(len(bases)))]
-        sig = rng.integers(0, 2**32 - 1, stories.NUM_PERM, dtype=np.uint64)
-        shared = rng.random(stories.NUM_PERM) < rng.choice([0.0, 0.05, 0.085, 0.095, 0.2, 0.4])
+        sig = rng.integers(0, 2**32 - 1, signatures.NUM_PERM, dtype=np.uint64)
+        shared = rng.random(signatures.NUM_PERM) < rng.choice([0.0, 0.05, 0.085, 0.095, 0.2, 0.4])
         sig[shared] = base[shared]
         text = f"copy-{i % 7}" if i % 11 == 0 else f"text-{seed}-{i}"
         when = start + timedelta(minutes=int(rng.integers(8640)))

@@ -122,7 +122,7 @@ def test_the_digest_tells_a_story_once_with_its_coverage(wh):
 def test_stored_signatures_of_an_older_version_are_signed_again_before_comparing(wh, caplog):
     """After an upgrade that changed SIGNATURE_VERSION, stored signatures can't be compared with new ones:
     the next run signs the stored articles of its lookback again, from their text, and still groups."""
-    from media_monitoring.tagging.stories import SIGNATURE_VERSION
+    from media_monitoring.tagging.signatures import SIGNATURE_VERSION
 
     wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
     first, rest = wire[0], wire[1:]

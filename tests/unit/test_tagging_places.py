@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from media_monitoring.tagging import Tagger
-from media_monitoring.tagging.places import load_gazetteer
+from media_monitoring.tagging.gazetteer import load_gazetteer
 
 pytestmark = pytest.mark.unit
 

@@ -159,8 +159,9 @@ def test_shared_word_start_tests_match_as_one_test_per_phrase() -> None:
     import re
 
     from media_monitoring.config import Alias
-    from media_monitoring.tagging.text import is_arabic_script, literal, whole_word
+    from media_monitoring.tagging.matching import literal, whole_word
     from media_monitoring.tagging.watchlists import _alias_pattern, _whole_words
+    from media_monitoring.text import is_arabic_script
 
     root = Path(__file__).resolve().parents[2]
     texts = [json.loads(line)["text"] or "" for line in

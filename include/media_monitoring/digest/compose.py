@@ -18,7 +18,6 @@ from typing import Any
 from media_monitoring.config import Subscription, Watchlist
 from media_monitoring.digest.windows import Edition
 from media_monitoring.revisions import describe
-from media_monitoring.tagging.stories import coverage_text
 from media_monitoring.warehouse import Warehouse, revisions
 from media_monitoring.warehouse import digests as store
 
@@ -126,6 +125,12 @@ def _rank(items: list[dict[str, Any]], regions_first: bool) -> list[dict[str, An
     never = datetime.max.replace(tzinfo=UTC)
     return sorted(items, key=lambda i: (regions_first and not i["in_regions"], -len(i["terms"]), -i["_hits"],
                                         i["published_at"] or never, i["url"]))
+
+
+def coverage_text(outlets: int, countries: int) -> str:
+    """"covered by 3 outlets in 2 countries"; the countries part is left out when none is known."""
+    text = f"covered by {outlets} outlet{'s' if outlets != 1 else ''}"
+    return text + (f" in {countries} countr{'ies' if countries != 1 else 'y'}" if countries else "")
 
 
 def _group_stories(wh: Warehouse, ranked: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

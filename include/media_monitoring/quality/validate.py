@@ -18,12 +18,12 @@ from importlib import resources
 from typing import Any
 
 from media_monitoring.config import ConfigError
+from media_monitoring.rules import MIN_ARTICLE_WORDS, title_is_site_name
 
 log = logging.getLogger(__name__)
 
 SUITE = "articles"
 OUTLET_SUITE = "outlet_batches"
-SHORT_WORDS = 50  # the same floor as the articles suite's body_word_count
 # Phrases of the pages that stand in for an article: consent walls, paywalls, bot checks, errors.
 ERROR_PAGE_SIGNALS = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"\bcookies?\b", r"\bconsent\b", r"\bprivacy (?:settings|policy)\b|\bvalue your privacy\b",
@@ -64,14 +64,13 @@ def prepare_frame(records: list[dict[str, Any]], run_time: datetime, outlet_lang
         # an article cannot be published after we fetched it
         reference = datetime.fromisoformat(r["fetched_at"]) if r.get("fetched_at") else run_time
         text = r.get("text") or ""
-        sitename = (r.get("sitename") or "").casefold()
         rows.append({
             "article_id": r["article_id"],
             "title": r.get("title"),
             "url": r.get("url") or "",
             "word_count": int(r.get("word_count") or 0),
             "language": r.get("language"),
-            "chk_title_is_site_name": bool(sitename) and (r.get("title") or "").casefold() == sitename,
+            "chk_title_is_site_name": title_is_site_name(r.get("title"), r.get("sitename")),
             "chk_days_after_fetch": (published - reference).total_seconds() / 86400 if published else None,
             "chk_published_year": published.year if published else None,
             "chk_language_expected": (r.get("language") or "") in outlet_languages.get(r["outlet_id"], [])
@@ -99,7 +98,7 @@ def outlet_frame(records: list[dict[str, Any]], quarantined_ids: set[str]):
         rows.append({
             "outlet_id": outlet_id,
             "articles": n,
-            "short_share": sum(int(r.get("word_count") or 0) < SHORT_WORDS for r in items) / n,
+            "short_share": sum(int(r.get("word_count") or 0) < MIN_ARTICLE_WORDS for r in items) / n,
             "empty_share": sum(not (r.get("text") or "").strip() for r in items) / n,
             "quarantined_share": sum(r["article_id"] in quarantined_ids for r in items) / n,
             "duplicate_share": sum(c - 1 for c in bodies.values()) / n,

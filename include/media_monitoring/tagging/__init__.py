@@ -11,8 +11,8 @@ __all__ = ["TagResult", "Tagger"]
 
 
 def __getattr__(name: str) -> Any:
-    """``Tagger`` and ``TagResult`` load the matchers (numpy, the MinHash permutations) on first use, so
-    the light helpers of ``tagging.text`` can be imported alone (the collect task's boilerplate does)."""
+    """``Tagger`` and ``TagResult`` load the matchers on first use, so the other tagging modules (stories,
+    signatures, matching) can be imported without them."""
     if name in __all__:
         from media_monitoring.tagging import tagger
 

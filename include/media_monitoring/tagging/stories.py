@@ -1,38 +1,24 @@
 """Stories: the articles about one news item across outlets, grouped by near-duplicate text.
 
-Agency copy is republished and rewritten: TASS puts out a wire item, Kazinform and AKIpress rewrite its
-intro and keep its facts, figures and quotes. Such articles share many word sequences; two different
-news items on one topic (the two seed articles: Lavrov on US forces in Central Asia in August and again
-in October) share only names and stock phrases. A story is found the way search engines find
-near-duplicate pages:
+Two rewrites of one wire item share many word sequences; two different news items on one topic (the two
+seed articles: Lavrov on US forces in Central Asia in August and again in October) share only names and
+stock phrases. :mod:`media_monitoring.tagging.signatures` makes each article's MinHash signature and its
+LSH band keys; this module places articles into stories with them:
 
-- :func:`signature` is a MinHash (datasketch) of the article's word shingles: every run of
-  :data:`SHINGLE_WORDS` consecutive words of the title and of the body, after folding case, punctuation,
-  Unicode forms and Arabic/Persian spelling variants. The estimated Jaccard similarity of two signatures
-  is the share of their positions that agree.
-- :func:`band_keys` are the signature's LSH band keys. The warehouse keeps them for every placed article
-  (``story_bands``), so a run reads as candidates only the stored articles that share a band key with one
-  of its own, not the whole lookback.
-- :class:`StoryIndex` holds those candidates (each with its story) and the run's articles. A new article
-  takes as candidates the indexed articles sharing a band key, keeps those published within :data:`WINDOW` of it,
-  in stories that began at most :data:`WINDOW` before it, whose estimated similarity is at least
-  :data:`THRESHOLD`, and joins the story of the most similar one; with none it starts a story of its
-  own, whose id is its own article id.
-- :func:`text_hash` finds exact duplicates (the same body, whatever the headline): a copy joins the
-  story of its original and counts once among the story's articles, though its outlet counts among
-  the outlets that covered the story.
+- :class:`StoryIndex` holds the candidates (each with its story) and the run's articles. A new article
+  takes as candidates the indexed articles sharing a band key, keeps those published within :data:`WINDOW`
+  of it, in stories that began at most :data:`WINDOW` before it, whose estimated similarity is at least
+  :data:`~media_monitoring.tagging.signatures.THRESHOLD`, and joins the story of the most similar one; with
+  none it starts a story of its own, whose id is its own article id.
+- An exact duplicate (the same :func:`~media_monitoring.tagging.signatures.text_hash`) joins the story of
+  its original and counts once among the story's articles, though its outlet counts among the outlets
+  that covered the story.
 
-The constants were chosen on the pairs in ``bench/tagging/stories.yaml``, the seed pages, the replay
-snapshot and the labelled tagging set; ``bench/tagging/stories_eval.py`` reproduces the numbers and
-``bench/RESULTS.md`` (section Tagging) records them. No Airflow, no database.
+No Airflow, no database.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,154 +26,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import regex
-from datasketch import MinHash
 
-from media_monitoring.tagging.text import fold, fold_letters, strip_arabic_marks
+from media_monitoring.tagging.signatures import (
+    NUM_PERM,
+    SIGNATURE_VERSION,
+    THRESHOLD,
+    band_keys,
+    is_empty,
+    pack_signature,  # noqa: F401  (this and the next two: the pipeline imports them from here)
+    signature_array,
+    sketch,  # noqa: F401
+    text_hash,  # noqa: F401
+)
 
-SHINGLE_WORDS = 3  # words per shingle
-NUM_PERM = 512  # MinHash permutations: 2 KiB per article (see pack_signature)
-SEED = 1  # the permutations' seed: signatures are comparable only under the same one
-SCHEME = "affine32"  # datasketch 2.x's default permutation scheme, named so a future default can't change it
-THRESHOLD = 0.09  # estimated Jaccard similarity at which an article joins a story
 WINDOW = timedelta(days=3)  # of published time: to the article joined, and from the story's first article
-# Why these (bench/tagging/stories_eval.py, numbers in bench/RESULTS.md): measured on 3-word shingles,
-# rewrites of one wire item have a Jaccard similarity of 0.12 to 0.33, different stories at most 0.064
-# (two Russian stories on Lavrov, the CSTO and the Tajik-Afghan border, which share long stock phrases
-# such as «Организации Договора о коллективной безопасности»). Shorter shingles bring different stories
-# closer, longer ones push rewrites down as fast as they separate them. The MinHash estimate errs by
-# sqrt(J(1-J)/NUM_PERM): with 512 permutations and the threshold at 0.09, the hardest rewrite is missed
-# with probability 1.0 % and the closest different stories are grouped with 0.9 % (256: 5.6 % and 3.9 %).
-#
-# LSH banding: 64 bands of one row (the first 64 values). Bands of several rows would miss rewrites this
-# dissimilar (with 2 rows a J = 0.12 pair is a candidate in 256 bands with probability 0.98, in 128 with
-# 0.86). With one row, a pair at the threshold is a candidate with probability 1 - 0.91**64 = 0.998,
-# while the ~80 % of pairs of different stories that share no shingle at all never are; the candidates
-# that share a little are dropped by the estimate, one vector comparison each.
-LSH_BANDS, LSH_ROWS = 64, 1
-# Bump when anything changes a signature (these constants, the shingles, their hashing): signatures of
-# different versions can't be compared, so pipeline.assign_stories signs stored articles of another
-# version again from their stored text before it compares.
-SIGNATURE_VERSION = f"minhash-{SCHEME}-crc32-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED}"
-# Each shingle's UTF-8 bytes are hashed by CRC-32 (zlib): stable on every machine, a C call that returns
-# the int datasketch takes, and distinct for shingles that differ in any run of up to 32 bits. The
-# affine32 scheme mixes every input hash with MurmurHash3's finaliser before its permutations, so the
-# permutations stay as random as with a cryptographic hash (the stories set groups the same either way).
-SHINGLE_HASH = zlib.crc32
-# What the warehouse's story_bands rows were made with: rows of another version are made again.
-BAND_VERSION = f"{SIGNATURE_VERSION}-b{LSH_BANDS}r{LSH_ROWS}"
-
-_WORD_RE = re.compile(r"\w+")  # what Python calls a word character, in any script
-# Format characters (Unicode category Cf: ZWNJ, bidi marks, the soft hyphen...) join the letters either
-# side for a reader, so they are dropped before words are taken.
-_FORMAT_CHARACTERS_RE = regex.compile(r"\p{Cf}+")
-_MAX_HASH = (1 << 32) - 1  # every position of an empty sketch
-_BAND_NUMBERS = np.arange(LSH_BANDS, dtype=np.int64)
 INITIAL_ROWS = 1024  # signatures a StoryIndex makes room for at first (2 MiB); it doubles when full
-# Shingles per MinHash.update_batch call: each call builds a (shingles x NUM_PERM) uint32 array, and at
-# 256 (512 KiB) it stays in the CPU cache where a whole article's (~550 x 512, 1.1 MiB) would not; the
-# minimum over several calls is the minimum over all, so the signature is the same.
-UPDATE_CHUNK = 256
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations  # built once, shared
-
-
-def normalise(text: str | None) -> str:
-    """Text as the signature sees it: NFKC, no format characters (ZWNJ, bidi marks), no Arabic vowel
-    marks, Arabic/Persian letter variants folded (ي/ی, ك/ک, أ/ا), case folded, spaces collapsed."""
-    text = _FORMAT_CHARACTERS_RE.sub("", unicodedata.normalize("NFKC", text or ""))
-    return fold(strip_arabic_marks(text)).casefold()
-
-
-def words(text: str | None) -> list[str]:
-    """The words of ``text`` after :func:`normalise`; punctuation and symbols are dropped. (Spaces need no
-    collapsing here: the words are what lies between them.)"""
-    text = _FORMAT_CHARACTERS_RE.sub("", unicodedata.normalize("NFKC", text or ""))
-    return _WORD_RE.findall(fold_letters(strip_arabic_marks(text)).casefold())
-
-
-def shingles(title: str | None, text: str | None, size: int = SHINGLE_WORDS) -> set[str]:
-    """Every run of ``size`` consecutive words in the title and in the body (never across the two), words
-    joined by a space; a field shorter than ``size`` words gives one shingle of all its words."""
-    return {s.decode("utf-8") for s in shingle_bytes(title, text, size)}
-
-
-def shingle_bytes(title: str | None, text: str | None, size: int = SHINGLE_WORDS) -> set[bytes]:
-    """:func:`shingles` in UTF-8, as the signature hashes them: each field is encoded once and split at
-    the spaces (a word never holds one, and no byte of a multi-byte character is a space)."""
-    out: set[bytes] = set()
-    for field in (title, text):
-        tokens = words(field)
-        if not tokens:
-            continue
-        encoded = " ".join(tokens).encode("utf-8").split(b" ")
-        if len(encoded) < size:
-            out.add(b" ".join(encoded))
-        else:  # the runs as tuples of words, joined: (w0, w1, w2), (w1, w2, w3), ...
-            out.update(map(b" ".join, zip(*(encoded[i:] for i in range(size)), strict=False)))  # shorter tails end it
-    return out
-
-
-def signature(title: str | None, text: str | None) -> list[int]:
-    """The article's MinHash: :data:`NUM_PERM` unsigned 32-bit ints, the same on every machine and run."""
-    return sketch(title, text).tolist()
-
-
-def sketch(title: str | None, text: str | None) -> np.ndarray:
-    """:func:`signature` as a ``uint32`` array (what :func:`pack_signature` and the story index take):
-    datasketch's ``MinHash`` of the UTF-8 bytes of the :func:`shingles`, each hashed by :data:`SHINGLE_HASH`."""
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=SHINGLE_HASH, permutations=_PERMUTATIONS)
-    items = list(shingle_bytes(title, text))
-    for start in range(0, len(items), UPDATE_CHUNK):
-        minhash.update_batch(items[start:start + UPDATE_CHUNK])
-    return np.asarray(minhash.hashvalues, dtype=np.uint32)
-
-
-def band_keys(sig: Sequence[int] | np.ndarray) -> list[int]:
-    """The signature's LSH band keys: band ``i`` covers values ``i * LSH_ROWS`` to ``(i + 1) * LSH_ROWS``
-    (as datasketch's ``MinHashLSH`` with ``params=(LSH_BANDS, LSH_ROWS)`` lays them out), and its key is
-    ``i << 32 | the band's value`` (with several rows, the CRC-32 of their little-endian bytes): a signed
-    64-bit int for a database column. Two articles are candidates of each other when they share a key. An
-    empty signature has none: it matches nothing."""
-    vector = np.asarray(sig, dtype="<u4")
-    if is_empty(vector):
-        return []
-    bands = vector[:LSH_BANDS * LSH_ROWS].reshape(LSH_BANDS, LSH_ROWS)
-    values = bands[:, 0] if LSH_ROWS == 1 else [zlib.crc32(band.tobytes()) for band in bands]
-    return (_BAND_NUMBERS << 32 | np.asarray(values, dtype=np.int64)).tolist()
-
-
-def text_hash(text: str | None) -> str:
-    """Exact-duplicate key of an article body: 32 hex digits of SHA-256 over the text with Unicode
-    normalised (NFKC), case folded and whitespace collapsed. Punctuation and words count."""
-    key = " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-def pack_signature(sig: Sequence[int]) -> bytes:
-    """A signature as bytes for a binary column: little-endian uint32, 4 * NUM_PERM bytes."""
-    return np.asarray(sig, dtype="<u4").tobytes()
-
-
-def signature_array(data: bytes | Sequence[int]) -> np.ndarray:
-    """A stored signature (packed bytes, or a list from a JSON column) as a ``uint32`` array."""
-    if isinstance(data, bytes | bytearray | memoryview):
-        return np.frombuffer(data, dtype="<u4").astype(np.uint32)
-    return np.asarray(data, dtype=np.uint32)
-
-
-def is_empty(sig: Sequence[int] | np.ndarray) -> bool:
-    """True for the signature of an article without a single word: it is similar to nothing."""
-    return bool(np.all(np.asarray(sig) == _MAX_HASH))
-
-
-def similarity(a: Sequence[int], b: Sequence[int]) -> float:
-    """Estimated Jaccard similarity of the shingle sets behind two signatures (0.0 if either is empty)."""
-    x, y = np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
-    if len(x) != len(y):
-        raise ValueError(f"signatures of different lengths ({len(x)}, {len(y)}): different SIGNATURE_VERSION")
-    if is_empty(x) or is_empty(y):
-        return 0.0
-    return float(np.count_nonzero(x == y)) / len(x)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -256,22 +109,11 @@ class StorySummary:
     outlet_countries: tuple[str, ...]  # where those outlets are, sorted
     countries: tuple[str, ...]  # countries its articles are tagged with, most articles first, then by code
 
-    @property
-    def coverage(self) -> str:
-        """"covered by 3 outlets in 2 countries" (outlet countries; "in ..." left out if none is known)."""
-        return coverage_text(len(self.outlets), len(self.outlet_countries))
-
     def to_row(self) -> dict[str, Any]:
         """The ``stories`` row of this story."""
         return {"story_id": self.story_id, "first_seen": self.first_seen, "last_seen": self.last_seen,
                 "article_count": self.article_count, "copies": self.copies, "outlets": list(self.outlets),
                 "outlet_countries": list(self.outlet_countries), "countries": list(self.countries)}
-
-
-def coverage_text(outlets: int, countries: int) -> str:
-    """"covered by 3 outlets in 2 countries"; the countries part is left out when none is known."""
-    text = f"covered by {outlets} outlet{'s' if outlets != 1 else ''}"
-    return text + (f" in {countries} countr{'ies' if countries != 1 else 'y'}" if countries else "")
 
 
 def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> StorySummary:
@@ -314,9 +156,10 @@ class StoryIndex:
 
     Assigned articles are added to the index, so later articles of the batch can join them. The result
     does not depend on the order of the batch: it is taken in order of published time, then article id.
-    Candidates are the indexed articles that share one of the :func:`band_keys` (:data:`LSH_BANDS` bands
-    of :data:`LSH_ROWS` row). The pipeline builds it from the run's candidates in the warehouse
-    (``warehouse/stories.py``); given every stored article of the lookback it places them the same way.
+    Candidates are the indexed articles that share a band key
+    (:func:`~media_monitoring.tagging.signatures.band_keys`). The pipeline builds it from the run's
+    candidates in the warehouse (``warehouse/stories.py``); given every stored article of the lookback it
+    places them the same way.
     """
 
     def __init__(self, articles: Iterable[StoryArticle] = (), *, threshold: float = THRESHOLD,

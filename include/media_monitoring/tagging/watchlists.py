@@ -7,17 +7,8 @@ from dataclasses import dataclass
 
 from media_monitoring.config import Alias, Term, Watchlist
 from media_monitoring.tagging.inflection import case_forms, is_cyrillic
-from media_monitoring.tagging.text import (
-    ARABIC_LETTER_CLASSES,
-    ARABIC_WORD_START,
-    WORD_END,
-    WORD_START,
-    fold,
-    fold_letters,
-    is_arabic_script,
-    literal,
-    snippet,
-)
+from media_monitoring.tagging.matching import ARABIC_WORD_START, WORD_END, WORD_START, literal, snippet
+from media_monitoring.text import ARABIC_LETTER_CLASSES, fold, fold_letters, is_arabic_script
 
 
 @dataclass(frozen=True)

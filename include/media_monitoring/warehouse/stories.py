@@ -1,14 +1,15 @@
 """The story index in the warehouse: what a run reads and writes to place its articles in stories.
 
-Every placed article has its LSH band keys in ``story_bands`` (:func:`media_monitoring.tagging.stories.band_keys`),
-written in the transaction that stores its story. A run reads as candidates only the stored articles
-that share a band key (or the exact text) with one of its own and were published within the story window
-of them, with their signatures and stories: its memory is its own batch and those candidates, whatever the
-size of the lookback. Workers that process staged partitions at the same time place one after another
-(:func:`placement`), so the second sees the first's articles and never opens a story the first opened.
+Every placed article has its LSH band keys in ``story_bands``
+(:func:`media_monitoring.tagging.signatures.band_keys`), written in the transaction that stores its story.
+A run reads as candidates only the stored articles that share a band key (or the exact text) with one of
+its own and were published within the story window of them, with their signatures and stories: its
+memory is its own batch and those candidates, whatever the size of the lookback. Workers that process
+staged partitions at the same time place one after another (:func:`placement`), so the second sees the
+first's articles and never opens a story the first opened.
 
 The band table of a warehouse that had none (an upgrade) or whose bands are of another
-:data:`~media_monitoring.tagging.stories.BAND_VERSION` is filled for the lookback by the first run that
+:data:`~media_monitoring.tagging.signatures.BAND_VERSION` is filled for the lookback by the first run that
 needs it (:func:`ensure_bands`), signing stored articles again where their signature is of another version.
 """
 
@@ -25,16 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from media_monitoring.tagging.stories import (
-    BAND_VERSION,
-    SIGNATURE_VERSION,
-    WINDOW,
-    Assignment,
-    StoryArticle,
-    band_keys,
-    pack_signature,
-    sketch,
-)
+from media_monitoring.tagging.signatures import BAND_VERSION, SIGNATURE_VERSION, band_keys, pack_signature, sketch
+from media_monitoring.tagging.stories import WINDOW, Assignment, StoryArticle
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse, _aware
 
@@ -141,7 +134,7 @@ def unassigned(conn: sa.Connection, since: datetime, exclude: Iterable[str] = ()
 
 def sign_again(wh: Warehouse, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` with signatures of the current version: those without one (after an upgrade that changed
-    :data:`~media_monitoring.tagging.stories.SIGNATURE_VERSION`, or from before stories) are signed again
+    :data:`~media_monitoring.tagging.signatures.SIGNATURE_VERSION`, or from before stories) are signed again
     from their stored title and text and stored. Their band keys change too: see :func:`replace_bands`."""
     a = s.articles
     stale = [r for r in rows if not is_current(r)]

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from media_monitoring.tagging.text import trie_pattern, whole_word
+from media_monitoring.tagging.matching import trie_pattern, whole_word
 from media_monitoring.tagging.watchlists import _screen_keys
 
 pytestmark = pytest.mark.unit

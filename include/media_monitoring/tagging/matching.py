@@ -1,10 +1,14 @@
-"""Helpers shared by the matchers: whole-word patterns in any script, spelling folds, and snippets."""
+"""Helpers shared by the matchers: whole-word patterns in any script, name tries, Russian case forms and
+evidence snippets. How names and text are normalised (spelling folds, Arabic marks) is
+:mod:`media_monitoring.text`'s."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from typing import Any
+
+from media_monitoring.text import ARABIC_LETTER_CLASSES
 
 SNIPPET_CHARS = 90  # each side of the match: about a line of context in the digest
 
@@ -19,46 +23,7 @@ WORD_END = r"(?![\w])"
 # by forms that are rare there. Each branch is a fixed-width lookbehind, as Python's re requires, so
 # the proclitic stays outside the match and the span still points at the name itself.
 ARABIC_WORD_START = r"(?:(?<!\w)|(?<=(?<!\w)[وفبلك])|(?<=(?<!\w)[وف][بلك]))"
-
-# Letters that Arabic and Persian (Dari) spell differently, and the hamza-carrying alefs that writers
-# often drop: "أفغانستان" / "افغانستان", "كابول" / "کابول", "آمریکا" / "امریکا". Patterns accept every
-# member of a class; lookups fold each member to the first one.
-ARABIC_LETTER_CLASSES = ("يیى", "كک", "اأإآ", "هة")
-_FOLD = {ch: cls[0] for cls in ARABIC_LETTER_CLASSES for ch in cls[1:]}
-_CLASS_OF = {ch: cls for cls in ARABIC_LETTER_CLASSES for ch in cls}
-# Short vowels, shadda, sukun, superscript alef and the hamza/madda marks: data files write them
-# ("الاتّحاد"), running text almost never does, so names are matched without them.
-ARABIC_MARKS_RE = re.compile("[\u064b-\u065f\u0670\u0640]")  # the last one is tatweel (kashida)
-# The Arabic block: every letter is_arabic_script() looks for, and every character the folds and marks
-# above change. Text without one needs neither, and cannot hold an Arabic-script name.
-ARABIC_BLOCK_RE = re.compile("[\u0600-\u06ff]")
-
-
-def is_arabic_script(text: str) -> bool:
-    """True when the first letter of ``text`` is in the Arabic block (Arabic, Persian, Pashto, Urdu)."""
-    for ch in text:
-        if ch.isalpha():
-            return "\u0600" <= ch <= "\u06ff"
-    return False
-
-
-def strip_arabic_marks(text: str) -> str:
-    return ARABIC_MARKS_RE.sub("", text)
-
-
-_FOLD_TABLE = str.maketrans(_FOLD)
-_FOLDED_RE = re.compile(f"[{''.join(_FOLD)}]")  # the letters fold_letters changes
-
-
-def fold(text: str) -> str:
-    """The lookup key of a name as written: spaces collapsed, Arabic/Persian letter variants folded."""
-    return fold_letters(" ".join(text.split()))
-
-
-def fold_letters(text: str) -> str:
-    """:func:`fold` without collapsing spaces (for a whole article searched for single words)."""
-    # most text holds none of these letters; translate looks up every character, so only where one occurs
-    return text.translate(_FOLD_TABLE) if _FOLDED_RE.search(text) else text
+_CLASS_OF = {ch: cls for cls in ARABIC_LETTER_CLASSES for ch in cls}  # patterns accept every member of a class
 
 
 def whole_word(pattern: str, *, arabic: bool = False) -> str:
@@ -141,7 +106,7 @@ def trie_pattern(names: Iterable[str]) -> str:
     of the text; the trie tries only the names that start with the letters actually there, which keeps
     tagging an article at a few milliseconds. Longer continuations are tried before a name ends, so at
     any position the longest name wins, as with a longest-first alternation. Names should already be
-    folded (:func:`fold`) so that spelling variants share one path.
+    folded (:func:`media_monitoring.text.fold`) so that spelling variants share one path.
     """
     return _emit(_trie(names))
 

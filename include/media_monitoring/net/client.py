@@ -1,30 +1,21 @@
-"""The one HTTP client of the product: every feed and page request goes through :class:`HttpClient`.
-
-It enforces what a security review and a newsroom expect of a crawler: connect/read timeouts and a
-total deadline per request, a cap on the (decompressed) body size, a redirect limit, content-type
-checks, an honest User-Agent, conditional GET, and an SSRF guard that refuses URLs and redirect
-hops resolving to loopback, private, link-local, multicast or reserved addresses unless the outlet
-registry allows the host. The guard resolves the name itself and connects to the vetted address, so
-a second DNS answer cannot swap in an internal one.
-"""
+"""The guarded HTTP GET: timeouts and a total deadline, a cap on the decompressed body, redirects hop by
+hop under the SSRF guard (:mod:`.guard`), content-type checks, bot-wall detection, conditional GET."""
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
 import logging
 import re
-import socket
 import threading
 import time
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpcore
 import httpx
+
+from media_monitoring.net.guard import resolve_checked
+from media_monitoring.net.results import FetchError, FetchResult, parse_retry_after, status_class
 
 log = logging.getLogger(__name__)
 
@@ -42,96 +33,6 @@ CHALLENGE_RE = re.compile(rb"just a moment\.\.\.|cf-challenge|cf_chl_|captcha|ar
 # "json": JSON Feed (application/feed+json, often served as application/json)
 FEED_CONTENT_TYPES = ("xml", "rss", "atom", "rdf", "json", "text/plain", "application/octet-stream")
 PAGE_CONTENT_TYPES = ("text/html", "application/xhtml", "text/plain")
-
-
-class FetchError(Exception):
-    """A request that did not produce a usable body.
-
-    ``error_class`` is a short stable name used for health records and backoff weighting.
-    """
-
-    def __init__(
-        self,
-        error_class: str,
-        message: str,
-        *,
-        url: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(f"{error_class}: {message} ({url})")
-        self.error_class = error_class
-        self.message = message
-        self.url = url
-        self.status = status
-        self.retry_after = retry_after
-
-
-@dataclass
-class FetchResult:
-    url: str  # final URL after redirects
-    status: int
-    body: bytes
-    content_type: str
-    etag: str | None = None
-    last_modified: str | None = None
-    redirects: list[str] = field(default_factory=list)
-    elapsed_s: float = 0.0
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def resolve_checked(url: str, allow_private_hosts: Iterable[str] = ()) -> tuple[str, str]:
-    """Check ``url`` against the SSRF policy and return ``(host, address to connect to)``.
-
-    Raises:
-        FetchError: ``bad_url`` for non-http(s) URLs, ``dns`` when the name does not resolve,
-            ``blocked_address`` when it resolves to a non-public address the registry does not allow.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError("bad_url", "only http(s) URLs with a host are fetched", url=url)
-    host = parts.hostname.lower()
-    try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError("dns", f"cannot resolve {host}: {exc}", url=url) from None
-    addresses = [info[4][0] for info in infos]
-    allowed = host in {h.lower() for h in allow_private_hosts}
-    blocked = [a for a in addresses if not _is_public(a)]
-    if blocked and not allowed:
-        raise FetchError(
-            "blocked_address",
-            f"{host} resolves to non-public address {blocked[0]}; allow the host in the outlet "
-            "registry (allow_private) if this is intended",
-            url=url,
-        )
-    return host, addresses[0]
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 class _Enough(Exception):
@@ -318,7 +219,7 @@ class HttpClient:
             if status >= 400:
                 challenge = status in (403, 429, 503) and self._is_challenge(response, started)
                 raise FetchError(
-                    "challenge" if challenge else _status_class(status),
+                    "challenge" if challenge else status_class(status),
                     f"HTTP {status}",
                     url=url,
                     status=status,
@@ -413,17 +314,3 @@ def _inflater(coding: str, first: bytes) -> zlib._Decompress:
     # "deflate" should be zlib-wrapped, but some servers send a raw deflate stream
     wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and int.from_bytes(first[:2], "big") % 31 == 0
     return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-
-
-def _status_class(status: int) -> str:
-    if status == 404:
-        return "not_found"
-    if status == 410:
-        return "gone"
-    if status == 429:
-        return "rate_limited"
-    if status in (401, 403, 451):
-        return "blocked"
-    if status >= 500:
-        return "server_error"
-    return "client_error"

@@ -1,0 +1,158 @@
+"""Page to article: trafilatura with our settings, our rules around it, and the fallback for short texts.
+
+Why each setting and rule: the package's docstring (:mod:`media_monitoring.extract`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from media_monitoring.extract import metadata
+from media_monitoring.extract.page import PRUNE_XPATH, PageFacts, clean_field, comparable, prepare_page, restore_zwnj
+from media_monitoring.rules import MIN_ARTICLE_WORDS, title_is_site_name
+from media_monitoring.text import strip_format, word_count
+
+log = logging.getLogger(__name__)
+
+FALLBACK_GAIN = 1.3  # the fallback's text must be this much longer (and 10+ words longer) to be taken
+SHORT_SHARE = 0.25  # ... or a text under this share of the words the page holds in <p> elements
+SHORT_SHARE_MIN_PAGE_WORDS = 200  # (only on pages with at least this many)
+
+PRIMARY: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": True,
+    "favor_precision": True,
+    "fast": True,
+    "deduplicate": False,
+}
+FALLBACK: dict[str, Any] = {"include_comments": False, "include_tables": True, "fast": False, "deduplicate": False}
+# keep the time of day and offset when the page gives them, and prefer the original date
+DATE_PARAMS = {"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+
+
+@dataclass
+class Extracted:
+    url: str
+    canonical_url: str
+    title: str | None
+    author: str | None
+    published: datetime | None
+    date_source: str  # "page", "feed" or "none"
+    language: str | None
+    language_source: str  # "page", "detected" or "none"
+    text: str
+    word_count: int
+    sitename: str | None
+    description: str | None
+    extractor: str = "trafilatura"  # "trafilatura", "trafilatura-fallback" (balanced cascade) or "none"
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["date"] = self.published.isoformat() if self.published else None
+        data.pop("published")
+        return data
+
+
+def extract_article(
+    html: bytes | str,
+    url: str,
+    *,
+    feed_title: str | None = None,
+    feed_published: datetime | None = None,
+) -> Extracted:
+    """Extract the article of one page. Never raises on bad HTML: an empty text is returned."""
+    import trafilatura
+
+    raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
+    doc = None
+    facts = PageFacts()
+    text, extractor = "", "none"
+    try:
+        tree, facts, paragraph_words = prepare_page(raw, url)
+        if tree is not None:
+            # bare_extraction works on its own copy of the tree: ``tree`` stays as prepared, for the fallback
+            doc = trafilatura.bare_extraction(tree, url=url, prune_xpath=PRUNE_XPATH, with_metadata=True,
+                                              date_extraction_params=DATE_PARAMS, **PRIMARY)
+            if doc is None:  # no text at all: the page's metadata still counts
+                doc = trafilatura.extract_metadata(tree, default_url=url, date_config=DATE_PARAMS)
+        else:
+            doc = trafilatura.bare_extraction(raw, url=url, prune_xpath=PRUNE_XPATH, **PRIMARY)
+        text = (getattr(doc, "text", None) or "").strip()
+        extractor = "trafilatura" if text else "none"
+        if tree is not None and _implausibly_short(text, paragraph_words):
+            text, extractor = _fallback(tree, url, text, extractor)
+    except Exception:  # trafilatura raises assorted lxml errors on hostile markup
+        log.warning("extraction failed for %s", url, exc_info=True)
+    text = restore_zwnj(text)
+    sitename = clean_field(getattr(doc, "sitename", None))
+    # the title keeps trafilatura's spelling without ZWNJ (test_extract pins it); the feed's restores it
+    title = metadata.page_title(metadata.clean_title(getattr(doc, "title", None)), facts.headlines)
+    feed_title = clean_field(feed_title)
+    if not title or title_is_site_name(title, sitename):
+        title = feed_title or title
+    elif feed_title and strip_format(title) == strip_format(feed_title):
+        title = feed_title  # the publisher's spelling, with format characters trafilatura dropped
+    if text:
+        text = _with_standfirst(_without_title_line(text, title), facts.standfirst)
+    published, date_source = metadata.published(getattr(doc, "date", None), facts.published, feed_published)
+    language, language_source = metadata.language(raw, text)
+    return Extracted(
+        url=url,
+        canonical_url=metadata.canonical(url, getattr(doc, "url", None)),
+        title=title,
+        author=metadata.author(getattr(doc, "author", None), facts.people),
+        published=published,
+        date_source=date_source,
+        language=language,
+        language_source=language_source,
+        text=text,
+        word_count=word_count(text),
+        sitename=sitename,
+        description=clean_field(getattr(doc, "description", None)),
+        extractor=extractor,
+    )
+
+
+def _implausibly_short(text: str, paragraph_words: int) -> bool:
+    """Under the article minimum, or a small part of a page that holds much paragraph text."""
+    words = word_count(text)
+    return words < MIN_ARTICLE_WORDS or (paragraph_words >= SHORT_SHARE_MIN_PAGE_WORDS
+                                 and words < SHORT_SHARE * paragraph_words)
+
+
+def _fallback(tree: Any, url: str, text: str, extractor: str) -> tuple[str, str]:
+    """trafilatura's balanced cascade, for an implausibly short text; taken only if clearly longer."""
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(tree, url=url, prune_xpath=PRUNE_XPATH, **FALLBACK)
+    except Exception:
+        log.warning("fallback extraction failed for %s", url, exc_info=True)
+        return text, extractor
+    candidate = (getattr(doc, "text", None) or "").strip()
+    words, gained = word_count(text), word_count(candidate)
+    if gained > max(words * FALLBACK_GAIN, words + 10):
+        return candidate, "trafilatura-fallback"
+    return text, extractor
+
+
+def _without_title_line(text: str, title: str | None) -> str:
+    """``text`` without a first line that repeats the title (the title is its own field)."""
+    first, _, rest = text.partition("\n")
+    if title and rest and comparable(first) == comparable(title):
+        return rest.lstrip("\n")
+    return text
+
+
+def _with_standfirst(text: str, standfirst: str | None) -> str:
+    """The standfirst put back in front of ``text``, unless the text already holds it."""
+    if not standfirst:
+        return text
+    standfirst = restore_zwnj(standfirst)
+    key = comparable(standfirst)[:60]
+    if key and key not in comparable(text):
+        return f"{standfirst}\n{text}"
+    return text
