@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from media_monitoring.warehouse import Warehouse, WarehouseSchemaError
+from media_monitoring.warehouse import articles as article_store
 from media_monitoring.warehouse import schema as s
 
 pytestmark = pytest.mark.unit
@@ -40,7 +41,7 @@ def test_a_version_1_warehouse_is_upgraded_in_place_and_keeps_its_rows(tmp_path,
     wh = Warehouse.connect(url)
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
                "text": "body", "word_count": 1, "sources": [], "countries": [], "regions": []}
-    wh.commit_batch("r1", [article], [], [], [], None, processed=[], entry_ids=[])
+    article_store.commit_batch(wh, "r1", [article], [], [], [], None, processed=[], entry_ids=[])
     with wh.engine.begin() as conn:
         conn.execute(s.digest_sends.insert().values(
             digest_date=date(2021, 8, 24), subscription="x", recipients=[], message_id="m", subject="s",
@@ -96,13 +97,13 @@ def test_staging_is_a_queue_and_commit_is_idempotent(tmp_path):
     wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
     record = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
               "run_id": "r1", "entry_ids": ["a1"]}
-    wh.stage("r1", "o", [record])
-    wh.stage("r1", "o", [record])  # a retried collect stages the same row again, not twice
-    assert [r["article_id"] for r in wh.staged()] == ["a1"]
+    article_store.stage(wh, "r1", "o", [record])
+    article_store.stage(wh, "r1", "o", [record])  # a retried collect stages the same row again, not twice
+    assert [r["article_id"] for r in article_store.staged(wh)] == ["a1"]
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
                "text": "body", "word_count": 1, "sources": [], "countries": [], "regions": []}
     for _ in range(2):
-        wh.commit_batch("r2", [article], [], [], [], None, processed=[("r1", "a1")], entry_ids=["a1"])
+        article_store.commit_batch(wh, "r2", [article], [], [], [], None, processed=[("r1", "a1")], entry_ids=["a1"])
     assert wh.count("articles") == 1 and wh.count("staging") == 0
     wh.close()
 
@@ -124,17 +125,17 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     def listed() -> list[str]:
         return [a["article_id"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles]
 
-    wh.commit_batch("r1", [article], [hit], [place], [], None)
+    article_store.commit_batch(wh, "r1", [article], [hit], [place], [], None)
     assert listed() == ["a1"]
-    wh.replace_hits(["a1"], ["w"], [])  # a watchlist change drops the article's only hit
+    article_store.replace_hits(wh, ["a1"], ["w"], [])  # a watchlist change drops the article's only hit
     assert listed() == []
-    wh.replace_hits(["a1"], ["w"], [hit])
+    article_store.replace_hits(wh, ["a1"], ["w"], [hit])
     assert listed() == ["a1"]
-    wh.commit_batch("r2", [{**article, "published_at": when + timedelta(hours=1)}], [hit], [], [], None)
+    article_store.commit_batch(wh, "r2", [{**article, "published_at": when + timedelta(hours=1)}], [hit], [], [], None)
     assert listed() == []  # re-tagged without the region
-    wh.commit_batch("r3", [article], [hit], [place], [], None)
+    article_store.commit_batch(wh, "r3", [article], [hit], [place], [], None)
     assert [a["published_at"] for a in views.hit_page(wh, views.HitFilter(region="Central Asia")).articles] == [when]
-    assert wh.rebuild_hit_places() == 1
+    assert article_store.rebuild_hit_places(wh) == 1
     wh.close()
 
 
@@ -149,7 +150,7 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
                "title": "Путин в Астане", "text": "body", "word_count": 1, "sources": [], "countries": [],
                "regions": [], "published_at": datetime(2021, 10, 28, tzinfo=UTC)}
-    wh.commit_batch("r1", [article], [], [], [], None)
+    article_store.commit_batch(wh, "r1", [article], [], [], [], None)
     with wh.engine.begin() as conn:
         for trigger in search.FTS_TRIGGERS:
             conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
@@ -165,7 +166,7 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
         wh.close()
     assert sum("search index created" in r.message for r in caplog.records) == 1
     wh = Warehouse.connect(url)
-    wh.commit_batch("r2", [{**article, "article_id": "a2", "canonical_url": "https://x.org/b", "title": "Putin"}],
-                    [], [], [], None)
+    article_store.commit_batch(wh, "r2", [{**article, "article_id": "a2", "canonical_url": "https://x.org/b",
+                                           "title": "Putin"}], [], [], [], None)
     assert [a["article_id"] for a in search.search_page(wh, parse("putin"), search.SearchFilter()).articles] == ["a2"]
     wh.close()
