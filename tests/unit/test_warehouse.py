@@ -108,6 +108,54 @@ def test_staging_is_a_queue_and_commit_is_idempotent(tmp_path):
     wh.close()
 
 
+def test_sources_staged_by_collect_reach_the_stored_article_once_process_adds_them(tmp_path):
+    """Collect stages the feed entries that lead to a stored article; they stay apart from the records to
+    validate, and process adds them to the article once, whichever outlets and retries staged them."""
+    wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    first = {"outlet_id": "o", "link": "https://x.org/a"}
+    article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
+               "text": "body", "word_count": 1, "sources": [first], "countries": [], "regions": []}
+    article_store.commit_batch(wh, "r1", [article], [], [], [], None)
+    mirror = {"outlet_id": "p", "link": "https://mirror.example/a"}
+    reposted = {"outlet_id": "o", "link": "https://x.org/a?utm=feed"}
+    record = {"article_id": "b1", "canonical_url": "https://x.org/b", "url": "https://x.org/b", "outlet_id": "o",
+              "run_id": "r2", "entry_ids": ["b1"]}
+    for _ in range(2):  # a retried collect task stages the same rows again
+        article_store.stage(wh, "r2", "o", [record], sources={"a1": [first, reposted], "gone": [first]})
+        article_store.stage(wh, "r2", "p", [], sources={"a1": [mirror]})
+    assert [r["article_id"] for r in article_store.staged(wh)] == ["b1"]
+    assert wh.count("articles") == 1
+    with wh.engine.connect() as conn:
+        assert conn.execute(sa.select(s.articles.c.sources)).scalar_one() == [first]  # collect changed nothing
+
+    assert article_store.add_staged_sources(wh) == 1
+    with wh.engine.connect() as conn:
+        sources = conn.execute(sa.select(s.articles.c.sources)).scalar_one()
+    assert sorted(sources, key=lambda x: x["link"]) == sorted([first, reposted, mirror], key=lambda x: x["link"])
+    assert [r["article_id"] for r in article_store.staged(wh)] == ["b1"] and wh.count("staging") == 1
+    assert article_store.add_staged_sources(wh) == 0  # nothing left to add
+    wh.close()
+
+
+def test_drift_sets_its_own_columns_and_logs_the_status_change(tmp_path):
+    """Process flags drift on a feed's health row without rewriting what the poll recorded there."""
+    from media_monitoring.warehouse import feeds as feed_store
+
+    wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    polled = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    feed_store.save_feed_state(wh, {"outlet_id": "o", "feed_url": "https://x.org/rss", "last_attempt_at": polled,
+                                    "new_items": 4, "etag": '"v1"', "status": "ok"})
+    feed_store.set_drift(wh, "o", "extraction drift", "drifting", "extraction drift", polled)
+    state = feed_store.feed_state(wh, "o")
+    assert (state["drift_reason"], state["status"], state["status_reason"]) == (
+        "extraction drift", "drifting", "extraction drift")
+    assert (state["new_items"], state["etag"], state["last_attempt_at"]) == (4, '"v1"', polled)
+    with wh.engine.connect() as conn:
+        logged = conn.execute(sa.select(s.feed_status_log.c.status, s.feed_status_log.c.changed_at)).all()
+    assert [(status, changed.replace(tzinfo=UTC)) for status, changed in logged] == [("drifting", polled)]
+    wh.close()
+
+
 def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     """hit_places (what the UI's region filter reads) stays in step with hits and places on every write."""
     from media_monitoring.warehouse import views
