@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse, aware
 
+# feed_health times handed back timezone-aware (SQLite returns them naive; they are UTC)
 FEED_STATE_TIMES = ("last_attempt_at", "last_success_at", "last_new_item_at", "next_poll_at", "first_polled_at")
 
 
