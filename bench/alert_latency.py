@@ -24,6 +24,7 @@ the page fetch, process, the Asset trigger and the alert run), with each step's 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import random
 import shutil
@@ -210,7 +211,10 @@ def main() -> None:
             def now(cls, tz=None):  # noqa: ANN001, ANN206 (datetime's signature)
                 return clock.now() if tz is not None else clock.now().replace(tzinfo=None)
 
-        pipeline.datetime = SimDatetime  # the collect step's feed state and first-seen times follow the clock
+        # The collect step's feed state and first-seen times follow the clock (its modules by name:
+        # pipeline.collect is the stage's function).
+        for stage in ("collect", "health"):
+            importlib.import_module(f"media_monitoring.pipeline.{stage}").datetime = SimDatetime
         wh = pipeline.open_warehouse(settings)
         registry = pipeline.load_outlets(settings)
         extractor = BoundedExtractor()

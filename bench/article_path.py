@@ -155,6 +155,7 @@ def our_pass(pages: list[dict[str, Any]], work: Path, tag: str) -> dict[str, Any
     from media_monitoring.quality.validate import validate_batch
     from media_monitoring.settings import load_settings
     from media_monitoring.urls import url_key
+    from media_monitoring.warehouse import articles as article_store
 
     data_dir = work / tag
     data_dir.mkdir(parents=True)
@@ -179,12 +180,12 @@ def our_pass(pages: list[dict[str, Any]], work: Path, tag: str) -> dict[str, Any
                                         entry_ids=sorted({entry_id, url_key(extracted.canonical_url)}))
         by_outlet.setdefault(outlet.id, []).append(record)
     for outlet_id, records in by_outlet.items():
-        warehouse.stage(run_id, outlet_id, records)
+        article_store.stage(warehouse, run_id, outlet_id, records)
     collect_s = time.process_time() - start
     # one validation call on the staged batch, as process() makes it, timed apart: a cost per batch whatever
     # its size (Great Expectations builds each expectation's metric graph per call), reported beside the path
     languages = {o.id: list(o.languages) for o in pipeline.load_outlets(settings).outlets}
-    staged = warehouse.staged()
+    staged = article_store.staged(warehouse)
     start = time.process_time()
     validate_batch(staged, run_time=datetime.now(UTC), outlet_languages=languages)
     validation_s = time.process_time() - start

@@ -18,7 +18,7 @@ What it does, in one process (plus one server process):
   a ThreadPoolExecutor of the same width + ``feedparser.parse``), a server check at 4x the width,
   and the single-thread cost of each piece of a poll;
 * with ``--what-if``, in-process variants (the product's files are not touched): keep-alive after a
-  304, 32 and 64 outlet threads, no ``add_sources``; with ``--profile``, the polls again under a
+  304, 32 and 64 outlet threads, no sources staged for stored articles; with ``--profile``, the polls again under a
   wall-clock stack sampler and under cProfile with a thread-CPU timer (every worker thread).
 
 Every request goes to 127.0.0.1, every loop is bounded, and the server exits with its parent (stdin
@@ -32,6 +32,7 @@ import asyncio
 import cProfile
 import gzip
 import hashlib
+import importlib
 import io
 import json
 import logging
@@ -499,6 +500,8 @@ def component_costs(wh: Any, registry: Path, ids: list[str], base: str, items: i
     from media_monitoring.net import FEED_CONTENT_TYPES, MAX_FEED_BYTES, HttpClient
     from media_monitoring.pipeline import FEED_ACCEPT
     from media_monitoring.urls import url_key
+    from media_monitoring.warehouse import articles as article_store
+    from media_monitoring.warehouse import feeds as feed_store
 
     out: dict[str, dict[str, float]] = {}
 
@@ -545,20 +548,22 @@ def component_costs(wh: Any, registry: Path, ids: list[str], base: str, items: i
     sources = {i: [{"outlet_id": ids[i], "feed_url": f"{base}{feed_path(i)}", "entry_id": entry_guid(i, j),
                     "link": article_link(base, i, j)} for j in range(items)] for i in feeds}
     now = datetime.now(UTC)
-    cost("db: feed_state (per feed)", [lambda i=i: wh.feed_state(ids[i]) for i in feeds])
-    cost("db: due_retries (per feed)", [lambda i=i: wh.due_retries(ids[i], now) for i in feeds])
-    cost("db: known_ids of 20 entries (per feed, cold)", [lambda i=i: wh.known_ids(keys[i]) for i in feeds])
-    cost("db: known_ids of no entries (per feed, 304)", [lambda: wh.known_ids([]) for _ in feeds])
-    if hasattr(wh, "failures_not_due"):
-        cost("db: failures_not_due of 20 entries (per feed, cold)",
-             [lambda i=i: wh.failures_not_due(keys[i], now) for i in feeds])
-    if hasattr(wh, "outlet_template"):
-        cost("db: outlet_template (per feed)", [lambda i=i: wh.outlet_template(ids[i]) for i in feeds])
+    cost("db: feed_state (per feed)", [lambda i=i: feed_store.feed_state(wh, ids[i]) for i in feeds])
+    cost("db: due_retries (per feed)", [lambda i=i: feed_store.due_retries(wh, ids[i], now) for i in feeds])
+    cost("db: known_ids of 20 entries (per feed, cold)",
+         [lambda i=i: article_store.known_ids(wh, keys[i]) for i in feeds])
+    cost("db: known_ids of no entries (per feed, 304)", [lambda: article_store.known_ids(wh, []) for _ in feeds])
+    cost("db: failures_not_due of 20 entries (per feed, cold)",
+         [lambda i=i: feed_store.failures_not_due(wh, keys[i], now) for i in feeds])
+    cost("db: outlet_template (per feed)", [lambda i=i: feed_store.outlet_template(wh, ids[i]) for i in feeds])
     cost("db: add_sources, source already there (per entry, cold)",
-         [lambda i=i, j=j: wh.add_sources(keys[i][j], [sources[i][j]]) for i in feeds for j in range(items)])
-    cost("db: stage of no records (per feed)", [lambda i=i: wh.stage("bench-components", ids[i], []) for i in feeds])
-    states = {i: wh.feed_state(ids[i]) for i in feeds}
-    cost("db: save_feed_state, one commit (per feed)", [lambda i=i: wh.save_feed_state(states[i]) for i in feeds])
+         [lambda i=i, j=j: article_store.add_sources(wh, keys[i][j], [sources[i][j]])
+          for i in feeds for j in range(items)])
+    cost("db: stage of no records (per feed)",
+         [lambda i=i: article_store.stage(wh, "bench-components", ids[i], []) for i in feeds])
+    states = {i: feed_store.feed_state(wh, ids[i]) for i in feeds}
+    cost("db: save_feed_state, one commit (per feed)",
+         [lambda i=i: feed_store.save_feed_state(wh, states[i]) for i in feeds])
 
     # what-ifs for the suggested changes, bench code only (same rows, same results)
     import sqlalchemy as sa
@@ -679,11 +684,12 @@ def top_functions(stats: pstats.Stats, key: str, limit: int, callers: int = 0) -
 
 
 KEY_FUNCTIONS = (  # (file suffix, function): cumulative thread-CPU of the product's stages
-    ("pipeline.py", "collect"), ("pipeline.py", "load_outlets"), ("pipeline.py", "collect_outlet"),
-    ("net/client.py", "get"), ("feeds/__init__.py", "parse_feed"), ("pipeline.py", "_fetch_new"),
-    ("store.py", "add_sources"),
-    ("store.py", "known_ids"), ("store.py", "feed_state"), ("store.py", "due_retries"), ("store.py", "stage"),
-    ("store.py", "save_feed_state"), ("pipeline.py", "_save_success"), ("scheduling.py", "health_status"),
+    ("pipeline/collect.py", "collect"), ("pipeline/plan.py", "load_outlets"),
+    ("pipeline/collect.py", "collect_outlet"), ("net/client.py", "get"), ("feeds/__init__.py", "parse_feed"),
+    ("pipeline/collect.py", "_fetch_new"), ("warehouse/articles.py", "known_ids"),
+    ("warehouse/feeds.py", "feed_state"), ("warehouse/feeds.py", "due_retries"), ("warehouse/articles.py", "stage"),
+    ("warehouse/feeds.py", "save_feed_state"), ("pipeline/health.py", "save_success"),
+    ("scheduling.py", "health_status"),
 )
 
 
@@ -691,8 +697,7 @@ def key_functions(stats: pstats.Stats) -> dict[str, float]:
     out = {}
     for (filename, _line, name), (_cc, nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         for suffix, func in KEY_FUNCTIONS:
-            if name == func and filename.endswith("media_monitoring/" + suffix) or (
-                    name == func and filename.endswith("warehouse/" + suffix)):
+            if name == func and filename.endswith("media_monitoring/" + suffix):
                 out[f"{suffix}:{func} ({nc} calls)"] = round(ct, 3)
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
@@ -737,7 +742,7 @@ PLACES: tuple[tuple[str, str], ...] = (
     ("httpx/", "httpx/httpcore (send, wait for response, read)"),
     ("media_monitoring/net/", "HttpClient own code (guard, getaddrinfo, inflate)"),
     ("media_monitoring/urls.py", "canonical URLs / url_key"),
-    ("media_monitoring/pipeline.py", "pipeline own code"),
+    ("media_monitoring/pipeline/", "pipeline own code"),
     ("pydantic", "registry loading"),
     ("yaml/", "registry loading"),
 )
@@ -895,9 +900,10 @@ def main() -> int:
                         help="add a stack-sampled and a cProfiled cold+304 pass (about +90 s at 1000 feeds)")
     parser.add_argument("--what-if", action="store_true",
                         help="add in-process what-ifs: 304 poll with connections kept after a 304, with 32 and 64 "
-                             "outlet threads; cold poll with add_sources skipped (about +50 s at 1000 feeds)")
+                             "outlet threads; cold poll staging no sources of stored articles (about +50 s at 1000 "
+                             "feeds)")
     parser.add_argument("--outlet-threads", type=int, metavar="N",
-                        help="what-if: run every pass with pipeline.OUTLET_THREADS set to N in this process "
+                        help="what-if: run every pass with pipeline.collect.OUTLET_THREADS set to N in this process "
                              "(the baseline uses the same width)")
     parser.add_argument("--json", type=Path, help="also write the raw results to this file")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -911,14 +917,14 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "include"))
     for var in ("MEDIA_MONITOR_WAREHOUSE_URL", "AIRFLOW_CONN_MEDIA_WAREHOUSE"):
         os.environ.pop(var, None)  # always the embedded SQLite warehouse in the temp dir
-    from media_monitoring import pipeline
-    from media_monitoring.warehouse.store import Warehouse
+    from media_monitoring.warehouse import articles as article_store
 
+    collect_stage = importlib.import_module("media_monitoring.pipeline.collect")  # pipeline.collect: the function
     if args.outlet_threads:
         if not 1 <= args.outlet_threads <= 256:
             parser.error("--outlet-threads 1..256")
-        pipeline.OUTLET_THREADS = args.outlet_threads  # this process only; the product's file is unchanged
-    threads = pipeline.OUTLET_THREADS
+        collect_stage.OUTLET_THREADS = args.outlet_threads  # this process only; the product's file is unchanged
+    threads = collect_stage.OUTLET_THREADS
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                                "params": {"feeds": args.feeds, "latency_ms": args.latency_ms, "items": args.items,
                                           "outlet_threads": threads,
@@ -1005,7 +1011,7 @@ def main() -> int:
                 results["whatif_304_keepalive"] = r
                 _print_pass("304 keepalive", r, args.feeds)
                 for width in (32, 64):
-                    with patched(pipeline, "OUTLET_THREADS", width):
+                    with patched(collect_stage, "OUTLET_THREADS", width):
                         r = timed_pass(f"304-threads{width}", ids, settings, wh, server, counters)
                     results[f"whatif_304_threads{width}"] = r
                     _print_pass(f"304 {width} thr", r, args.feeds)
@@ -1014,7 +1020,12 @@ def main() -> int:
                 settings, wh = fresh_warehouse(workdir, "whatif", registry)
                 prestore_articles(wh, server.base, ids, args.items, with_sources=not args.new_sources)
                 counters = SqlCounters(wh.engine)
-                with patched(Warehouse, "add_sources", lambda self, article_id, sources: None):
+                stage = article_store.stage  # staged without the sources of stored articles: none added to them
+
+                def stage_records_only(wh: Any, run_id: str, outlet_id: str, records: Any, sources: Any = None) -> None:
+                    stage(wh, run_id, outlet_id, records)
+
+                with patched(article_store, "stage", stage_records_only):
                     r = timed_pass("cold-no-add-sources", ids, settings, wh, server, counters)
                 results["whatif_cold_add_sources_skipped"] = r
                 _print_pass("cold, no a_s", r, args.feeds)

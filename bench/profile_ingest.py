@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import importlib
 import io
 import json
 import os
@@ -76,11 +77,10 @@ class Timers:
 
 
 def instrument(timers: Timers) -> None:
-    from media_monitoring import pipeline
     from media_monitoring.net import HttpClient
     from media_monitoring.politeness import HostLimiter, RobotsRules
     from media_monitoring.sandbox import BoundedExtractor
-    from media_monitoring.warehouse import Warehouse
+    from media_monitoring.warehouse import articles, feeds
 
     def fetch_kind(args: tuple) -> str:
         url = args[1]
@@ -90,10 +90,12 @@ def instrument(timers: Timers) -> None:
     timers.wrap(HttpClient, "get", fetch_kind)
     timers.wrap(BoundedExtractor, "extract", "extraction (wait for worker + extract)")
     timers.wrap(RobotsRules, "allowed", "robots check (incl. first fetch)")
-    timers.wrap(pipeline, "parse_feed", "parse feed (feedparser)")
-    for name in ("known_ids", "failures_not_due", "find_by_title", "stage", "feed_state", "save_feed_state",
-                 "due_retries", "add_sources"):
-        timers.wrap(Warehouse, name, f"warehouse.{name}")
+    collect_stage = importlib.import_module("media_monitoring.pipeline.collect")  # pipeline.collect: the function
+    timers.wrap(collect_stage, "read_feed", "parse feed (feedparser)")
+    for store, names in ((articles, ("known_ids", "find_by_title", "stage")),
+                         (feeds, ("failures_not_due", "feed_state", "save_feed_state", "due_retries"))):
+        for name in names:
+            timers.wrap(store, name, f"warehouse.{name}")
     original_slot = HostLimiter.slot
 
     @contextlib.contextmanager
@@ -229,7 +231,7 @@ def main() -> None:
         p_wall, p_cpu = time.perf_counter() - t, time.process_time() - c0
         st = pstats.Stats(prof)
         phases = {}  # every function process() calls directly, with its cumulative time
-        process_key = next(k for k in st.stats if k[2] == "process" and k[0].endswith("pipeline.py"))  # type: ignore[attr-defined]
+        process_key = next(k for k in st.stats if k[2] == "process" and k[0].endswith("pipeline/process.py"))  # type: ignore[attr-defined]
         for fn, (_cc, _nc, _tt, ct, callers) in st.stats.items():  # type: ignore[attr-defined]
             if process_key in callers and ct > 0.01:
                 phases[f"{Path(fn[0]).name}:{fn[2]}"] = callers[process_key][3]

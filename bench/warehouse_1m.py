@@ -308,6 +308,7 @@ def main() -> None:
     from media_monitoring.digest.compose import SPIKE_BASELINE_DAYS
     from media_monitoring.settings import load_settings
     from media_monitoring.warehouse import Warehouse
+    from media_monitoring.warehouse import articles as article_store
 
     settings = load_settings({})
     assert any(w.name == WATCHLIST for w in load_watchlists(settings.watchlists_file).watchlists)
@@ -352,7 +353,7 @@ def main() -> None:
             raw.commit()
             index_s = time.perf_counter() - t
             t = time.perf_counter()
-            hit_places = wh.rebuild_hit_places()  # derived table: filled from the loaded hits and places
+            hit_places = article_store.rebuild_hit_places(wh)  # derived table: filled from the loaded hits and places
             hit_places_s = time.perf_counter() - t
             t = time.perf_counter()
             raw.autocommit = True

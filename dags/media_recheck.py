@@ -49,7 +49,7 @@ def media_recheck():
     @task(outlets=[REVISIONS], multiple_outputs=False)
     def recheck() -> dict:
         """Make the re-checks due at the run's time; returns counts by outcome."""
-        from media_monitoring.recheck import recheck as run_recheck
+        from media_monitoring.pipeline.recheck import recheck as run_recheck
 
         context = get_current_context()
         record_start(context)

@@ -39,6 +39,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from media_monitoring.net import FEED_CONTENT_TYPES, MAX_FEED_BYTES
     from media_monitoring.pipeline import FEED_ACCEPT, open_warehouse
     from media_monitoring.urls import url_key
+    from media_monitoring.warehouse import articles
 
     with _client(args.feed_url, args.allow_private) as client:
         result = client.get(args.feed_url, max_bytes=MAX_FEED_BYTES, accept=FEED_ACCEPT,
@@ -48,7 +49,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     known: set[str] = set()
     if not args.no_warehouse:
         wh = open_warehouse(load_settings(), args.warehouse)
-        known = wh.known_ids(url_key(e.canonical_url) for e in entries)
+        known = articles.known_ids(wh, (url_key(e.canonical_url) for e in entries))
     out = [{"title": e.title, "link": e.link, "canonical_url": e.canonical_url,
             "published": e.published.isoformat() if e.published else None, "entry_id": e.entry_id,
             "article_id": url_key(e.canonical_url),
@@ -135,8 +136,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 def cmd_health(args: argparse.Namespace) -> int:
     from media_monitoring.pipeline import open_warehouse
+    from media_monitoring.warehouse import feeds
 
-    rows = open_warehouse(load_settings(), args.warehouse).feed_health_table()
+    rows = feeds.feed_health_table(open_warehouse(load_settings(), args.warehouse))
     if args.json:
         _print_json(rows)
         return 0
@@ -159,8 +161,9 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     from media_monitoring.pipeline import open_warehouse
+    from media_monitoring.warehouse import articles
 
-    rows = open_warehouse(load_settings(), args.warehouse).quarantined(include_released=args.all)
+    rows = articles.quarantined(open_warehouse(load_settings(), args.warehouse), include_released=args.all)
     _print_json([{k: r[k] for k in ("article_id", "outlet_id", "url", "failed_expectations", "observed",
                                     "quarantined_at", "released_at")} for r in rows])
     return 0

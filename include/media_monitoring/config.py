@@ -87,7 +87,7 @@ class FetchLimits(_Model):
     """Timeouts of the HTTP client (seconds); defaults in media_monitoring.net. ``threads``: feeds polled
     at once in one task (I/O-bound; parsing holds the GIL, so more helps only with slow servers)."""
 
-    threads: int | None = Field(None, ge=1, le=128)  # None: media_monitoring.pipeline.OUTLET_THREADS
+    threads: int | None = Field(None, ge=1, le=128)  # None: media_monitoring.pipeline.collect.OUTLET_THREADS
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(10.0, gt=0)
     deadline_s: float = Field(30.0, gt=0)

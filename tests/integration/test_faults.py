@@ -11,6 +11,7 @@ Network: loopback only (127.0.0.1, and ::1 for one SSRF case); every handler is 
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections import Counter
@@ -41,7 +42,6 @@ from faultserver import (
     stream,
 )
 
-from media_monitoring import pipeline
 from media_monitoring.net import MAX_FEED_BYTES, MAX_REDIRECTS, guard
 from media_monitoring.pipeline import CollectReport, collect, open_warehouse, process
 from media_monitoring.sandbox import BoundedExtractor
@@ -49,6 +49,10 @@ from media_monitoring.scheduling import FULL_FETCH_EVERY
 from media_monitoring.settings import load_settings
 from media_monitoring.urls import canonical_url, url_key
 from media_monitoring.warehouse import Warehouse, schema
+from media_monitoring.warehouse import feeds as feed_store
+
+# The collect stage's module (``pipeline.collect`` is its function), for the names patched in it.
+collect_stage = importlib.import_module("media_monitoring.pipeline.collect")
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -102,7 +106,7 @@ class Env:
 
     def health(self) -> dict[str, dict[str, Any]]:
         rows = {}
-        for row in self.wh.feed_health_table():
+        for row in feed_store.feed_health_table(self.wh):
             for key in ("last_attempt_at", "last_success_at", "last_new_item_at", "next_poll_at",
                         "first_polled_at"):
                 row[key] = _aware(row[key])
@@ -138,7 +142,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp: Path, outlets: list[dict[str, Any
     monkeypatch.setenv("MEDIA_MONITOR_DATA_DIR", str(tmp / "data"))
     settings = load_settings()
     env = Env(open_warehouse(settings), extractor, settings)
-    real = pipeline.collect_outlet
+    real = collect_stage.collect_outlet
 
     def timed(outlet, tools):  # per-outlet wall time: nothing may hang past its deadline
         started = time.monotonic()
@@ -147,7 +151,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp: Path, outlets: list[dict[str, Any
         finally:
             env.timings[outlet.id] = time.monotonic() - started
 
-    monkeypatch.setattr(pipeline, "collect_outlet", timed)
+    monkeypatch.setattr(collect_stage, "collect_outlet", timed)
     return env
 
 
@@ -603,8 +607,9 @@ def test_second_poll_of_unchanged_feed_parses_nothing_and_fetches_no_pages(
     assert pages == {f"{prefix}/1.html": 1, f"{prefix}/2.html": 1}
 
     calls = []
-    real = pipeline.read_feed
-    monkeypatch.setattr(pipeline, "read_feed", lambda body, url, ctype: calls.append(url) or real(body, url, ctype))
+    real = collect_stage.read_feed
+    monkeypatch.setattr(collect_stage, "read_feed",
+                        lambda body, url, ctype: calls.append(url) or real(body, url, ctype))
     second, elapsed = env.collect(["poller"], "poll-2")
     assert calls == []
     assert second.outlets[0].status == ("not_modified" if validators else "unchanged")

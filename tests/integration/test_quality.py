@@ -12,6 +12,8 @@ import yaml
 
 from media_monitoring.pipeline import collect, open_warehouse, process, release
 from media_monitoring.settings import load_settings
+from media_monitoring.warehouse import articles as article_store
+from media_monitoring.warehouse import feeds as feed_store
 
 pytestmark = pytest.mark.integration
 
@@ -63,11 +65,11 @@ def test_a_redesign_is_flagged_as_drift(tmp_path, data_dir, monkeypatch):
             _write_outlet(root, 4, start=run * 4, redesigned=run == 4)
             collect(["site"], run_id=f"r{run}", settings=settings, warehouse=wh)
             process(f"r{run}", settings=settings, warehouse=wh, run_time=when + timedelta(hours=run))
-        health = {h["outlet_id"]: h for h in wh.feed_health_table()}["site"]
+        health = {h["outlet_id"]: h for h in feed_store.feed_health_table(wh)}["site"]
         assert health["status"] == "drifting", health
         assert "extraction drift" in health["status_reason"] and "100%" in health["status_reason"]
-        assert {a["outlet_id"] for a in wh.sources_needing_attention()} == {"site"}
-        quarantined = wh.quarantined()
+        assert {a["outlet_id"] for a in feed_store.sources_needing_attention(wh)} == {"site"}
+        quarantined = article_store.quarantined(wh)
         assert len(quarantined) == 4 and all("body_word_count" in q["failed_expectations"] for q in quarantined)
         wh.close()
 
@@ -87,7 +89,7 @@ def test_release_after_a_config_fix_stores_without_refetching(replay_server, tmp
     wh = open_warehouse(settings)
     collect(["tass-en"], run_id="r1", settings=settings, warehouse=wh)
     process("r1", settings=settings, warehouse=wh, run_time=datetime(2026, 11, 22, tzinfo=UTC))
-    held = wh.quarantined()
+    held = article_store.quarantined(wh)
     assert len(held) == 3 and all(q["failed_expectations"] == ["language_expected_for_outlet"] for q in held)
     assert wh.count("articles") == 0
 
@@ -97,14 +99,14 @@ def test_release_after_a_config_fix_stores_without_refetching(replay_server, tmp
     forced = release([held[0]["article_id"]], settings=settings, warehouse=wh, force=True,
                      now=datetime(2026, 11, 22, 1, 30, tzinfo=UTC))  # an operator overrides the suite
     assert forced == {"released": [held[0]["article_id"]], "still_failing": [], "unknown": []}
-    assert wh.count("articles") == 1 and len(wh.quarantined()) == 2
+    assert wh.count("articles") == 1 and len(article_store.quarantined(wh)) == 2
 
     shutil.copy(ROOT / "seeds/replay/outlets.yaml", path)  # the fix
     settings = load_settings()
     released = release([q["article_id"] for q in held[1:]], settings=settings, warehouse=wh, force=False,
                         now=datetime(2026, 11, 22, 2, tzinfo=UTC))
     assert sorted(released["released"]) == sorted(q["article_id"] for q in held[1:])
-    assert wh.count("articles") == 3 and wh.quarantined() == []
+    assert wh.count("articles") == 3 and article_store.quarantined(wh) == []
     from media_monitoring.warehouse import digests
 
     lavrov = digests.undelivered_hits(wh, "any desk", ["central-asia-security"])

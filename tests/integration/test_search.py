@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from media_monitoring.search import parse
 from media_monitoring.warehouse import Warehouse, search_index
+from media_monitoring.warehouse import articles as article_store
 from media_monitoring.warehouse import search as ws
 
 pytestmark = pytest.mark.integration
@@ -65,7 +66,7 @@ def wh(request, tmp_path) -> Iterator[Warehouse]:
     url = (f"sqlite:///{tmp_path / 'search.sqlite'}" if request.param == "sqlite"
            else request.getfixturevalue("postgres_warehouse"))
     warehouse = Warehouse.connect(url)
-    warehouse.commit_batch("manual__search", ARTICLES, HITS, PLACES, [], None)
+    article_store.commit_batch(warehouse, "manual__search", ARTICLES, HITS, PLACES, [], None)
     try:
         yield warehouse
     finally:
@@ -172,7 +173,8 @@ def test_snippets_mark_the_matched_words_in_the_text_as_stored(wh):
 
 def test_the_index_follows_every_write(wh):
     changed = {**ARTICLES[1], "title": "Curling final in Sochi", "text": "Putin watched the curling final."}
-    wh.commit_batch("manual__again", [changed], [], [], [], None)  # re-processed: the upsert's update path
+    # re-processed: the upsert's update path
+    article_store.commit_batch(wh, "manual__again", [changed], [], [], [], None)
     assert _ids(wh, "hockey") == []
     assert _ids(wh, "curling") == ["en2"]
     with wh.engine.begin() as conn:
@@ -200,7 +202,7 @@ def test_a_warehouse_made_before_search_gets_the_index_and_its_articles(wh):
             assert search_index.missing_parts(conn) == []
         assert _ids(again, "putin") == ["en1", "en2"]
         assert _ids(again, "الرئيس") == ["ar1"]
-        again.commit_batch("manual__later", [{**ARTICLES[1], "article_id": "en9", "canonical_url": "https://x/9",
+        article_store.commit_batch(again, "manual__later", [{**ARTICLES[1], "article_id": "en9", "canonical_url": "https://x/9",
                                               "title": "Putin later"}], [], [], [], None)
         assert _ids(again, "putin") == ["en1", "en9", "en2"]  # same second as en2: the larger id first
     finally:

@@ -28,6 +28,8 @@ from media_monitoring.sandbox import BoundedExtractor
 from media_monitoring.scheduling import FAILING_AFTER
 from media_monitoring.settings import Settings, load_settings
 from media_monitoring.warehouse import Warehouse, schema
+from media_monitoring.warehouse import articles as article_store
+from media_monitoring.warehouse import feeds as feed_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -51,7 +53,7 @@ class Env:
             return {r["url"]: dict(r) for r in conn.execute(sa.select(schema.fetch_failures)).mappings()}
 
     def health(self, outlet_id: str) -> dict[str, Any]:
-        return next(r for r in self.wh.feed_health_table() if r["outlet_id"] == outlet_id)
+        return next(r for r in feed_store.feed_health_table(self.wh) if r["outlet_id"] == outlet_id)
 
 
 @pytest.fixture
@@ -142,7 +144,7 @@ def test_robots_disallowed_pages_are_never_requested_and_are_recorded(srv: Fault
     for row in failures.values():
         assert row["error_class"] == "robots_disallowed" and row["http_status"] is None
         assert row["outlet_id"] == "robots-site" and row["entry"]["title"] in titles.values()
-    staged = {r["url"] for r in env.wh.staged()}
+    staged = {r["url"] for r in article_store.staged(env.wh)}
     assert staged == {srv.url("/news/open/1.html"), srv.url("/news/open/4.html")}
 
 
@@ -297,4 +299,4 @@ def test_bad_pages_are_recorded_and_the_batch_goes_on(srv: FaultServer, make_env
     assert (report.status, report.entries, report.staged, report.page_failures) == ("ok", 4, 2, 2)
     failures = {url: row["error_class"] for url, row in env.failures().items()}
     assert failures == {srv.url("/bad/2.html"): "extract_timeout", srv.url("/bad/3.html"): "extract_crashed"}
-    assert {r["title"] for r in env.wh.staged()} == {pages["/bad/1.html"], pages["/bad/4.html"]}
+    assert {r["title"] for r in article_store.staged(env.wh)} == {pages["/bad/1.html"], pages["/bad/4.html"]}

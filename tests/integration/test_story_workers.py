@@ -17,6 +17,8 @@ import yaml
 
 from media_monitoring.urls import url_key
 from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import articles as article_store
+from media_monitoring.warehouse import stories as story_store
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +48,7 @@ def _worker(url: str, batches: list[list[dict]], barrier: multiprocessing.synchr
         for records in batches:
             articles, hits, places = tag_records(tagger, records, "r", stored_at=NOW)
             barrier.wait(WORKER_TIMEOUT_S)
-            wh.commit_batch("r", articles, hits, places, [], None)
+            article_store.commit_batch(wh, "r", articles, hits, places, [], None)
             assign_stories(wh, articles)
     finally:
         wh.close()
@@ -73,7 +75,7 @@ def test_two_workers_placing_rewrites_at_once_open_one_story(postgres_warehouse)
     try:
         for first, second in pairs:
             ids = [_record(first)["article_id"], _record(second)["article_id"]]
-            stories = wh.stories_of(ids)
+            stories = story_store.stories_of(wh, ids)
             assert set(stories) == set(ids)
             assert len({row["story_id"] for row in stories.values()}) == 1, first["story"]
             assert sorted(stories[ids[0]]["outlets"]) == sorted({first["outlet"], second["outlet"]})

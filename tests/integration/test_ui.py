@@ -37,6 +37,10 @@ import browser
 import pytest
 import sqlalchemy as sa
 
+from media_monitoring.warehouse import articles as article_store
+from media_monitoring.warehouse import quality as quality_store
+from media_monitoring.warehouse import stories as story_store
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -581,7 +585,7 @@ def test_hostile_article_in_search_stays_text(ui, chrome):
     payload = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
     wh = Warehouse.connect(ui.warehouse_url)  # create=True: as a DAG opens it (the search index exists)
     try:
-        wh.commit_batch("manual__hostile-search", [{
+        article_store.commit_batch(wh, "manual__hostile-search", [{
             "article_id": "e" * 32, "canonical_url": "https://evil.example/s", "url": "javascript:alert(1)",
             "outlet_id": "evil-outlet", "outlet_country": "ZZ", "title": f"Zyzzogeton {payload}",
             "published_at": datetime(2020, 1, 2, tzinfo=UTC), "language": "en",
@@ -738,7 +742,8 @@ def test_story_groups(ui, chrome):
     first, last = (datetime.fromisoformat(str(m["published_at"])).replace(tzinfo=UTC) for m in members)
     wh = Warehouse.connect(ui.warehouse_url, create=False)
     try:
-        wh.save_stories(
+        story_store.save_stories(
+            wh,
             [{"article_id": m["article_id"], "story_id": story_id, "matched_article_id": story_id,
               "similarity": 0.8 if i else None, "duplicate_of": None} for i, m in enumerate(members)],
             [{"story_id": story_id, "title": members[0]["title"], "first_seen": first, "last_seen": last,
@@ -812,7 +817,7 @@ def test_hostile_headline_stays_text(ui, chrome):
     wh = Warehouse.connect(ui.warehouse_url, create=False)
     try:
         article_id = "f" * 32
-        wh.commit_batch("manual__hostile", [{
+        article_store.commit_batch(wh, "manual__hostile", [{
             "article_id": article_id, "canonical_url": "javascript:alert(1)//x", "url": "javascript:alert(1)",
             "outlet_id": "evil-outlet", "outlet_country": "ZZ", "title": payload, "title_key": None, "author": None,
             "published_at": datetime(2020, 1, 1, tzinfo=UTC), "date_source": "meta", "language": "en",
@@ -845,7 +850,7 @@ def test_hostile_quarantine_stays_text(ui, chrome):
     at = datetime(2030, 1, 1, tzinfo=UTC)  # the newest run
     wh = Warehouse.connect(ui.warehouse_url, create=False)
     try:
-        wh.commit_batch(run_id, [], [], [], [{
+        article_store.commit_batch(wh, run_id, [], [], [], [{
             "article_id": "e" * 32, "canonical_url": "javascript:alert(1)//q", "url": "javascript:alert(1)",
             "outlet_id": "evil-outlet", "run_id": run_id, "failed_expectations": ["title_not_site_name"],
             "observed": {"title_not_site_name": payload}, "record": {"title": payload, "language": "en"},
@@ -929,7 +934,7 @@ def _fill_synthetic(url: str, n: int) -> None:
                 FROM generate_series(5, :n) i"""), {"n": n})
         from media_monitoring.warehouse import Warehouse
 
-        Warehouse(engine).rebuild_hit_places()  # derived from the hits and places written above
+        article_store.rebuild_hit_places(Warehouse(engine))  # derived from the hits and places written above
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     finally:
@@ -1048,7 +1053,7 @@ def test_ui_queries_are_index_driven_on_a_large_postgres_warehouse(postgres_ware
                 "forms": ["CSTO"], "snippet": "s"} in page.articles[0]["terms"]
 
         # The data-quality reads on PostgreSQL: JSON columns, the title out of the stored record.
-        wh.commit_batch("scheduled__q", [], [], [], [{
+        article_store.commit_batch(wh, "scheduled__q", [], [], [], [{
             "article_id": "e" * 32, "canonical_url": "https://q.example/1", "url": "https://q.example/1",
             "outlet_id": "outlet-1", "run_id": "scheduled__q", "failed_expectations": ["body_word_count"],
             "observed": {"body_word_count": 12}, "record": {"title": "Заголовок", "language": "ru", "text": "x"},
@@ -1073,7 +1078,7 @@ def test_latest_outlet_quality_walks_the_index_on_postgres(postgres_warehouse):
     from sqlalchemy.dialects import postgresql
 
     from media_monitoring.warehouse import Warehouse
-    from media_monitoring.warehouse.store import latest_outlet_quality_query
+    from media_monitoring.warehouse.quality import latest_outlet_quality_query
 
     wh = Warehouse.connect(postgres_warehouse)
     try:
@@ -1095,7 +1100,7 @@ def test_latest_outlet_quality_walks_the_index_on_postgres(postgres_warehouse):
                 "order by outlet_id, validated_at desc"))}
         scanned = {n.get("Relation Name") for n in _plan_nodes(plan["Plan"]) if n["Node Type"] == "Seq Scan"}
         assert "outlet_quality" not in scanned, sql
-        got = wh.latest_outlet_quality()
+        got = quality_store.latest_outlet_quality(wh)
         assert {k: (v["run_id"], v["articles"]) for k, v in got.items()} == expected
         assert len(got) == 30 and got["outlet-029"]["run_id"] == "run-8759"
         print(f"\nlatest_outlet_quality over 516,360 rows: {plan['Execution Time']:.1f} ms")

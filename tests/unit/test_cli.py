@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from media_monitoring.warehouse import articles as article_store
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +134,7 @@ def test_search_prints_json_lines_and_the_next_page_cursor(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
     wh = Warehouse.connect(url)
-    wh.commit_batch("r", [{"article_id": f"a{i}", "canonical_url": f"https://x.org/{i}", "url": f"https://x.org/{i}",
+    article_store.commit_batch(wh, "r", [{"article_id": f"a{i}", "canonical_url": f"https://x.org/{i}", "url": f"https://x.org/{i}",
                            "outlet_id": "ria-ru" if i % 2 else "tass-en", "title": f"Путин, день {i}",
                            "text": "Владимир Путин провёл переговоры.", "word_count": 4, "sources": [],
                            "countries": [], "regions": [], "language": "ru",

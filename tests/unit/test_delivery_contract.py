@@ -17,7 +17,10 @@ from media_monitoring.config import ConfigError, load_analysts
 from media_monitoring.digest.run import DigestDeliveryError, compose_digests, send_digests
 from media_monitoring.settings import load_settings
 from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import articles as article_store
 from media_monitoring.warehouse import digests as store
+from media_monitoring.warehouse import feeds as feed_store
+from media_monitoring.warehouse import quality as quality_store
 from media_monitoring.warehouse import schema as s
 
 pytestmark = pytest.mark.unit
@@ -81,7 +84,7 @@ def store_article(wh: Warehouse, ident: str, *, stored: datetime, published: dat
                "first_seen_at": first_seen or stored, "stored_at": stored}
     hit = {"article_id": ident, "watchlist": WATCHLIST, "term": "Sergey Lavrov", "field": "title", "start": 0, "end": 6,
            "alias": "Lavrov", "matched": "Lavrov", "snippet": f"Lavrov {ident}", "version": "1"}
-    wh.commit_batch("run", [article], [hit], [], [], None)
+    article_store.commit_batch(wh, "run", [article], [hit], [], [], None)
 
 
 def delivered(wh: Warehouse, subscription: str) -> dict[str, date]:
@@ -208,14 +211,16 @@ def test_two_composers_cannot_deliver_one_article_twice(wh, settings):
 
 def test_sources_needing_attention_and_quality_are_those_of_the_window(wh, settings):
     def health(status: str, when: datetime) -> None:
-        wh.save_feed_state({"outlet_id": "tass-en", "feed_url": "https://tass.com/rss", "status": status,
-                            "status_reason": f"{status} reason", "last_attempt_at": when})
+        feed_store.save_feed_state(wh, {"outlet_id": "tass-en", "feed_url": "https://tass.com/rss",
+                                        "status": status, "status_reason": f"{status} reason",
+                                        "last_attempt_at": when})
 
     health("failing", at(27, 10))
     health("ok", at(27, 18))  # recovered inside the window
-    wh.record_outlet_quality([{"run_id": "q1", "outlet_id": "tass-en", "articles": 4, "short_share": 0.25,
-                               "empty_share": 0.0, "quarantined_share": 0.5, "duplicate_share": 0.0,
-                               "failed_expectations": [], "drift_reason": None, "validated_at": at(27, 12)}])
+    quality_store.record_outlet_quality(wh, [{"run_id": "q1", "outlet_id": "tass-en", "articles": 4,
+                                              "short_share": 0.25, "empty_share": 0.0, "quarantined_share": 0.5,
+                                              "duplicate_share": 0.0, "failed_expectations": [],
+                                              "drift_reason": None, "validated_at": at(27, 12)}])
     run(wh, settings, at(28, 7))
     context = store.digest(wh, "Kabul desk", date(2021, 10, 27))["context"]
     assert [(a["outlet_id"], a["status"], a["recovered"]) for a in context["attention"]] == [

@@ -19,7 +19,9 @@ from media_monitoring.priority import AlertDeliveryError, quiet_until, select_al
 from media_monitoring.settings import load_settings, webhook_url_from_parts
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import alerts as store
+from media_monitoring.warehouse import articles as article_store
 from media_monitoring.warehouse import schema as s
+from media_monitoring.warehouse import stories as story_store
 
 pytestmark = pytest.mark.unit
 
@@ -77,9 +79,9 @@ def store_article(wh: Warehouse, ident: str, *, story: str, stored: datetime, te
                "stored_at": stored}
     hit = {"article_id": ident, "watchlist": WATCHLIST, "term": term, "field": "title", "start": 0, "end": 6,
            "alias": term, "matched": term, "snippet": f"{term} {ident}", "version": "1"}
-    wh.commit_batch("run", [article], [hit], [], [], None)
-    wh.save_stories([{"article_id": ident, "story_id": story, "matched_article_id": None, "similarity": None,
-                      "duplicate_of": None}], [])
+    article_store.commit_batch(wh, "run", [article], [hit], [], [], None)
+    story_store.save_stories(wh, [{"article_id": ident, "story_id": story, "matched_article_id": None,
+                                   "similarity": None, "duplicate_of": None}], [])
 
 
 class Channels:

@@ -30,6 +30,7 @@ from media_monitoring.scheduling import (
     health_status,
 )
 from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import articles as article_store
 
 pytestmark = pytest.mark.unit
 
@@ -252,7 +253,7 @@ def _store(wh: Warehouse, term: str, published: list[datetime], watchlist: str =
         hits += [{"article_id": article_id, "watchlist": watchlist, "term": term, "field": field, "start": 0,
                   "end": len(term), "alias": term, "matched": term, "snippet": term, "version": "1"}
                  for field in fields]
-    wh.commit_batch("spike-test", articles, hits, [], [], None)
+    article_store.commit_batch(wh, "spike-test", articles, hits, [], [], None)
 
 
 def _daily(per_day: int, days: int = SPIKE_BASELINE_DAYS) -> list[datetime]:

@@ -10,10 +10,12 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from media_monitoring.pipeline import _fold_exact_duplicates, assign_stories, tag_records
+from media_monitoring.pipeline import assign_stories, fold_exact_duplicates, tag_records
 from media_monitoring.tagging import Tagger
 from media_monitoring.urls import url_key
 from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import articles as article_store
+from media_monitoring.warehouse import stories as story_store
 
 pytestmark = pytest.mark.unit
 
@@ -33,8 +35,8 @@ def _record(ident: str, outlet: str, country: str, published: str, title: str, t
 def _store(wh: Warehouse, records: list[dict]) -> list[dict]:
     tagger = Tagger(ROOT / "include/config/watchlists.yaml", ROOT / "include/config/regions.yaml")
     articles, hits, places = tag_records(tagger, records, "r", stored_at=NOW)
-    articles, hits, places = _fold_exact_duplicates(wh, articles, hits, places)
-    wh.commit_batch("r", articles, hits, places, [], None)
+    articles, hits, places = fold_exact_duplicates(wh, articles, hits, places)
+    article_store.commit_batch(wh, "r", articles, hits, places, [], None)
     assign_stories(wh, articles)
     return articles
 
@@ -52,7 +54,7 @@ def test_rewrites_of_one_wire_story_are_one_story_covered_by_several_outlets(wh)
     _store(wh, [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
                 for a in wire])
     ids = [url_key(f"https://{a['outlet']}.example/{a['id']}") for a in wire]
-    stories = wh.stories_of(ids)
+    stories = story_store.stories_of(wh, ids)
     assert len({stories[i]["story_id"] for i in ids}) == 1
     story = stories[ids[0]]
     assert sorted(story["outlets"]) == sorted({a["outlet"] for a in wire})
@@ -68,7 +70,7 @@ def test_the_two_seeds_are_related_coverage_not_one_story(wh):
         title, _, text = (ROOT / "seeds" / name).read_text(encoding="utf-8").partition("\n")
         seeds.append(_record(name, outlet, country, published, title, text))
     _store(wh, seeds)
-    stories = wh.stories_of([r["article_id"] for r in seeds])
+    stories = story_store.stories_of(wh, [r["article_id"] for r in seeds])
     assert len({s["story_id"] for s in stories.values()}) == 2
 
 
@@ -79,7 +81,7 @@ def test_an_exact_copy_under_another_url_is_one_article_with_both_sources(wh):
     _store(wh, [original])
     _store(wh, [copy])
     assert wh.count("articles") == 1
-    rows = wh.known_ids([original["article_id"], copy["article_id"]])
+    rows = article_store.known_ids(wh, [original["article_id"], copy["article_id"]])
     assert rows == {original["article_id"]}
     with wh.engine.connect() as conn:
         sources = conn.execute(sa.text("select sources from articles")).scalar()
@@ -135,7 +137,7 @@ def test_stored_signatures_of_an_older_version_are_signed_again_before_comparing
     _store(wh, [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
                 for a in rest[:1]])
     ids = [url_key(f"https://{a['outlet']}.example/{a['id']}") for a in wire[:2]]
-    assert len({s["story_id"] for s in wh.stories_of(ids).values()}) == 1
+    assert len({s["story_id"] for s in story_store.stories_of(wh, ids).values()}) == 1
     with wh.engine.connect() as conn:
         versions = set(conn.execute(sa.text("select signature_version from articles")).scalars())
     assert versions == {SIGNATURE_VERSION}
@@ -150,10 +152,10 @@ def test_stored_articles_a_stopped_run_left_without_a_story_get_one_in_the_next(
                      for a in wire[:2])
     tagger = Tagger(ROOT / "include/config/watchlists.yaml", ROOT / "include/config/regions.yaml")
     articles, hits, places = tag_records(tagger, first, "r", stored_at=NOW)
-    wh.commit_batch("r", articles, hits, places, [], None)  # ... and the run stops here
+    article_store.commit_batch(wh, "r", articles, hits, places, [], None)  # ... and the run stops here
     _store(wh, second)
     ids = [first[0]["article_id"], second[0]["article_id"]]
-    stories = wh.stories_of(ids)
+    stories = story_store.stories_of(wh, ids)
     assert set(stories) == set(ids) and len({s["story_id"] for s in stories.values()}) == 1
 
 
@@ -169,7 +171,7 @@ def test_a_warehouse_without_story_bands_fills_them_for_the_lookback_and_still_g
         conn.execute(sa.text("delete from story_index"))
     caplog.set_level("INFO", logger="media_monitoring")
     _store(wh, records[1:])
-    stories = wh.stories_of([r["article_id"] for r in records])
+    stories = story_store.stories_of(wh, [r["article_id"] for r in records])
     assert len(stories) == len(records) and len({s["story_id"] for s in stories.values()}) == 1
     assert any("story bands filled for 1 stored articles" in r.message for r in caplog.records)
     assert wh.count("story_bands") == 64 * len(records)
@@ -180,9 +182,9 @@ def test_an_article_placed_again_keeps_its_story_and_one_set_of_band_keys(wh):
     records = [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
                for a in wire]
     _store(wh, records)
-    before = wh.stories_of([r["article_id"] for r in records])
+    before = story_store.stories_of(wh, [r["article_id"] for r in records])
     _store(wh, records[1:])  # a retried process task stores and places the same articles again
-    assert wh.stories_of([r["article_id"] for r in records]) == before
+    assert story_store.stories_of(wh, [r["article_id"] for r in records]) == before
     assert wh.count("story_bands") == 64 * len(records)
 
 
@@ -198,5 +200,5 @@ def test_band_keys_of_old_articles_are_dropped_and_a_late_rewrite_still_finds_it
     _store(wh, [_record("later", other["outlet"], other["outlet_country"], later, other["title"], other["text"])])
     assert wh.count("story_bands") == 64  # only the newest article's: the first is more than a week older
     _store(wh, late)
-    stories = wh.stories_of([first[0]["article_id"], late[0]["article_id"]])
+    stories = story_store.stories_of(wh, [first[0]["article_id"], late[0]["article_id"]])
     assert len(stories) == 2 and len({s["story_id"] for s in stories.values()}) == 1

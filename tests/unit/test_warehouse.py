@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from media_monitoring.warehouse import Warehouse, WarehouseSchemaError
+from media_monitoring.warehouse import articles as article_store
 from media_monitoring.warehouse import schema as s
 
 pytestmark = pytest.mark.unit
@@ -40,7 +41,7 @@ def test_a_version_1_warehouse_is_upgraded_in_place_and_keeps_its_rows(tmp_path,
     wh = Warehouse.connect(url)
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
                "text": "body", "word_count": 1, "sources": [], "countries": [], "regions": []}
-    wh.commit_batch("r1", [article], [], [], [], None, processed=[], entry_ids=[])
+    article_store.commit_batch(wh, "r1", [article], [], [], [], None, processed=[], entry_ids=[])
     with wh.engine.begin() as conn:
         conn.execute(s.digest_sends.insert().values(
             digest_date=date(2021, 8, 24), subscription="x", recipients=[], message_id="m", subject="s",
@@ -96,14 +97,62 @@ def test_staging_is_a_queue_and_commit_is_idempotent(tmp_path):
     wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
     record = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
               "run_id": "r1", "entry_ids": ["a1"]}
-    wh.stage("r1", "o", [record])
-    wh.stage("r1", "o", [record])  # a retried collect stages the same row again, not twice
-    assert [r["article_id"] for r in wh.staged()] == ["a1"]
+    article_store.stage(wh, "r1", "o", [record])
+    article_store.stage(wh, "r1", "o", [record])  # a retried collect stages the same row again, not twice
+    assert [r["article_id"] for r in article_store.staged(wh)] == ["a1"]
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
                "text": "body", "word_count": 1, "sources": [], "countries": [], "regions": []}
     for _ in range(2):
-        wh.commit_batch("r2", [article], [], [], [], None, processed=[("r1", "a1")], entry_ids=["a1"])
+        article_store.commit_batch(wh, "r2", [article], [], [], [], None, processed=[("r1", "a1")], entry_ids=["a1"])
     assert wh.count("articles") == 1 and wh.count("staging") == 0
+    wh.close()
+
+
+def test_sources_staged_by_collect_reach_the_stored_article_once_process_adds_them(tmp_path):
+    """Collect stages the feed entries that lead to a stored article; they stay apart from the records to
+    validate, and process adds them to the article once, whichever outlets and retries staged them."""
+    wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    first = {"outlet_id": "o", "link": "https://x.org/a"}
+    article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
+               "text": "body", "word_count": 1, "sources": [first], "countries": [], "regions": []}
+    article_store.commit_batch(wh, "r1", [article], [], [], [], None)
+    mirror = {"outlet_id": "p", "link": "https://mirror.example/a"}
+    reposted = {"outlet_id": "o", "link": "https://x.org/a?utm=feed"}
+    record = {"article_id": "b1", "canonical_url": "https://x.org/b", "url": "https://x.org/b", "outlet_id": "o",
+              "run_id": "r2", "entry_ids": ["b1"]}
+    for _ in range(2):  # a retried collect task stages the same rows again
+        article_store.stage(wh, "r2", "o", [record], sources={"a1": [first, reposted], "gone": [first]})
+        article_store.stage(wh, "r2", "p", [], sources={"a1": [mirror]})
+    assert [r["article_id"] for r in article_store.staged(wh)] == ["b1"]
+    assert wh.count("articles") == 1
+    with wh.engine.connect() as conn:
+        assert conn.execute(sa.select(s.articles.c.sources)).scalar_one() == [first]  # collect changed nothing
+
+    assert article_store.add_staged_sources(wh) == 1
+    with wh.engine.connect() as conn:
+        sources = conn.execute(sa.select(s.articles.c.sources)).scalar_one()
+    assert sorted(sources, key=lambda x: x["link"]) == sorted([first, reposted, mirror], key=lambda x: x["link"])
+    assert [r["article_id"] for r in article_store.staged(wh)] == ["b1"] and wh.count("staging") == 1
+    assert article_store.add_staged_sources(wh) == 0  # nothing left to add
+    wh.close()
+
+
+def test_drift_sets_its_own_columns_and_logs_the_status_change(tmp_path):
+    """Process flags drift on a feed's health row without rewriting what the poll recorded there."""
+    from media_monitoring.warehouse import feeds as feed_store
+
+    wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    polled = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    feed_store.save_feed_state(wh, {"outlet_id": "o", "feed_url": "https://x.org/rss", "last_attempt_at": polled,
+                                    "new_items": 4, "etag": '"v1"', "status": "ok"})
+    feed_store.set_drift(wh, "o", "extraction drift", "drifting", "extraction drift", polled)
+    state = feed_store.feed_state(wh, "o")
+    assert (state["drift_reason"], state["status"], state["status_reason"]) == (
+        "extraction drift", "drifting", "extraction drift")
+    assert (state["new_items"], state["etag"], state["last_attempt_at"]) == (4, '"v1"', polled)
+    with wh.engine.connect() as conn:
+        logged = conn.execute(sa.select(s.feed_status_log.c.status, s.feed_status_log.c.changed_at)).all()
+    assert [(status, changed.replace(tzinfo=UTC)) for status, changed in logged] == [("drifting", polled)]
     wh.close()
 
 
@@ -125,17 +174,17 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     def listed() -> list[str]:
         return [a["article_id"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles]
 
-    wh.commit_batch("r1", [article], [hit], [place], [], None)
+    article_store.commit_batch(wh, "r1", [article], [hit], [place], [], None)
     assert listed() == ["a1"]
-    wh.replace_hits(["a1"], ["w"], [])  # a watchlist change drops the article's only hit
+    article_store.replace_hits(wh, ["a1"], ["w"], [])  # a watchlist change drops the article's only hit
     assert listed() == []
-    wh.replace_hits(["a1"], ["w"], [hit])
+    article_store.replace_hits(wh, ["a1"], ["w"], [hit])
     assert listed() == ["a1"]
-    wh.commit_batch("r2", [{**article, "published_at": when + timedelta(hours=1)}], [hit], [], [], None)
+    article_store.commit_batch(wh, "r2", [{**article, "published_at": when + timedelta(hours=1)}], [hit], [], [], None)
     assert listed() == []  # re-tagged without the region
-    wh.commit_batch("r3", [article], [hit], [place], [], None)
+    article_store.commit_batch(wh, "r3", [article], [hit], [place], [], None)
     assert [a["published_at"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles] == [when]
-    assert wh.rebuild_hit_places() == 1
+    assert article_store.rebuild_hit_places(wh) == 1
     wh.close()
 
 
@@ -150,7 +199,7 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
                "title": "Путин в Астане", "text": "body", "word_count": 1, "sources": [], "countries": [],
                "regions": [], "published_at": datetime(2021, 10, 28, tzinfo=UTC)}
-    wh.commit_batch("r1", [article], [], [], [], None)
+    article_store.commit_batch(wh, "r1", [article], [], [], [], None)
     with wh.engine.begin() as conn:
         for trigger in search_index.FTS_TRIGGERS:
             conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
@@ -166,8 +215,8 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
         wh.close()
     assert sum("search index created" in r.message for r in caplog.records) == 1
     wh = Warehouse.connect(url)
-    wh.commit_batch("r2", [{**article, "article_id": "a2", "canonical_url": "https://x.org/b", "title": "Putin"}],
-                    [], [], [], None)
+    article_store.commit_batch(wh, "r2", [{**article, "article_id": "a2", "canonical_url": "https://x.org/b",
+                                           "title": "Putin"}], [], [], [], None)
     assert [a["article_id"] for a in search.search_page(wh, parse("putin"), search.SearchFilter()).articles] == ["a2"]
     wh.close()
 

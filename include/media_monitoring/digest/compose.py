@@ -20,6 +20,7 @@ from media_monitoring.digest.windows import Edition
 from media_monitoring.revisions import describe
 from media_monitoring.warehouse import Warehouse, revisions
 from media_monitoring.warehouse import digests as store
+from media_monitoring.warehouse import stories as story_store
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def _group_stories(wh: Warehouse, ranked: list[dict[str, Any]]) -> tuple[list[di
 
     Returns the items to list and the window's top stories (covered by several outlets), widest first.
     """
-    stories = wh.stories_of([i["article_id"] for i in ranked])
+    stories = story_store.stories_of(wh, [i["article_id"] for i in ranked])
     leaders: dict[str, dict[str, Any]] = {}
     items = []
     for item in ranked:

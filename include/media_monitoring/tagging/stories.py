@@ -33,10 +33,7 @@ from media_monitoring.tagging.signatures import (
     THRESHOLD,
     band_keys,
     is_empty,
-    pack_signature,  # noqa: F401  (this and the next two: the pipeline imports them from here)
     signature_array,
-    sketch,  # noqa: F401
-    text_hash,  # noqa: F401
 )
 
 WINDOW = timedelta(days=3)  # of published time: to the article joined, and from the story's first article

@@ -52,7 +52,7 @@ def record_alerts(wh: Warehouse, rows: Sequence[dict[str, Any]]) -> int:
     """Insert alert ledger rows; a (subscription, story) that has one keeps it. Returns the rows offered."""
     if rows:
         with wh.engine.begin() as conn:
-            wh._upsert(conn, s.alerts, list(rows), update=())
+            wh.upsert(conn, s.alerts, list(rows), update=())
     return len(rows)
 
 
@@ -100,7 +100,7 @@ def send_log(wh: Warehouse, subscription: str, story_id: str) -> dict[str, dict[
 
 def record_send(wh: Warehouse, row: dict[str, Any]) -> None:
     with wh.engine.begin() as conn:
-        wh._upsert(conn, s.alert_sends, [row])
+        wh.upsert(conn, s.alert_sends, [row])
 
 
 def story_coverage(wh: Warehouse, story_id: str) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from media_monitoring.warehouse import schema as s
-from media_monitoring.warehouse.store import Warehouse, _aware, aware_row
+from media_monitoring.warehouse.store import Warehouse, aware, aware_row
 
 _HIT_COLUMNS = (s.articles.c.article_id, s.articles.c.title, s.articles.c.url, s.articles.c.outlet_id,
                 s.articles.c.outlet_country, s.articles.c.language, s.articles.c.published_at,
@@ -67,7 +67,7 @@ def last_scheduled(wh: Warehouse, subscription: str) -> tuple[datetime | None, d
     with wh.engine.connect() as conn:
         last, first = conn.execute(sa.select(sa.func.max(d.c.window_end), sa.func.min(d.c.window_start))
                                    .where(mine)).one()
-    return _aware(last), _aware(first)
+    return aware(last), aware(first)
 
 
 def entries(wh: Warehouse, subscription: str, day: date) -> list[dict[str, Any]]:
@@ -118,7 +118,7 @@ def sent(wh: Warehouse, day: date, subscription: str) -> dict[str, Any] | None:
 
 def record_send(wh: Warehouse, row: dict[str, Any]) -> None:
     with wh.engine.begin() as conn:
-        wh._upsert(conn, s.digest_sends, [row])
+        wh.upsert(conn, s.digest_sends, [row])
 
 
 def received(wh: Warehouse, subscription: str) -> list[dict[str, Any]]:
@@ -185,6 +185,6 @@ def term_article_counts(wh: Warehouse, watchlist: str, start: datetime, end: dat
     counts: dict[tuple[str, date], int] = {}
     with wh.engine.connect() as conn:
         for term, _article, published in conn.execute(q):
-            key = (term, _aware(published).date())
+            key = (term, aware(published).date())
             counts[key] = counts.get(key, 0) + 1
     return [{"term": t, "day": d, "articles": n} for (t, d), n in sorted(counts.items())]

@@ -28,7 +28,7 @@ def schedule(wh: Warehouse, rows: Sequence[dict[str, Any]]) -> None:
     """Insert schedule rows; an article that has one keeps it (a rerun schedules nothing twice)."""
     if rows:
         with wh.engine.begin() as conn:
-            wh._upsert(conn, s.article_rechecks, list(rows), update=())
+            wh.upsert(conn, s.article_rechecks, list(rows), update=())
 
 
 def due(wh: Warehouse, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -62,7 +62,7 @@ def record_check(wh: Warehouse, article_id: str, changes: dict[str, Any], revisi
     with wh.engine.begin() as conn:
         conn.execute(r.update().where(r.c.article_id == article_id).values(**changes))
         if revision is not None:
-            wh._upsert(conn, s.article_revisions, [revision], update=())
+            wh.upsert(conn, s.article_revisions, [revision], update=())
 
 
 def revisions_of(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

@@ -14,14 +14,14 @@ import sqlalchemy as sa
 
 from media_monitoring.schedules import DAG_INTERVALS, STALE_AFTER_INTERVALS
 from media_monitoring.warehouse import schema as s
-from media_monitoring.warehouse.store import Warehouse, _aware
+from media_monitoring.warehouse.store import Warehouse, aware
 
 MAX_ERROR_CHARS = 2000  # an exception message, cut: the task log has the rest
 
 
 def _save(wh: Warehouse, row: dict[str, Any], update: list[str]) -> None:
     with wh.engine.begin() as conn:
-        wh._upsert(conn, s.pipeline_runs, [row], update=update)
+        wh.upsert(conn, s.pipeline_runs, [row], update=update)
 
 
 def started(wh: Warehouse, dag_id: str, run_id: str, *, run_type: str | None, at: datetime) -> None:
@@ -53,7 +53,7 @@ def _latest(wh: Warehouse, dag_id: str, state: str) -> dict[str, Any] | None:
     if row is None:
         return None
     data = dict(row._mapping)
-    data["started_at"], data["ended_at"] = _aware(data["started_at"]), _aware(data["ended_at"])
+    data["started_at"], data["ended_at"] = aware(data["started_at"]), aware(data["ended_at"])
     return data
 
 

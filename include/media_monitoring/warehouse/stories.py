@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql
 from media_monitoring.tagging.signatures import BAND_VERSION, SIGNATURE_VERSION, band_keys, pack_signature, sketch
 from media_monitoring.tagging.stories import WINDOW, Assignment, StoryArticle
 from media_monitoring.warehouse import schema as s
-from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse, _aware
+from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse, aware
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,8 @@ def _article_columns() -> list[sa.ColumnElement[Any]]:
 
 def _row(r: Any) -> dict[str, Any]:
     row = dict(r)
-    row["published_at"] = _aware(row["published_at"] or row["fetched_at"])
-    row["story_first_seen"] = _aware(row["story_first_seen"])
+    row["published_at"] = aware(row["published_at"] or row["fetched_at"])
+    row["story_first_seen"] = aware(row["story_first_seen"])
     return row
 
 
@@ -181,7 +181,7 @@ def replace_bands(conn: sa.Connection, articles: Sequence[StoryArticle]) -> None
 def save_placement(wh: Warehouse, conn: sa.Connection, assignments: Sequence[Assignment],
                    articles: Sequence[StoryArticle]) -> None:
     """Store where the articles went (``article_stories``) and their band keys, replacing earlier ones."""
-    wh._upsert(conn, s.article_stories, [a.to_row() for a in assignments])
+    wh.upsert(conn, s.article_stories, [a.to_row() for a in assignments])
     replace_bands(conn, articles)
 
 
@@ -195,20 +195,37 @@ def members(conn: sa.Connection, story_ids: Sequence[str]) -> list[dict[str, Any
              .join(st, st.c.article_id == a.c.article_id).where(st.c.story_id.in_(list(piece))))
         for r in conn.execute(q).mappings():
             row = dict(r)
-            row["published_at"] = _aware(row["published_at"] or row["fetched_at"])
+            row["published_at"] = aware(row["published_at"] or row["fetched_at"])
             rows.append(row)
     return rows
 
 
 def save_summaries(wh: Warehouse, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Store the ``stories`` rows of the stories a placement touched."""
-    wh._upsert(conn, s.stories, rows)
+    wh.upsert(conn, s.stories, rows)
+
+
+def save_stories(wh: Warehouse, assignments: Sequence[dict[str, Any]], stories: Sequence[dict[str, Any]]) -> None:
+    """Store ``article_stories`` and ``stories`` rows as they are, in one transaction (no band keys: the rows
+    of a placement go through :func:`save_placement` and :func:`save_summaries`)."""
+    with wh.engine.begin() as conn:
+        wh.upsert(conn, s.article_stories, assignments)
+        wh.upsert(conn, s.stories, stories)
+
+
+def stories_of(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """article_id -> its story row."""
+    st, sto = s.article_stories, s.stories
+    with wh.engine.connect() as conn:
+        rows = conn.execute(sa.select(st.c.article_id, sto).join(sto, sto.c.story_id == st.c.story_id)
+                            .where(st.c.article_id.in_(list(article_ids)))).mappings()
+        return {r["article_id"]: dict(r) for r in rows}
 
 
 def _state(conn: sa.Connection) -> tuple[str | None, datetime | None]:
     """(version, complete_from) of the band table; (None, None) before its first fill."""
     row = conn.execute(sa.select(s.story_index).where(s.story_index.c.name == BANDS_ROW)).mappings().first()
-    return (row["version"], _aware(row["complete_from"])) if row is not None else (None, None)
+    return (row["version"], aware(row["complete_from"])) if row is not None else (None, None)
 
 
 def _fill(wh: Warehouse, start: datetime, end: datetime | None) -> int:
@@ -276,7 +293,7 @@ def ensure_bands(wh: Warehouse, published: Sequence[datetime]) -> int:
             for piece in _chunks(old, UPSERT_CHUNK):
                 conn.execute(s.story_bands.delete().where(s.story_bands.c.article_id.in_(list(piece))))
             complete_from = keep_from
-        wh._upsert(conn, s.story_index, [{"name": BANDS_ROW, "version": BAND_VERSION, "complete_from": complete_from}])
+        wh.upsert(conn, s.story_index, [{"name": BANDS_ROW, "version": BAND_VERSION, "complete_from": complete_from}])
     if filled:
         log.info("story bands filled for %d stored articles", filled)
     return filled

@@ -40,7 +40,7 @@ articles = sa.Table(
     # ledger hands every article to the next digest of each matching subscription after this instant
     sa.Column("stored_at", TS),
     sa.Column("text_hash", sa.String(32), index=True),  # exact duplicates (syndicated copy) are one article
-    sa.Column("signature", sa.LargeBinary),  # MinHash for story grouping (tagging/stories.py)
+    sa.Column("signature", sa.LargeBinary),  # MinHash for story grouping (tagging/signatures.py)
     sa.Column("signature_version", sa.String(40)),
     # Newest first, ties by id: the UI's keyset walk and every date range (digest days, spikes, stories).
     sa.Index("ix_articles_published", "published_at", "article_id"),
@@ -76,7 +76,7 @@ article_stories = sa.Table(
 )
 
 # The story index, kept in the warehouse so that a run holds only its own articles and candidates: one
-# row per LSH band of each placed article's signature (tagging/stories.band_keys), written in the
+# row per LSH band of each placed article's signature (tagging/signatures.band_keys), written in the
 # transaction that stores the article's story. A new article's candidates are the articles that share a
 # band key with it and were published within the story window (warehouse/stories.py).
 story_bands = sa.Table(
@@ -97,7 +97,7 @@ story_index = sa.Table(
     "story_index",
     metadata,
     sa.Column("name", sa.String(32), primary_key=True),  # one row: "story_bands"
-    sa.Column("version", sa.String(80), nullable=False),  # tagging/stories.BAND_VERSION
+    sa.Column("version", sa.String(80), nullable=False),  # tagging/signatures.BAND_VERSION
     sa.Column("complete_from", TS, nullable=False),
 )
 
@@ -136,7 +136,7 @@ article_places = sa.Table(
 
 # The places of the articles that have watchlist hits, with their published time: what the UI's region
 # filter lists, newest first, from one index range. Derived from article_places and watchlist_hits
-# (Warehouse._refresh_hit_places keeps it in step on every write of either). Without it, a region
+# (warehouse.articles.refresh_hit_places keeps it in step on every write of either). Without it, a region
 # whose articles rarely have hits makes the database walk every article newest first (7 s on 1M).
 hit_places = sa.Table(
     "hit_places",

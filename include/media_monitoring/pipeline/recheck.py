@@ -18,10 +18,12 @@ from typing import Any
 from media_monitoring import revisions as rv
 from media_monitoring.boilerplate import OutletTemplate
 from media_monitoring.net import MAX_PAGE_BYTES, PAGE_CONTENT_TYPES, FetchError, HttpClient
+from media_monitoring.pipeline.collect import PAGE_ACCEPT, allowance
+from media_monitoring.pipeline.plan import host_limiter, load_outlets
 from media_monitoring.politeness import RobotsRules
 from media_monitoring.sandbox import BoundedExtractor, ExtractionFailed
 from media_monitoring.settings import Settings
-from media_monitoring.warehouse import Warehouse
+from media_monitoring.warehouse import Warehouse, feeds
 from media_monitoring.warehouse import revisions as store
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,6 @@ def schedule_new(wh: Warehouse, now: datetime, limit: int = 10_000) -> int:
 def recheck(*, settings: Settings, warehouse: Warehouse, run_id: str, now: datetime,
             limit: int = RECHECKS_PER_RUN, extractor: BoundedExtractor | None = None) -> RecheckReport:
     """Schedule new watchlist articles, then make the re-checks due at ``now``."""
-    from media_monitoring.pipeline import PAGE_ACCEPT, feed_host, host_limiter, load_outlets
-
     report = RecheckReport(scheduled=schedule_new(warehouse, now))
     due = store.due(warehouse, now, limit)
     if not due:
@@ -68,7 +68,7 @@ def recheck(*, settings: Settings, warehouse: Warehouse, run_id: str, now: datet
     outlets = registry.by_id()
     templates: dict[str, OutletTemplate | None] = {}
     for outlet_id in {row["outlet_id"] for row in due}:
-        state = warehouse.outlet_template(outlet_id)
+        state = feeds.outlet_template(warehouse, outlet_id)
         templates[outlet_id] = OutletTemplate.from_json(state) if state else None
     own_extractor = extractor is None
     extractor = extractor or BoundedExtractor()
@@ -81,13 +81,13 @@ def recheck(*, settings: Settings, warehouse: Warehouse, run_id: str, now: datet
 
             def check(row: dict[str, Any]) -> str:
                 outlet = outlets.get(row["outlet_id"])
-                allowance = (feed_host(outlet),) if outlet and outlet.allow_private else ()
+                allowed = allowance(outlet) if outlet else ()
                 check_no = rv.due_check(row["first_fetched_at"], row["checks_done"], now) or row["checks_done"] + 1
                 try:
-                    if not robots.allowed(row["url"], allowance):
+                    if not robots.allowed(row["url"], allowed):
                         raise FetchError("robots_disallowed", "robots.txt disallows this page for us", url=row["url"])
                     with limiter.slot(row["url"]):
-                        page = client.get(row["url"], allow_private_hosts=allowance, max_bytes=MAX_PAGE_BYTES,
+                        page = client.get(row["url"], allow_private_hosts=allowed, max_bytes=MAX_PAGE_BYTES,
                                           accept=PAGE_ACCEPT, content_types=PAGE_CONTENT_TYPES,
                                           etag=row["etag"], last_modified=row["last_modified"])
                 except FetchError as exc:

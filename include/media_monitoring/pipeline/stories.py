@@ -1,0 +1,65 @@
+"""Placing a run's stored articles in stories, with the stored articles they may join.
+
+Stories are found by MinHash/LSH over the articles' texts (:mod:`media_monitoring.tagging.stories`); the
+band keys and the placement lock live in the warehouse (:mod:`media_monitoring.warehouse.stories`), so a run
+reads only the stored articles that may share a story with its own, and stored articles signed with an
+older signature version are signed again on the way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+from media_monitoring.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
+    """Group new articles into stories with the stored ones (MinHash/LSH band keys kept in the warehouse);
+    returns the stories touched. Reads only the stored articles that share a band key or a text with the
+    batch, and places them under the warehouse's placement lock: workers processing partitions at once
+    place one after another and never open one story twice."""
+    from media_monitoring.tagging.signatures import band_keys, signature_array
+    from media_monitoring.tagging.stories import WINDOW, StoryArticle, StoryIndex, lookback, summarise
+    from media_monitoring.warehouse import stories as store
+
+    new = [StoryArticle(a["article_id"], signature_array(a["signature"]), a["published_at"] or a["fetched_at"],
+                        a["outlet_id"], a.get("outlet_country"), tuple(a.get("countries") or ()), a["text_hash"])
+           for a in articles if a.get("signature") and (a["published_at"] or a["fetched_at"])]
+    if not new:
+        return 0
+    since = lookback([a.published_at for a in new])
+    store.ensure_bands(wh, [a.published_at for a in new])
+    with store.placement(wh) as conn:
+        ids = {a.article_id for a in new}
+        left = store.sign_again(wh, conn, store.unassigned(conn, since, exclude=ids))
+        if left:  # stored, but a run stopped before giving them a story
+            log.info("%d stored articles without a story are placed with this run's", len(left))
+            new += [StoryArticle.from_row(r) for r in left]
+            ids.update(r["article_id"] for r in left)
+        until = max(a.published_at for a in new) + WINDOW
+        rows = store.candidates(wh, conn, {k for a in new for k in band_keys(a.signature)},
+                                {a.text_hash for a in new if a.text_hash}, since, until, exclude=ids)
+        stale = {r["article_id"] for r in rows if not store.is_current(r)}
+        stored = [StoryArticle.from_row(r) for r in store.sign_again(wh, conn, rows)]
+        store.replace_bands(conn, [a for a in stored if a.article_id in stale])
+        index = StoryIndex(stored)
+        log.info("story index: %d new articles, %d stored candidates published %s to %s", len(new), len(index),
+                 since.isoformat(), until.isoformat())
+        assignments = index.assign_detailed(new)
+        store.save_placement(wh, conn, assignments, new)
+        members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in store.members(conn, sorted({a.story_id for a in assignments})):
+            members[row["story_id"]].append(row)
+        summaries = []
+        for story_id, rows_of in members.items():
+            first = min(rows_of, key=lambda r: (r["published_at"], r["article_id"]))
+            summary = summarise([StoryArticle.from_row(r) for r in rows_of], story_id)
+            summaries.append({**summary.to_row(), "title": first["title"]})
+        store.save_summaries(wh, conn, summaries)
+    grouped = sum(1 for r in summaries if len(r["outlets"]) > 1)
+    log.info("%d new articles in %d stories (%d covered by several outlets)", len(new), len(summaries), grouped)
+    return len(summaries)
