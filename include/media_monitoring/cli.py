@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -260,6 +262,70 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day_arg(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _export_rows(args: argparse.Namespace, wh: Any) -> Iterator[dict[str, Any]]:
+    """The rows of the list ``args.kind`` asks for, read while they are written."""
+    from media_monitoring.warehouse import export as exported
+
+    if args.kind == "hits":
+        from media_monitoring.config import load_watchlists
+
+        since, until = _day_arg(getattr(args, "from"), "--from"), _day_arg(args.to, "--to")
+        if since and until and since > until:
+            raise ValueError("--from is after --to: no article can match")
+        watchlists = tuple(sorted(w.name for w in load_watchlists(load_settings().watchlists_file).watchlists
+                                  if any(t.name == args.term for t in w.terms))) if args.term else ()
+        return exported.hit_rows(wh, exported.HitFilter(term=args.term, watchlists=watchlists, region=args.region,
+                                                        outlet=args.outlet, since=since, until=until))
+    if args.kind == "search":
+        from media_monitoring.search import parse, search_window
+        from media_monitoring.warehouse import search
+
+        query = parse(args.query)  # a QueryError is a ValueError: reported with what is wrong
+        since, until = search_window(args.period, getattr(args, "from"), args.to, datetime.now(UTC))
+        flt = search.SearchFilter(since=since, until=until, outlet=args.outlet, outlet_country=args.outlet_country,
+                                  country=args.country, region=args.region, language=args.language, term=args.term)
+        return exported.search_rows(wh, query, flt, sort=args.sort)
+    from media_monitoring.warehouse import digests
+
+    day = _day_arg(args.date, "--date")
+    if day is None or digests.digest(wh, args.subscription, day) is None:
+        raise ValueError(f"no digest was composed for {args.subscription!r} on {args.date}")
+    return exported.digest_rows(wh, args.subscription, day)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """A filtered list as CSV or JSON, written while it is read (a million rows never sit in memory)."""
+    from media_monitoring import export
+    from media_monitoring.pipeline import open_warehouse
+
+    wh = open_warehouse(load_settings(), args.warehouse)
+    body = export.encoded(export.chunks(args.kind, args.format, _export_rows(args, wh), bom=args.bom))
+    if args.output and args.output != "-":
+        target = Path(args.output)
+        partial = target.with_name(target.name + ".part")  # a file cut short is never mistaken for the export
+        with partial.open("wb") as out:
+            for chunk in body:
+                out.write(chunk)
+        partial.replace(target)
+        return 0
+    try:
+        for chunk in body:
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # the reader stopped early (| head): not an error of the export
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def cmd_replay_server(args: argparse.Namespace) -> int:
     from media_monitoring.replay import ReplayServer
 
@@ -351,6 +417,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--after", metavar="CURSOR", help="the cursor printed on stderr: the next page")
     p.add_argument("--warehouse")
     p.set_defaults(func=cmd_search)
+
+    formats = argparse.ArgumentParser(add_help=False)
+    formats.add_argument("--format", choices=["csv", "json"], default="csv",
+                         help="CSV with a header row, or one JSON array (default %(default)s)")
+    formats.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    formats.add_argument("--bom", action="store_true",
+                         help="start the CSV with a byte-order mark (spreadsheet programs need it for UTF-8)")
+    formats.add_argument("--warehouse")
+    p = sub.add_parser("export", help="a filtered list as CSV or JSON, streamed: hits, search results, a digest")
+    kinds = p.add_subparsers(dest="kind", required=True)
+    e = kinds.add_parser("hits", parents=[formats], help="articles with watchlist hits, one row per hit "
+                                                         "with its evidence, newest first")
+    e.add_argument("--term", help="a watchlist term")
+    e.add_argument("--region", help="a region the article is tagged with")
+    e.add_argument("--outlet", help="outlet id")
+    e.add_argument("--from", metavar="DATE", help="published from this day (YYYY-MM-DD, UTC)")
+    e.add_argument("--to", metavar="DATE", help="published up to this day (inclusive, UTC)")
+    e = kinds.add_parser("search", parents=[formats], help="every article a search finds, with its snippet")
+    e.add_argument("query", help='words, "phrases", prefix*, OR, NOT / -word, (parentheses)')
+    e.add_argument("--from", metavar="DATE", help="published from this day (YYYY-MM-DD, UTC) or instant (ISO 8601)")
+    e.add_argument("--to", metavar="DATE", help="published up to this day (inclusive) or instant")
+    e.add_argument("--period", choices=["today", "24h", "7d"], help="published today (UTC), in the last 24 hours "
+                                                                    "or 7 days (instead of --from/--to)")
+    e.add_argument("--outlet", help="outlet id")
+    e.add_argument("--outlet-country", help="the outlet's country (ISO 3166 alpha-2)")
+    e.add_argument("--country", help="a country the article is tagged with (alpha-2)")
+    e.add_argument("--region", help="a region the article is tagged with")
+    e.add_argument("--language", help="the article's language (ISO 639-1)")
+    e.add_argument("--term", help="a watchlist term the article has a hit of")
+    e.add_argument("--sort", choices=["time", "relevance"], default="time",
+                   help="relevance: the 1,000 newest matches, best first")
+    e = kinds.add_parser("digest", parents=[formats], help="a digest's items as composed, one row per item and term")
+    e.add_argument("--subscription", required=True)
+    e.add_argument("--date", required=True, metavar="DATE", help="the digest's date (YYYY-MM-DD)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("replay-server", help="serve the seed snapshot locally")
     p.add_argument("--root", default=str(DEFAULT_REPLAY_REGISTRY.parent))

@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from media_monitoring_ui.auth import ApiUser, HtmlUser, LoginRequired, user_name
+from media_monitoring_ui.export_routes import router as export_router
 from media_monitoring_ui.present import (
     EMAIL_HEADERS,
     HERE,
@@ -49,6 +50,7 @@ FEEDS_PER_PAGE = 100
 
 app = FastAPI(title="Media Monitor", docs_url=None, redoc_url=None, openapi_url=None)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+app.include_router(export_router)  # /export/...: the lists below as CSV or JSON downloads
 
 
 @app.exception_handler(LoginRequired)
