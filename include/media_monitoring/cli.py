@@ -311,11 +311,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     body = export.encoded(export.chunks(args.kind, args.format, _export_rows(args, wh), bom=args.bom))
     if args.output and args.output != "-":
         target = Path(args.output)
-        partial = target.with_name(target.name + ".part")  # a file cut short is never mistaken for the export
-        with partial.open("wb") as out:
+        as_is = target.exists() and not target.is_file()  # /dev/null, a named pipe
+        # A regular file is written beside and renamed when complete: a file cut short never looks like an export.
+        written = target if as_is else target.with_name(target.name + ".part")
+        with written.open("wb") as out:
             for chunk in body:
                 out.write(chunk)
-        partial.replace(target)
+        if not as_is:
+            written.replace(target)
         return 0
     try:
         for chunk in body:

@@ -110,6 +110,8 @@ def _instant(value: date) -> str:
 
 def csv_cell(value: Any) -> str | int | float:
     """One value as a CSV cell: text guarded against formulas, lists joined, instants in ISO 8601."""
+    if isinstance(value, str):  # most cells: checked first
+        return guard(value)
     if value is None:
         return ""
     if isinstance(value, bool):
