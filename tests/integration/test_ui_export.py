@@ -208,4 +208,4 @@ def test_exports_are_refused_without_a_login_or_with_a_bad_filter(ui: Ui):
     assert status == 404 and "No digest was composed" in body.decode()
     status, headers, body = _get(ui.base + "/media-monitor/export/hits.json?term=CSTO&outlet=tolonews", cookie)
     assert status == 200 and json.loads(body) == []  # nothing matches: a valid, empty list
-    assert headers["Content-Type"].startswith("application/json")
+    assert {k.lower(): v for k, v in headers.items()}["content-type"].startswith("application/json")
