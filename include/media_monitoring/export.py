@@ -104,10 +104,6 @@ def guard(text: str) -> str:
     return FORMULA_GUARD + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _instant(value: date) -> str:
-    return value.isoformat()
-
-
 def csv_cell(value: Any) -> str | int | float:
     """One value as a CSV cell: text guarded against formulas, lists joined, instants in ISO 8601."""
     if isinstance(value, str):  # most cells: checked first
@@ -118,8 +114,8 @@ def csv_cell(value: Any) -> str | int | float:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return value
-    if isinstance(value, date):  # datetime too
-        return _instant(value)
+    if isinstance(value, date):  # datetime too: ISO 8601, with its offset
+        return value.isoformat()
     if isinstance(value, list | tuple):
         return guard(LIST_SEPARATOR.join(str(v) for v in value))
     return guard(str(value))
@@ -144,7 +140,7 @@ def csv_chunks(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
-        return _instant(value)
+        return value.isoformat()
     if isinstance(value, tuple | set | frozenset):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not exported")
