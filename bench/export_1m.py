@@ -8,12 +8,13 @@
    secondary indexes dropped during the load. That warehouse has hits on ~5% of its articles; here every
    article without one gets one more hit (``Afghanistan`` in its text), so that exporting all hits writes
    more than a million rows. Then the indexes, ``hit_places`` and ``VACUUM ANALYZE``; each step is timed.
-2. Exports all hits as CSV and then as JSON to ``/dev/null`` through ``media-monitor export hits``'s own code
-   (``media_monitoring.cli.main``, in this process): the rows read with a server-side cursor, a batch at a time,
-   and written while they are read. A thread samples the process's resident memory (psutil, ``VmRSS``) every
-   ``SAMPLE_S`` seconds.
-3. Reports per format rows, seconds, rows per second, the RSS at the start, at 10% and 50% of the export's time
-   and at its end, the peak, and checks that the peak stays within ``--bound-mib`` of the start: memory does not
+2. Runs ``media-monitor export hits`` (the CLI, ``python -m media_monitoring.cli``) in a fresh process three
+   times, each to ``/dev/null``: once for a term no article has (nothing is exported: the memory of the code and
+   its imports), then all hits as CSV and as JSON. The rows are read with a server-side cursor, a batch at a
+   time, and written while they are read. The benchmark samples the process's resident memory (psutil, ``VmRSS``)
+   every ``SAMPLE_S`` seconds; the row counts are the ones the export logs when it is done.
+3. Reports per format rows, seconds, rows per second, the RSS at 10% and 50% of the export's time and at its end,
+   the peak, and checks that the peak stays within ``--bound-mib`` of the empty export's peak: memory does not
    grow with the number of rows.
 4. Drops the database (unless ``--keep``, or ``--url`` was given).
 
@@ -26,8 +27,10 @@ import argparse
 import json
 import logging
 import os
+import re
+import subprocess
 import sys
-import threading
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -42,53 +45,41 @@ from hostinfo import loadavg, machine  # noqa: E402
 from warehouse_1m import PG_ADMIN, WATCHLIST, Loader, generate  # noqa: E402
 
 SAMPLE_S = 0.5  # how often the resident memory is read
-DEFAULT_BOUND_MIB = 50  # allowed growth of the peak over the start: a chunk, a batch, the driver's buffers
+DEFAULT_BOUND_MIB = 50  # allowed growth of the peak over an empty export's: a chunk, a batch, the driver's buffers
+NO_SUCH_TERM = "no term has this name"  # the empty export: the CLI's imports and connections, no rows
 EXTRA_TERM = "Afghanistan"
 EXTRA_START = 1000  # beyond every generated hit's position: never collides with a hit's primary key
 MIB = 2**20
 
 
-class RssSampler:
-    """The process's resident set size every ``SAMPLE_S`` seconds, in a daemon thread, with the time of each."""
+def run_sampled(args: list[str]) -> dict[str, Any]:
+    """Run ``media-monitor`` with ``args`` in a fresh process; its RSS every ``SAMPLE_S`` seconds and its stderr."""
+    command = [sys.executable, "-m", "media_monitoring.cli", *args]
+    samples: list[tuple[float, int]] = []
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        process = psutil.Process(child.pid)
+        while child.poll() is None:
+            try:
+                samples.append((time.perf_counter(), process.memory_info().rss))
+            except psutil.NoSuchProcess:  # it ended between poll() and the reading
+                break
+            time.sleep(SAMPLE_S)
+        ended = time.perf_counter()
+        errors.seek(0)
+        stderr = errors.read().decode("utf-8", "replace")
+    assert child.returncode == 0, f"media-monitor {' '.join(args)} exited {child.returncode}:\n{stderr[-3000:]}"
+    counted = re.search(r"exported (\d+) hits of (\d+) articles", stderr)
+    assert counted, stderr[-3000:]
 
-    def __init__(self) -> None:
-        self.process = psutil.Process()
-        self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+    def at(fraction: float) -> int:
+        when = started + fraction * (ended - started)
+        return next((rss for t, rss in samples if t >= when), samples[-1][1])
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append((time.perf_counter(), self.process.memory_info().rss))
-            self._stop.wait(SAMPLE_S)
-
-    def __enter__(self) -> RssSampler:
-        self.started = time.perf_counter()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.samples.append((time.perf_counter(), self.process.memory_info().rss))
-        self.ended = time.perf_counter()
-
-    def at(self, fraction: float) -> int:
-        """The RSS sampled closest after ``fraction`` of the elapsed time."""
-        when = self.started + fraction * (self.ended - self.started)
-        return next(rss for t, rss in self.samples if t >= when)
-
-
-class RowCount(logging.Handler):
-    """The counts ``warehouse.export.hit_rows`` logs when it has written the last row."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.hits = self.articles = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith("exported "):
-            self.hits, self.articles = record.args  # type: ignore[misc]
+    return {"rows": int(counted[1]), "articles": int(counted[2]), "seconds": ended - started,
+            "samples": len(samples), "rss": {"10%": at(0.1), "50%": at(0.5), "end": samples[-1][1],
+                                             "peak": max(rss for _, rss in samples)}}
 
 
 def build(name: str, articles: int) -> dict[str, Any]:
@@ -154,33 +145,19 @@ def build(name: str, articles: int) -> dict[str, Any]:
             "steps_s": {k: round(v, 1) for k, v in steps.items()}, "build_s": round(sum(steps.values()), 1)}
 
 
-def export_once(url: str, fmt: str, bound_mib: float) -> dict[str, Any]:
-    """All hits in ``fmt`` to /dev/null through the CLI's code, with the RSS sampled."""
-    from media_monitoring import cli
-
-    counter = RowCount()
-    logging.getLogger("media_monitoring.warehouse.export").setLevel(logging.INFO)
-    logging.getLogger("media_monitoring.warehouse.export").addHandler(counter)
-    try:
-        with RssSampler() as rss:
-            code = cli.main(["export", "hits", "--format", fmt, "-o", os.devnull, "--warehouse", url])
-    finally:
-        logging.getLogger("media_monitoring.warehouse.export").removeHandler(counter)
-    assert code == 0, f"media-monitor export exited {code}"
-    seconds = rss.ended - rss.started
-    start, peak = rss.samples[0][1], max(r for _, r in rss.samples)
-    result = {"format": fmt, "rows": counter.hits, "articles": counter.articles, "seconds": round(seconds, 1),
-              "rows_per_s": round(counter.hits / seconds), "samples": len(rss.samples),
-              "rss_mib": {"start": round(start / MIB, 1), "10%": round(rss.at(0.1) / MIB, 1),
-                          "50%": round(rss.at(0.5) / MIB, 1), "end": round(rss.samples[-1][1] / MIB, 1),
-                          "peak": round(peak / MIB, 1)},
-              "growth_mib": round((peak - start) / MIB, 1), "growth_after_10pct_mib":
-                  round((peak - rss.at(0.1)) / MIB, 1), "bound_mib": bound_mib, "load_after": loadavg()}
-    mib = result["rss_mib"]
-    print(f"{fmt}: {result['rows']:,} rows ({result['articles']:,} articles) in {seconds:.1f} s = "
-          f"{result['rows_per_s']:,} rows/s; RSS MiB start {mib['start']}, 10% {mib['10%']}, 50% {mib['50%']}, "
-          f"end {mib['end']}, peak {mib['peak']} (+{result['growth_mib']} MiB; +{result['growth_after_10pct_mib']} "
-          f"after 10%); load {loadavg()}", flush=True)
+def export_once(url: str, fmt: str, empty_peak: int, bound_mib: float) -> dict[str, Any]:
+    """All hits in ``fmt`` to /dev/null through the CLI, with its RSS sampled."""
+    run = run_sampled(["export", "hits", "--format", fmt, "-o", os.devnull, "--warehouse", url])
+    rss = {k: round(v / MIB, 1) for k, v in run["rss"].items()}
+    result = {"format": fmt, "rows": run["rows"], "articles": run["articles"], "seconds": round(run["seconds"], 1),
+              "rows_per_s": round(run["rows"] / run["seconds"]), "samples": run["samples"], "rss_mib": rss,
+              "growth_mib": round((run["rss"]["peak"] - empty_peak) / MIB, 1),
+              "growth_after_10pct_mib": round((run["rss"]["peak"] - run["rss"]["10%"]) / MIB, 1),
+              "bound_mib": bound_mib, "load_after": loadavg()}
+    print(f"{fmt}: {result['rows']:,} rows ({result['articles']:,} articles) in {result['seconds']} s = "
+          f"{result['rows_per_s']:,} rows/s; RSS MiB 10% {rss['10%']}, 50% {rss['50%']}, end {rss['end']}, "
+          f"peak {rss['peak']}: +{result['growth_mib']} MiB over the empty export, "
+          f"+{result['growth_after_10pct_mib']} after 10%; load {loadavg()}", flush=True)
     return result
 
 
@@ -189,7 +166,7 @@ def main() -> int:
     ap.add_argument("--articles", type=int, default=1_000_000)
     ap.add_argument("--url", help="export from this warehouse instead of building one (it is kept)")
     ap.add_argument("--bound-mib", type=float, default=DEFAULT_BOUND_MIB,
-                    help="allowed growth of the peak RSS over the RSS at the export's start (default %(default)s)")
+                    help="allowed growth of the peak RSS over an empty export's (default %(default)s)")
     ap.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -213,7 +190,11 @@ def main() -> int:
             result["warehouse"] = build(name, args.articles)
             url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
             print(f"built in {result['warehouse']['build_s']} s: {result['warehouse']}", flush=True)
-        result["exports"] = [export_once(url, fmt, args.bound_mib) for fmt in ("csv", "json")]
+        empty = run_sampled(["export", "hits", "--term", NO_SUCH_TERM, "-o", os.devnull, "--warehouse", url])
+        result["empty_export"] = {"rows": empty["rows"], "seconds": round(empty["seconds"], 1),
+                                  "peak_rss_mib": round(empty["rss"]["peak"] / MIB, 1)}
+        print(f"empty export: {empty['rows']} rows, peak RSS {result['empty_export']['peak_rss_mib']} MiB", flush=True)
+        result["exports"] = [export_once(url, fmt, empty["rss"]["peak"], args.bound_mib) for fmt in ("csv", "json")]
     finally:
         if admin is not None:
             if not args.keep:
