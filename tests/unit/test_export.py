@@ -186,6 +186,10 @@ def test_cli_exports_hits_with_their_evidence(warehouse, tmp_path):
     [item] = json.loads(target.read_text(encoding="utf-8"))
     assert (item["article_id"], item["title"], item["regions"]) == ("a2", "Лавров в Душанбе", ["Central Asia"])
 
+    out = _cli("export", "hits", "-o", os.devnull, "--warehouse", warehouse)  # a device is written, not replaced
+    assert out.returncode == 0, out.stderr
+    assert Path(os.devnull).is_char_device() and not Path(os.devnull + ".part").exists()
+
     out = _cli("export", "hits", "--from", "2021-10-28", "--to", "2021-10-27", "--warehouse", warehouse)
     assert out.returncode == 2 and "no article can match" in out.stderr
 
