@@ -33,7 +33,7 @@ demo: install
 test: install-test
 	bash scripts/test.sh
 
-# The benchmarks in one go (loopback and the local PostgreSQL only; ~45 min); results: bench/RESULTS.md.
+# The benchmarks in one go (loopback and the local PostgreSQL only; ~1 h); results: bench/RESULTS.md.
 # bench/e2e_scheduler.py and bench/parse_and_memory.py start Airflow themselves: see bench/README.md.
 bench: install-test
 	$(BIN)/python bench/poll_feeds.py
@@ -43,6 +43,7 @@ bench: install-test
 	$(BIN)/python bench/tagging/evaluate.py
 	$(BIN)/python bench/tagging/stories_eval.py
 	$(BIN)/python bench/warehouse_1m.py
+	$(BIN)/python bench/export_1m.py
 	$(BIN)/python bench/story_index_scale.py --postgres 900000
 	$(BIN)/python bench/alert_latency.py
 

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from media_monitoring_ui import api
 from media_monitoring_ui.auth import HtmlUser, LoginRequired, user_name
 from media_monitoring_ui.cursors import MAX_ARTICLE_ID, MAX_RUN_ID, HitCursor, TimeCursor
+from media_monitoring_ui.export_routes import router as export_router
 from media_monitoring_ui.forms import (
     SEARCH_PAGE_SIZES,
     hit_query,
@@ -59,6 +60,7 @@ LATENCY_PERIODS = ("1", "7", "30", "all")  # days of stored articles the latency
 
 app = FastAPI(title="Media Monitor", docs_url=None, redoc_url=None, openapi_url=None)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+app.include_router(export_router)  # /export/...: the lists below as CSV or JSON downloads
 
 
 @app.exception_handler(LoginRequired)

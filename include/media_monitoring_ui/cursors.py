@@ -8,7 +8,9 @@ that does not parse means "the first page", never an error: links outlive deploy
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+
+from media_monitoring.warehouse.hits import HitFilter  # noqa: F401  (the view's lists filter on it)
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -28,22 +30,6 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class HitFilter:
-    """What the analyst filters hits on. Dates are UTC days, both ends inclusive."""
-
-    term: str | None = None
-    watchlists: tuple[str, ...] = ()  # the watchlists defining ``term``: lets the term index be used
-    region: str | None = None  # a region name as tagged (UN M49 sub-region or an analyst grouping)
-    outlet: str | None = None
-    since: date | None = None
-    until: date | None = None
-
-    @property
-    def active(self) -> bool:
-        return any((self.term, self.region, self.outlet, self.since, self.until))
 
 
 @dataclass(frozen=True)
