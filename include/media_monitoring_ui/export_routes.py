@@ -31,6 +31,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from media_monitoring_ui.auth import HtmlUser
+from media_monitoring_ui.forms import SEARCH_PARAMS, hit_query, search_form
 from media_monitoring_ui.source import sources
 
 router = APIRouter()
@@ -85,7 +86,6 @@ def _refuse(errors: list[str]) -> None:
 def export_hits(request: Request, fmt: str, user: HtmlUser) -> StreamingResponse:
     """Every article of the hits page for its filters, one row per hit with its evidence."""
     from media_monitoring.warehouse.export import hit_rows
-    from media_monitoring_ui.app import hit_query
 
     fmt = _format(fmt)
     hq = hit_query(request)
@@ -102,9 +102,8 @@ def export_hits(request: Request, fmt: str, user: HtmlUser) -> StreamingResponse
 @router.get("/export/search.{fmt}", name="export_search")
 def export_search(request: Request, fmt: str, user: HtmlUser) -> StreamingResponse:
     """Every article the search page lists for its words and filters, page after page, in its order."""
-    from media_monitoring.warehouse import search
     from media_monitoring.warehouse.export import search_rows
-    from media_monitoring_ui.app import SEARCH_PARAMS, search_form
+    from media_monitoring.warehouse.search_index import search_ready
 
     fmt = _format(fmt)
     source = sources.get()
@@ -114,7 +113,7 @@ def export_search(request: Request, fmt: str, user: HtmlUser) -> StreamingRespon
     _refuse(form.errors)
     if source.warehouse is None or "articles" not in source.tables:
         raise HTTPException(status_code=503, detail="Nothing has been stored yet: run the media_ingest DAG.")
-    if not search.search_ready(source.warehouse):
+    if not search_ready(source.warehouse):
         raise HTTPException(status_code=503, detail="The search index is not built yet: it is created the next "
                                                     "time a DAG opens the warehouse.")
     rows = search_rows(source.warehouse, form.query, form.filter, sort=form.sort)
