@@ -2,8 +2,9 @@
 
 * ``POST /feedback`` (any analyst): a verdict on a hit ("relevant", "not relevant", "wrong place") from the hits
   page, or "missed article" with the term that should have matched, from the hits or the search page;
-* ``POST /quarantine/release`` (operators only): re-validate a quarantined article and store it if it passes,
-  from the data-quality page (the product's own release, as ``media-monitor release`` runs it);
+* ``POST /quarantine/release`` (operators only): re-validate a quarantined article and store it if it passes (or
+  store it anyway, ``force=1``), from the data-quality page (the product's own release, as ``media-monitor
+  release [--force]`` runs it);
 * ``GET /feedback``: precision from feedback per term, with its counts, and the newest audit rows.
 
 Each POST goes through :mod:`media_monitoring_ui.writes` (login, CSRF token, validation, audit row) and answers
@@ -139,7 +140,8 @@ def feedback_write(request: Request, write: WriteRequest) -> RedirectResponse:
 
 @router.post("/quarantine/release", name="quarantine_release")
 def quarantine_release(request: Request, write: WriteRequest) -> RedirectResponse:
-    """Operators only: re-validate one quarantined article from its stored record and store it if it passes."""
+    """Operators only: re-validate one quarantined article from its stored record and store it if it passes (with
+    ``force=1``: store it whatever the checks say)."""
     from media_monitoring import pipeline
     from media_monitoring.settings import load_settings
     from media_monitoring.warehouse import articles as article_store
@@ -161,9 +163,10 @@ def quarantine_release(request: Request, write: WriteRequest) -> RedirectRespons
         outcome = fb.REFUSED if exc.status_code == status.HTTP_403_FORBIDDEN else fb.INVALID
         _audited(wh, write, "quarantine.release", article_id, outcome, {"error": exc.detail})
         raise
-    result = pipeline.release([article_id], settings=load_settings(), warehouse=wh, force=False, now=write.at)
+    force = write.form.get("force") == "1"  # "store it anyway", as ``media-monitor release --force``
+    result = pipeline.release([article_id], settings=load_settings(), warehouse=wh, force=force, now=write.at)
     released = article_id in result["released"]
-    _audited(wh, write, "quarantine.release", article_id, fb.DONE, {"result": result})
+    _audited(wh, write, "quarantine.release", article_id, fb.DONE, {"force": force, "result": result})
     log.info("%s released %s from quarantine: %s", write.user, article_id, "stored" if released else "still failing")
     return RedirectResponse(back_to(request, write.form.get("back", ""), "released" if released else "still_failing"),
                             status_code=303)

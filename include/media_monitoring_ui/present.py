@@ -148,7 +148,7 @@ templates.globals["query"] = lambda **params: urlencode({k: v for k, v in params
 NOTICES = {  # ?notice= after a write (media_monitoring_ui.writes.back_to): the confirmation the page shows
     "marked": "Your feedback on the hit is saved; the term's precision on the Feedback page counts it.",
     "missed": "Saved: the article is marked as one the term should have matched.",
-    "released": "Released: the article passed its checks again and is stored.",
+    "released": "Released: the article is stored (it passed its checks again, or was stored anyway).",
     "still_failing": "Not released: the article still fails its checks (it stays in quarantine).",
 }
 
