@@ -88,7 +88,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 @app.get("/", response_class=HTMLResponse, name="index")
 def index(request: Request, user: HtmlUser) -> HTMLResponse:
     from media_monitoring.warehouse import runs
-    from media_monitoring.warehouse.feedback import KIND_LABELS
+    from media_monitoring.warehouse.feedback import KIND_LABELS, term_precision
     from media_monitoring_ui.queries import choices, digests, feeds, stories
 
     source = sources.get()
@@ -110,6 +110,8 @@ def index(request: Request, user: HtmlUser) -> HTMLResponse:
     outlets = choices.outlet_choices(wh) if {"articles", "feed_health"} <= tables else []
     regions = choices.region_choices(wh) if has_places else []
     hits = hit_results(source, hq)
+    precision = [r for r in term_precision(wh, source.terms, count_hits=False) if r.marked] \
+        if "hit_feedback" in tables else []
 
     has_stories = {"stories", "article_stories"} <= tables
     story_groups = stories.story_page(wh, after=HitCursor.decode(request.query_params.get("stories_after", "")[:120])) \
@@ -128,6 +130,7 @@ def index(request: Request, user: HtmlUser) -> HTMLResponse:
         min_group=stories.MIN_GROUP_SIZE, feed_counts=feed_counts, feeds=feed_rows,
         feeds_total=sum(feed_counts.values()), fpage=fpage, feeds_per_page=FEEDS_PER_PAGE,
         statuses=feeds.STATUS_ORDER, pipeline=pipeline, csrf=token_for(user), kind_labels=KIND_LABELS,
+        precision=precision,
     )
 
 

@@ -86,6 +86,7 @@ def test_an_analyst_marks_a_hit_not_relevant_and_the_terms_precision_counts_it(u
     assert (before["marked"], before["wrong"], before["precision"]) == ("0", "0", "—")
 
     chrome.get(ui.base + "/media-monitor/?limit=25#hits")
+    assert not chrome.find_elements(By.ID, "hit-precision")  # nothing marked yet
     box = _wait(chrome, _by(By.CSS_SELECTOR, f'tr.hit[data-article="{article}"] .term[data-term="{term}"]'))
     box.find_element(By.CSS_SELECTOR, "button.mark-not_relevant").click()
     notice = _wait(chrome, _by(By.ID, "notice"))
@@ -93,6 +94,8 @@ def test_an_analyst_marks_a_hit_not_relevant_and_the_terms_precision_counts_it(u
     assert urlsplit(chrome.current_url).path == "/media-monitor/"
     assert "limit=25" in chrome.current_url  # back on the same page of hits, filters kept
     box = chrome.find_element(By.CSS_SELECTOR, f'tr.hit[data-article="{article}"] .term[data-term="{term}"]')
+    shown = chrome.find_element(By.CSS_SELECTOR, f'#hit-precision .term-precision[data-term="{term}"]')
+    assert shown.text == f"{term} 0% (0 of 1)"
     [mark] = box.find_elements(By.CSS_SELECTOR, ".badge.mark")
     assert (mark.get_attribute("data-kind"), mark.get_attribute("data-user")) == ("not_relevant", ANALYST)
     assert mark.text == f"not relevant · {ANALYST}"

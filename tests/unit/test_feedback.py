@@ -137,6 +137,8 @@ def test_precision_is_the_share_of_marked_hits_nobody_marked_wrong(wh):
     assert lavrov.precision == pytest.approx(1 / 3)
     assert lavrov.versions == ["2026.11.2"]
     assert (csto.hits, csto.marked, csto.precision, csto.missed) == (1, 0, None, 1)
+    quick = {r.term: r for r in fb.term_precision(wh, TERMS, count_hits=False)}["Lavrov"]
+    assert (quick.hits, quick.marked, quick.wrong, quick.precision) == (0, 3, 2, lavrov.precision)
     assert {(r["article_id"], r["kind"]) for r in fb.marked_wrong(wh, "central-asia-security")} == {
         ("a1", "not_relevant"), ("a3", "wrong_place")}
 

@@ -127,17 +127,22 @@ def marks_of_articles(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, di
     return out
 
 
-def term_precision(wh: Warehouse, terms: Sequence[tuple[str, str]]) -> list[TermPrecision]:
+def term_precision(wh: Warehouse, terms: Sequence[tuple[str, str]], *, count_hits: bool = True) -> list[TermPrecision]:
     """Precision from feedback of every configured (watchlist, term), and of any other term with hits or
-    marks, sorted by watchlist and term (see the module docstring for what is counted)."""
+    marks, sorted by watchlist and term (see the module docstring for what is counted).
+
+    ``count_hits=False`` leaves ``hits`` at 0 and reads the feedback table only: the hits page shows precision
+    on every load, and counting every term's hits is a pass over all of them.
+    """
     h, f = s.watchlist_hits, s.hit_feedback
     rows = {key: TermPrecision(*key) for key in terms}
     has_hit = sa.exists().where(h.c.article_id == f.c.article_id, h.c.watchlist == f.c.watchlist,
                                 h.c.term == f.c.term)
     wrong_article = sa.case((f.c.kind.in_(WRONG), f.c.article_id))
     with wh.engine.connect() as conn:
-        for r in conn.execute(sa.select(h.c.watchlist, h.c.term, sa.func.count(sa.distinct(h.c.article_id)))
-                              .group_by(h.c.watchlist, h.c.term)):
+        hit_counts = conn.execute(sa.select(h.c.watchlist, h.c.term, sa.func.count(sa.distinct(h.c.article_id)))
+                                  .group_by(h.c.watchlist, h.c.term)) if count_hits else []
+        for r in hit_counts:
             rows.setdefault((r[0], r[1]), TermPrecision(r[0], r[1])).hits = r[2]
         verdicts = (sa.select(f.c.watchlist, f.c.term, sa.func.count(sa.distinct(f.c.article_id)),
                               sa.func.count(sa.distinct(wrong_article)),
