@@ -68,7 +68,9 @@ def back_to(request: Request, back: str, notice: str) -> str:
     confirmation ``notice``; the index page for anything else, so a form cannot redirect off the view."""
     base = str(request.scope.get("root_path", "")).rstrip("/")
     parts = urlsplit(back)
-    path = parts.path if not parts.scheme and not parts.netloc and parts.path.startswith(base + "/") else base + "/"
+    local = not parts.scheme and not parts.netloc and parts.path.startswith(base + "/") \
+        and not parts.path.startswith("//") and "\\" not in parts.path  # browsers read "/\host" as "//host"
+    path = parts.path if local else base + "/"
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != NOTICE_PARAM] + [(NOTICE_PARAM, notice)]
     return f"{path}?{urlencode(query)}" + (f"#{parts.fragment}" if parts.fragment else "")
 

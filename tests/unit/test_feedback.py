@@ -220,6 +220,10 @@ def test_a_redirect_never_leaves_the_view(client):
     response = _post(client, "/feedback", "alice", kind="relevant", article="a1", term="Lavrov",
                      back="https://evil.example/media-monitor/", csrf_token=csrf_token("alice", KEY))
     assert response.headers["location"] == "/media-monitor/?notice=marked"
+    for back in ("//evil.example/media-monitor/", "/media-monitor/\\evil.example"):
+        response = _post(client, "/feedback", "alice", kind="relevant", article="a1", term="Lavrov", back=back,
+                         csrf_token=csrf_token("alice", KEY))
+        assert response.headers["location"] == "/media-monitor/?notice=marked"
 
 
 def test_bad_input_is_a_400_page_and_an_invalid_audit_row(client, wh):
