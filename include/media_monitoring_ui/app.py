@@ -2,9 +2,12 @@
 
 Airflow's API server mounts it at ``/media-monitor`` (see ``plugins/media_monitor_ui``); an external
 view puts it in Airflow's nav. Server-rendered HTML (Jinja2, autoescaped, no JavaScript) plus a small
-JSON API (:mod:`media_monitoring_ui.api`), all read-only. The SQL lives in :mod:`media_monitoring_ui.queries`
-(a module per page), the query strings are parsed in :mod:`media_monitoring_ui.forms`, who may see it is
-decided in :mod:`media_monitoring_ui.auth`, how it renders in :mod:`media_monitoring_ui.present`.
+JSON API (:mod:`media_monitoring_ui.api`), read-only but for analysts' feedback and an operator's release
+from quarantine (:mod:`media_monitoring_ui.feedback_routes`; every write goes through
+:mod:`media_monitoring_ui.writes`, the roles are :mod:`media_monitoring_ui.roles`). The SQL lives in
+:mod:`media_monitoring_ui.queries` (a module per page), the query strings are parsed in
+:mod:`media_monitoring_ui.forms`, who may see it is decided in :mod:`media_monitoring_ui.auth`, how it
+renders in :mod:`media_monitoring_ui.present`.
 
 Data quality (``/quality``): every run's validation result (``validation_runs``), a report per run
 (``/quality/run?id=RUN_ID``: each expectation of the suites with its reason and how many rows
@@ -30,6 +33,7 @@ from media_monitoring_ui import api
 from media_monitoring_ui.auth import HtmlUser, LoginRequired, user_name
 from media_monitoring_ui.cursors import MAX_ARTICLE_ID, MAX_RUN_ID, HitCursor, TimeCursor
 from media_monitoring_ui.export_routes import router as export_router
+from media_monitoring_ui.feedback_routes import router as feedback_router
 from media_monitoring_ui.forms import (
     SEARCH_PAGE_SIZES,
     hit_query,
@@ -51,6 +55,7 @@ from media_monitoring_ui.present import (
     suite_version,
 )
 from media_monitoring_ui.source import Source, sources
+from media_monitoring_ui.writes import token_for
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,7 @@ LATENCY_PERIODS = ("1", "7", "30", "all")  # days of stored articles the latency
 app = FastAPI(title="Media Monitor", docs_url=None, redoc_url=None, openapi_url=None)
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 app.include_router(export_router)  # /export/...: the lists below as CSV or JSON downloads
+app.include_router(feedback_router)  # POST /feedback, POST /quarantine/release, the /feedback page
 
 
 @app.exception_handler(LoginRequired)
@@ -82,6 +88,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 @app.get("/", response_class=HTMLResponse, name="index")
 def index(request: Request, user: HtmlUser) -> HTMLResponse:
     from media_monitoring.warehouse import runs
+    from media_monitoring.warehouse.feedback import KIND_LABELS, term_precision
     from media_monitoring_ui.queries import choices, digests, feeds, stories
 
     source = sources.get()
@@ -103,6 +110,8 @@ def index(request: Request, user: HtmlUser) -> HTMLResponse:
     outlets = choices.outlet_choices(wh) if {"articles", "feed_health"} <= tables else []
     regions = choices.region_choices(wh) if has_places else []
     hits = hit_results(source, hq)
+    precision = [r for r in term_precision(wh, source.terms, count_hits=False) if r.marked] \
+        if "hit_feedback" in tables else []
 
     has_stories = {"stories", "article_stories"} <= tables
     story_groups = stories.story_page(wh, after=HitCursor.decode(request.query_params.get("stories_after", "")[:120])) \
@@ -120,7 +129,8 @@ def index(request: Request, user: HtmlUser) -> HTMLResponse:
         regions=regions, stories=story_groups, stories_after=request.query_params.get("stories_after", ""),
         min_group=stories.MIN_GROUP_SIZE, feed_counts=feed_counts, feeds=feed_rows,
         feeds_total=sum(feed_counts.values()), fpage=fpage, feeds_per_page=FEEDS_PER_PAGE,
-        statuses=feeds.STATUS_ORDER, pipeline=pipeline,
+        statuses=feeds.STATUS_ORDER, pipeline=pipeline, csrf=token_for(user), kind_labels=KIND_LABELS,
+        precision=precision,
     )
 
 
@@ -164,6 +174,7 @@ def search_view(request: Request, user: HtmlUser) -> HTMLResponse:
     """Full-text search over every stored article (not only those with watchlist hits)."""
     from media_monitoring.search import PERIODS
     from media_monitoring.warehouse import search
+    from media_monitoring.warehouse.feedback import KIND_LABELS
     from media_monitoring_ui.queries import choices
 
     source = sources.get()
@@ -177,6 +188,7 @@ def search_view(request: Request, user: HtmlUser) -> HTMLResponse:
         outlets=choices.outlet_choices(wh) if {"articles", "feed_health"} <= tables else [],
         regions=choices.region_choices(wh) if "article_places" in tables else [],
         warehouse=wh.describe() if wh else source.url, backend=wh.backend if wh else None,
+        csrf=token_for(user), kind_labels=KIND_LABELS,
     )
 
 
@@ -207,7 +219,7 @@ def quality(request: Request, user: HtmlUser) -> HTMLResponse:
         request, "quality.html", user=user_name(user), warehouse=wh.describe() if wh else source.url,
         backend=wh.backend if wh else None, runs=runs, runs_after=runs_after, quarantine=quarantine,
         q_after=q_after, open_count=open_count, count_cap=q.OPEN_QUARANTINE_COUNT_CAP,
-        reasons=reasons(suites), outlet_names=source.outlet_names,
+        reasons=reasons(suites), outlet_names=source.outlet_names, csrf=token_for(user),
     )
 
 

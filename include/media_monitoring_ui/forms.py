@@ -100,6 +100,12 @@ def hit_results(source: Source, hq: HitQuery) -> HitPage:
         changed = marks(source.warehouse, [a["article_id"] for a in page.articles])
         for article in page.articles:
             article["changed"] = changed.get(article["article_id"])
+    if "hit_feedback" in source.tables and page.articles:
+        from media_monitoring.warehouse.feedback import marks_of_articles
+
+        marks = marks_of_articles(source.warehouse, [a["article_id"] for a in page.articles])
+        for article in page.articles:
+            article["marks"] = marks.get(article["article_id"], {})
     return page
 
 

@@ -145,13 +145,24 @@ templates.filters["marked"] = _marked
 templates.globals["query"] = lambda **params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
+NOTICES = {  # ?notice= after a write (media_monitoring_ui.writes.back_to): the confirmation the page shows
+    "marked": "Your feedback on the hit is saved; the term's precision on the Feedback page counts it.",
+    "missed": "Saved: the article is marked as one the term should have matched.",
+    "released": "Released: the article is stored (it passed its checks again, or was stored anyway).",
+    "still_failing": "Not released: the article still fails its checks (it stays in quarantine).",
+}
+
+
 def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     base = str(request.scope.get("root_path", "")).rstrip("/") or URL_PREFIX
     tz, tz_error = viewer_timezone(request)
     token = _viewer_tz.set(tz)
+    page_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     try:
         html = templates.get_template(name).render(base=base, viewer_tz=tz, tz_error=tz_error,
-                                                   timezones=VIEW_TIMEZONES, path=request.url.path, **context)
+                                                   timezones=VIEW_TIMEZONES, path=request.url.path, page_url=page_url,
+                                                   notice=NOTICES.get(request.query_params.get("notice", "")),
+                                                   **context)
     finally:
         _viewer_tz.reset(token)
     response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)

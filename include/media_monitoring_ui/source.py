@@ -37,6 +37,7 @@ class Source:
     tables: set[str]
     outlet_names: dict[str, str] = field(default_factory=dict)
     terms: list[tuple[str, str]] = field(default_factory=list)  # (watchlist, term) from the config
+    watchlist_versions: dict[str, str] = field(default_factory=dict)  # a "missed" mark's rule version
     priority_outlets: list[str] = field(default_factory=list)  # their latency target is the alert's
     priority_terms: list[str] = field(default_factory=list)
     loaded_at: float = 0.0
@@ -101,6 +102,7 @@ def _reference_data() -> dict[str, Any]:
     try:
         watchlists = load_watchlists(settings.watchlists_file).watchlists
         data["terms"] = [(w.name, t.name) for w in watchlists for t in w.terms]
+        data["watchlist_versions"] = {w.name: w.version for w in watchlists}
         data["priority_terms"] = sorted({t.name for w in watchlists for t in w.terms if t.priority})
     except Exception:  # noqa: BLE001
         log.warning("watchlists %s could not be read", settings.watchlists_file, exc_info=True)

@@ -131,21 +131,26 @@ def _populate(data_dir: Path, replay_base: str) -> str:
         wh.close()
 
 
+UI_USERS = {"admin": "admin"}  # user -> simple auth manager role; a module reusing ``ui`` may set its own
+
+
 @pytest.fixture(scope="module")
-def ui(airflow_db, replay_server, tmp_path_factory) -> Iterator[Ui]:
-    """The API server (with the plugin) on a loopback port over a freshly populated warehouse."""
+def ui(request, airflow_db, replay_server, tmp_path_factory) -> Iterator[Ui]:
+    """The API server (with the plugin) on a loopback port over a freshly populated warehouse, with the users of
+    the requesting module's ``UI_USERS`` (this module's by default), each with the password ``PASSWORD``."""
     if reason := browser.missing():
         pytest.fail(reason)
+    users: dict[str, str] = getattr(request.module, "UI_USERS", UI_USERS)
     work = tmp_path_factory.mktemp("ui")
     data_dir, shots, log = work / "data", work / "screenshots", work / "api-server.log"
     passwords = work / "passwords.json"
-    passwords.write_text(json.dumps({"admin": PASSWORD}), encoding="utf-8")
+    passwords.write_text(json.dumps(dict.fromkeys(users, PASSWORD)), encoding="utf-8")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{name}:{role}" for name, role in users.items()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(64),
