@@ -1,4 +1,5 @@
-"""Watchlist matching: every alias of every term, whole words, in title and body only."""
+"""Watchlist matching: every alias of every term, whole words, in title and body only; each match a
+:class:`~media_monitoring.records.Hit`."""
 
 from __future__ import annotations
 
@@ -6,29 +7,10 @@ import re
 from dataclasses import dataclass
 
 from media_monitoring.config import Alias, Term, Watchlist
+from media_monitoring.records import Hit
 from media_monitoring.tagging.inflection import case_forms, is_cyrillic
 from media_monitoring.tagging.matching import ARABIC_WORD_START, WORD_END, WORD_START, literal, snippet
 from media_monitoring.text import ARABIC_LETTER_CLASSES, fold, fold_letters, is_arabic_script
-
-
-@dataclass(frozen=True)
-class Hit:
-    watchlist: str
-    term: str
-    alias: str  # the configured alias that matched
-    matched: str  # the text as written in the article
-    field: str  # "title" or "text"
-    start: int
-    end: int
-    snippet: str
-    version: str
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "watchlist": self.watchlist, "term": self.term, "alias": self.alias, "matched": self.matched,
-            "field": self.field, "span": [self.start, self.end], "snippet": self.snippet,
-            "version": self.version,
-        }
 
 
 @dataclass(frozen=True)

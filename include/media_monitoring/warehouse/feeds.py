@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from media_monitoring.records import FeedEntry
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse, aware
 
@@ -101,7 +102,10 @@ def save_outlet_template(wh: Warehouse, outlet_id: str, state: dict[str, Any], n
 # -- page fetches that failed ----------------------------------------------------------------------
 
 
-def record_fetch_failure(wh: Warehouse, row: dict[str, Any]) -> None:
+def record_fetch_failure(wh: Warehouse, row: dict[str, Any], entry: FeedEntry) -> None:
+    """Record one failed page fetch (``row``: the ``fetch_failures`` columns but the entry's) with the feed
+    entry to retry it from, counting the attempts and keeping the first one's time."""
+    row = {**row, "entry": entry.to_json()}
     with wh.engine.begin() as conn:
         prior = conn.execute(sa.select(s.fetch_failures.c.attempts)
                              .where(s.fetch_failures.c.article_id == row["article_id"])).scalar()
@@ -135,7 +139,7 @@ def clear_fetch_failures(wh: Warehouse, article_ids: Sequence[str]) -> None:
         conn.execute(s.fetch_failures.delete().where(s.fetch_failures.c.article_id.in_(list(article_ids))))
 
 
-def due_retries(wh: Warehouse, outlet_id: str, now: datetime) -> list[dict[str, Any]]:
+def due_retries(wh: Warehouse, outlet_id: str, now: datetime) -> list[FeedEntry]:
     """Feed entries whose page fetch failed transiently and is due again."""
     with wh.engine.connect() as conn:
         rows = conn.execute(sa.select(s.fetch_failures.c.entry).where(
@@ -143,7 +147,7 @@ def due_retries(wh: Warehouse, outlet_id: str, now: datetime) -> list[dict[str, 
             s.fetch_failures.c.next_retry_at.is_not(None),
             s.fetch_failures.c.next_retry_at <= now,
         )).scalars()
-        return list(rows)
+        return [FeedEntry.from_json(entry) for entry in rows]
 
 
 def first_attempts(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, datetime]:
