@@ -38,6 +38,8 @@ import unicodedata
 
 import regex
 
+from media_monitoring.rules import ARTICLE_KEY_CHARS
+
 WORD_RE = re.compile(r"\w+")  # a word: what Python calls word characters, in any script
 DIGIT_RE = re.compile(r"\d")
 # Format characters (Unicode category Cf: ZWNJ, ZWJ, bidi marks, the soft hyphen) join or order the
@@ -58,7 +60,6 @@ ARABIC_MARKS_RE = re.compile("[\u064b-\u065f\u0670\u0640]")  # the last one is t
 # above change. Text without one needs neither, and cannot hold an Arabic-script name.
 ARABIC_BLOCK_RE = re.compile("[\u0600-\u06ff]")
 TITLE_KEY_MIN_WORDS = 3  # shorter headlines ("Live", "Breaking news") are shared by unrelated articles
-TITLE_KEY_CHARS = 32  # hex digits of the headline's SHA-256 kept: articles.title_key is String(32)
 
 
 # --- building blocks ------------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def title_key(title: str | None) -> str | None:
     form = title_form(title)
     if len(form.split()) < TITLE_KEY_MIN_WORDS:
         return None
-    return hashlib.sha256(form.encode()).hexdigest()[:TITLE_KEY_CHARS]
+    return hashlib.sha256(form.encode()).hexdigest()[:ARTICLE_KEY_CHARS]
 
 
 def duplicate_key(text: str | None) -> str:

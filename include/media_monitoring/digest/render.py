@@ -12,8 +12,7 @@ import jinja2
 
 from media_monitoring.digest.compose import MAX_ITEMS_SHOWN, SubscriptionDigest
 from media_monitoring.records import DigestItem, DigestStory
-
-MAX_TEXT_CHARS = 300  # titles and snippets longer than this are cut in the email
+from media_monitoring.rules import MAX_TEXT_CHARS
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -26,6 +25,8 @@ from media_monitoring.boilerplate import OutletTemplate
 from media_monitoring.config import Outlet
 from media_monitoring.feeds import FeedParseError, FeedReading, HostileFeedError, read_feed
 from media_monitoring.net import (
+    CHALLENGE_RE,
+    CHALLENGE_SNIFF_BYTES,
     FEED_CONTENT_TYPES,
     MAX_FEED_BYTES,
     MAX_PAGE_BYTES,
@@ -56,8 +57,6 @@ FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json
                "text/xml;q=0.9, application/json;q=0.8, */*;q=0.1")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 TITLE_FOLD_WINDOW = timedelta(days=3)  # same outlet, same headline within 3 days: one article
-CHALLENGE_RE = re.compile(rb"just a moment\.\.\.|cf-challenge|captcha|are you a robot|access denied",
-                          re.IGNORECASE)
 
 
 @dataclass
@@ -227,7 +226,7 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
             save_failure(wh, outlet, policy, state, exc.error_class, str(exc), result.status, None)
             return OutletReport(outlet.id, status="failed", error_class=exc.error_class, error=str(exc))
         except FeedParseError as exc:
-            error_class = "challenge" if CHALLENGE_RE.search(result.body[:65536]) else "not_a_feed"
+            error_class = "challenge" if CHALLENGE_RE.search(result.body[:CHALLENGE_SNIFF_BYTES]) else "not_a_feed"
             log.warning("outlet %s: %s is not a feed (%s): %s", outlet.id, result.url, error_class, exc)
             save_failure(wh, outlet, policy, state, error_class, str(exc), result.status, None)
             return OutletReport(outlet.id, status="failed", error_class=error_class, error=str(exc))

@@ -18,6 +18,7 @@ from media_monitoring.config import Registry
 from media_monitoring.pipeline.plan import load_outlets
 from media_monitoring.pipeline.stories import assign_stories
 from media_monitoring.records import Article, StagedArticle, utc
+from media_monitoring.rules import MIN_WORDS_TO_FOLD
 from media_monitoring.scheduling import health_status
 from media_monitoring.settings import Settings
 from media_monitoring.text import title_key
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from media_monitoring.tagging import Tagger
 
 log = logging.getLogger(__name__)
-
-MIN_WORDS_TO_FOLD = 20  # shorter texts are too alike by chance to call one a copy of another
 
 
 @dataclass
@@ -95,12 +94,12 @@ def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: 
 def _record_quality(wh: Warehouse, registry: Registry, run_id: str, run_time: datetime,
                     outlets: dict[str, dict[str, Any]]) -> None:
     """Store each outlet's batch quality, detect drift against its history, flag it in feed health."""
-    from media_monitoring.quality.drift import detect_drift
+    from media_monitoring.quality.drift import HISTORY_RUNS, detect_drift
 
     rows = []
     by_id = registry.by_id()
     for outlet_id, stats in outlets.items():
-        drift = detect_drift(stats, quality_store.outlet_quality_history(wh, outlet_id, run_time))
+        drift = detect_drift(stats, quality_store.outlet_quality_history(wh, outlet_id, run_time, HISTORY_RUNS))
         rows.append({"run_id": run_id, "outlet_id": outlet_id, "articles": stats["articles"],
                      "short_share": stats["short_share"], "empty_share": stats["empty_share"],
                      "quarantined_share": stats["quarantined_share"], "duplicate_share": stats["duplicate_share"],

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from media_monitoring.records import Article, Quarantined, Source, StagedArticle, sources_to_json
+from media_monitoring.rules import ARTICLE_KEY_CHARS
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse
 
@@ -34,7 +35,7 @@ SOURCES_OF = "sources_of"  # the key of a staged record that holds more feed ent
 def sources_key(outlet_id: str, article_id: str) -> str:
     """The staging key of one outlet's new sources of a stored article: as long as an article id (a hash of
     a URL, which never holds a line break) and never one, so it stages beside the outlet's records."""
-    return hashlib.sha256(f"{SOURCES_OF}\n{outlet_id}\n{article_id}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{SOURCES_OF}\n{outlet_id}\n{article_id}".encode()).hexdigest()[:ARTICLE_KEY_CHARS]
 
 
 def stage(wh: Warehouse, run_id: str, outlet_id: str, records: Sequence[StagedArticle],
