@@ -23,6 +23,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -339,7 +340,7 @@ def send_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now: d
                     _deliver(warehouse, alert, channel, target=conn_id, message_id=key, transport="webhook",
                              body=json.dumps(payload, ensure_ascii=False, sort_keys=True), run_id=run_id,
                              now=now, location=None,
-                             send=lambda url=url, payload=payload, key=key: post(url, payload, key))
+                             send=partial(post, url, payload, key))
                 except Exception as exc:
                     log.exception("alert %s to webhook %s failed; the next run tries again", key, conn_id)
                     failures[f"{key} {channel}"] = f"{type(exc).__name__}: {exc}"

@@ -174,9 +174,10 @@ def _group_stories(wh: Warehouse, ranked: list[_Candidate]) -> tuple[list[Digest
         elif story is not None:
             told = DigestStory(story.story_id, led_by=leads[story.story_id])
         items.append(replace(c.item, rank=rank, terms=tuple(c.terms), story=told))
-    top = [{"story_id": i.story.story_id, "title": i.title, "url": i.url, "coverage": i.story.coverage,
-            "first_seen": i.story.first_seen, "outlets": list(i.story.outlets)}
-           for i in items if i.story and i.story.led_by is None and len(i.story.outlets) > 1]
+    top: list[dict[str, Any]] = [
+        {"story_id": i.story.story_id, "title": i.title, "url": i.url, "coverage": i.story.coverage,
+         "first_seen": i.story.first_seen, "outlets": list(i.story.outlets)}
+        for i in items if i.story and i.story.led_by is None and len(i.story.outlets) > 1]
     top.sort(key=lambda t: (-len(t["outlets"]), str(t["first_seen"])))
     return items, top
 

@@ -161,7 +161,7 @@ def _interleave_hosts(outlets: list[Outlet]) -> list[Outlet]:
     for outlet in outlets:
         by_host[feed_host(outlet)].append(outlet)
     queues = list(by_host.values())
-    order = []
+    order: list[Outlet] = []
     while queues:
         order.extend(q.pop(0) for q in queues)
         queues = [q for q in queues if q]

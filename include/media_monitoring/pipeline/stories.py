@@ -31,9 +31,9 @@ def assign_stories(wh: Warehouse, articles: Sequence[Article]) -> int:
     new = [StoryArticle(a.article_id, signature_array(a.signature), when, a.outlet_id, a.outlet_country,
                         a.countries, a.text_hash)
            for a in articles if a.signature and (when := a.published_at or a.fetched_at)]
-    if not new:
-        return 0
     since = lookback([a.published_at for a in new])
+    if since is None:  # nothing new to place
+        return 0
     store.ensure_bands(wh, [a.published_at for a in new])
     with store.placement(wh) as conn:
         ids = {a.article_id for a in new}

@@ -57,7 +57,7 @@ def phrase_forms(phrases: tuple[str, ...]) -> list[str]:
 def _first_letters(aliases: list[Alias]) -> str:
     """A lookahead on the letters an alias can start with: the regex engine drops most positions of the
     text at this one test instead of trying every alias there."""
-    letters = set()
+    letters: set[str] = set()
     for first in {form.strip()[:1] for alias in aliases for form in alias_forms(alias)}:
         letters.update(next((cls for cls in ARABIC_LETTER_CLASSES if first in cls), first))
     return "(?=[" + "".join(re.escape(ch) for ch in sorted(letters)) + "])"
@@ -154,7 +154,7 @@ class WatchlistMatcher:
             if not content:
                 continue
             for ct, screened in zip(terms, may_exclude, strict=True):
-                excluded = [m.span() for m in ct.exclude.finditer(content)] if screened else []
+                excluded = [m.span() for m in ct.exclude.finditer(content)] if screened and ct.exclude else []
                 for pattern, aliases in ct.patterns:
                     for m in pattern.finditer(content):
                         start, end = m.span()

@@ -88,13 +88,17 @@ def next_polls(wh: Warehouse) -> dict[str, datetime | None]:
 # -- boilerplate templates -------------------------------------------------------------------------
 
 
-def outlet_template(wh: Warehouse, outlet_id: str) -> dict[str, Any] | None:
+def outlet_template(wh: Warehouse, outlet_id: str) -> str | None:
+    """The outlet's boilerplate template as :meth:`OutletTemplate.to_json` wrote it, or None before its first."""
     t = s.outlet_templates
     with wh.engine.connect() as conn:
-        return conn.execute(sa.select(t.c.state).where(t.c.outlet_id == outlet_id)).scalar()
+        state: str | None = conn.execute(sa.select(t.c.state).where(t.c.outlet_id == outlet_id)).scalar()
+    return state
 
 
-def save_outlet_template(wh: Warehouse, outlet_id: str, state: dict[str, Any], now: datetime) -> None:
+def save_outlet_template(wh: Warehouse, outlet_id: str, state: str, now: datetime) -> None:
+    """Keep the outlet's template (``state``: its :meth:`OutletTemplate.to_json` text, a JSON string in the
+    JSON column)."""
     with wh.engine.begin() as conn:
         wh.upsert(conn, s.outlet_templates, [{"outlet_id": outlet_id, "state": state, "updated_at": now}])
 
@@ -160,5 +164,8 @@ def first_attempts(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, datet
             for article_id, first, last in conn.execute(sa.select(ff.c.article_id, ff.c.first_attempt_at,
                                                                   ff.c.last_attempt_at)
                                                         .where(ff.c.article_id.in_(chunk))):
-                found[article_id] = aware(first or last)
+                # the last try of a failure recorded before first tries were kept (schema version 3)
+                when = aware(first or last)
+                if when is not None:
+                    found[article_id] = when
     return found
