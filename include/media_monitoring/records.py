@@ -9,8 +9,9 @@
 
 Times are ``datetime`` objects throughout. Text forms of them exist only where a record is written as JSON
 (the staging and quarantine payloads, a failed page's feed entry, a digest entry's story) and where the
-warehouse stores a page's own reading of its date (``published_local``): the ``to_json``/``from_json`` and
-``as_row``/``from_row`` methods here are those boundaries, and only the warehouse calls them.
+warehouse stores a page's own reading of its date (``published_local``). The ``to_json``/``from_json`` and
+``as_row``/``from_row`` methods here are those boundaries, called where records are stored and read back:
+in the warehouse's modules, and in compose for the digest entries it freezes and loads.
 """
 
 from __future__ import annotations
@@ -87,10 +88,6 @@ def sources_to_json(sources: Iterable[Source]) -> list[JsonObject]:
     return [s.to_json() for s in sources]
 
 
-def sources_from_json(data: Iterable[Mapping[str, Any]] | None) -> tuple[Source, ...]:
-    return tuple(Source.from_json(s) for s in data or ())
-
-
 @dataclass(frozen=True)
 class StagedArticle:
     """One extracted page as collect stages it and process validates it (``staging.record``, as JSON; a
@@ -145,7 +142,7 @@ class StagedArticle:
             language=data.get("language"), language_source=data.get("language_source"),
             text=data.get("text") or "", word_count=int(data.get("word_count") or 0),
             boilerplate_removed=int(data.get("boilerplate_removed") or 0), extractor=data.get("extractor"),
-            sitename=data.get("sitename"), sources=sources_from_json(data.get("sources")),
+            sitename=data.get("sitename"), sources=tuple(Source.from_json(s) for s in data.get("sources") or ()),
             fetched_at=_time(data.get("fetched_at")), first_seen_at=_time(data.get("first_seen_at")),
             run_id=data.get("run_id"), entry_ids=tuple(data.get("entry_ids") or ()),
         )
