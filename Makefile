@@ -50,6 +50,7 @@ bench: install-test
 lint: install-test
 	$(BIN)/ruff check dags plugins include tests bench
 	$(BIN)/ruff check --select AIR --preview dags plugins include
+	$(BIN)/mypy
 
 airflow-ui: install
 	bash scripts/airflow-ui.sh

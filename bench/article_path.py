@@ -153,6 +153,7 @@ def our_pass(pages: list[dict[str, Any]], work: Path, tag: str) -> dict[str, Any
     from media_monitoring.boilerplate import OutletTemplate
     from media_monitoring.extract import extract_article
     from media_monitoring.quality.validate import validate_batch
+    from media_monitoring.records import Source, StagedArticle
     from media_monitoring.settings import load_settings
     from media_monitoring.urls import url_key
     from media_monitoring.warehouse import articles as article_store
@@ -165,7 +166,7 @@ def our_pass(pages: list[dict[str, Any]], work: Path, tag: str) -> dict[str, Any
     warehouse = pipeline.open_warehouse(settings)
     run_id = f"bench__{tag}"
     templates: dict[str, OutletTemplate] = {}
-    by_outlet: dict[str, list[dict[str, Any]]] = {}
+    by_outlet: dict[str, list[StagedArticle]] = {}
     gc.collect()
     start = time.process_time()
     for page in pages:
@@ -174,7 +175,7 @@ def our_pass(pages: list[dict[str, Any]], work: Path, tag: str) -> dict[str, Any
                                     feed_published=page["published"])
         template = templates.setdefault(outlet.id, OutletTemplate(outlet.id))
         entry_id = url_key(page["url"])
-        source = {"outlet_id": outlet.id, "feed_url": outlet.feed_url, "entry_id": page["url"], "link": page["url"]}
+        source = Source(outlet_id=outlet.id, feed_url=outlet.feed_url, entry_id=page["url"], link=page["url"])
         record = pipeline.staged_record(outlet, extracted, page["url"], template=template, source=source,
                                         feed_title_key=pipeline.title_key(page["title"]), run_id=run_id,
                                         entry_ids=sorted({entry_id, url_key(extracted.canonical_url)}))
@@ -204,9 +205,10 @@ def fixed_costs() -> dict[str, float]:
         "import great_expectations": "import great_expectations",
         "import trafilatura + media_monitoring.extract": "import media_monitoring.extract",
         "story code (import; a first article signed and placed)": (
-            "import numpy\nt = time.process_time()\nfrom media_monitoring.tagging import signatures, stories\n"
+            "import numpy\nfrom datetime import UTC\nt = time.process_time()\n"
+            "from media_monitoring.tagging import signatures, stories\n"
             "stories.StoryIndex().assign([stories.StoryArticle('a', signatures.signature('a b c', 'd e f'), "
-            "stories.datetime.now(stories.UTC), 'o', text_hash=signatures.text_hash('d e f'))])"),
+            "stories.datetime.now(UTC), 'o', text_hash=signatures.text_hash('d e f'))])"),
         "Tagger (watchlists + gazetteer; its first article)": (
             "from media_monitoring.settings import load_settings\n"
             "from media_monitoring.tagging import Tagger\n"

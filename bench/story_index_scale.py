@@ -12,7 +12,7 @@ the run's articles among them and writes their stories and band keys (``warehous
    stored articles over 3 days with random packed signatures, their ``article_stories``, ``stories`` and
    64 ``story_bands`` rows each (COPY, the band table's indexes built after), the band table marked
    complete; then ``--new`` synthetic articles (real signatures of ``bench/synth_news.py`` text) stored as
-   a run's ``commit_batch`` leaves them. Random stored signatures share almost no band key with anything,
+   a run's ``store_batch`` leaves them. Random stored signatures share almost no band key with anything,
    so this measures the index's own cost at this size: the key lookups, the lookback scan for articles
    left without a story, the writes; the cost per real candidate is the same scoring as before plus
    reading its row (printed as candidates per article).
@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from media_monitoring.records import Article
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth_news  # noqa: E402
@@ -70,7 +72,7 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
-def new_articles(count: int, now: datetime) -> list[dict[str, Any]]:
+def new_articles(count: int, now: datetime) -> list[Article]:
     """``count`` new articles of synth_news outlets (50 each), as ``tag_records`` leaves them for storing."""
     from media_monitoring.tagging.signatures import pack_signature, sketch, text_hash
 
@@ -78,11 +80,12 @@ def new_articles(count: int, now: datetime) -> list[dict[str, Any]]:
     for o in synth_news.outlets(-(-count // 50), 50, "one", now):
         for a in o.articles():
             text = "\n".join(a["paragraphs"])
-            signature = pack_signature(sketch(a["title"], text))
-            out.append({"article_id": f"n{o.index:05d}{a['j']:02d}", "signature": signature,
-                        "published_at": a["published"], "fetched_at": a["published"], "outlet_id": o.id,
-                        "outlet_country": o.country[0], "countries": [], "text_hash": text_hash(text),
-                        "title": a["title"]})
+            article_id = f"n{o.index:05d}{a['j']:02d}"
+            url = f"https://{o.id}.example/{article_id}"
+            out.append(Article(article_id=article_id, canonical_url=url, url=url, outlet_id=o.id,
+                               outlet_country=o.country[0], title=a["title"], published_at=a["published"],
+                               fetched_at=a["published"], text_hash=text_hash(text),
+                               signature=pack_signature(sketch(a["title"], text))))
     return out[:count]
 
 
@@ -145,14 +148,13 @@ def load(raw: Any, n: int, now: datetime, rng: np.random.Generator) -> None:
     raw.commit()
 
 
-def store_new(raw: Any, new: list[dict[str, Any]]) -> None:
-    """The run's articles as its commit_batch leaves them: stored, without a story yet."""
+def store_new(raw: Any, new: list[Article]) -> None:
+    """The run's articles as its store_batch leaves them: stored, without a story yet."""
     buf = io.StringIO()
     for a in new:
-        buf.write(f"{a['article_id']}\thttps://{a['outlet_id']}.example/{a['article_id']}\t"
-                  f"https://{a['outlet_id']}.example/{a['article_id']}\t{a['outlet_id']}\t{a['outlet_country']}\t"
-                  f"{a['published_at'].isoformat()}\t{a['title']}\tbody\t2\t[]\t[]\t[]\t{a['text_hash']}\t"
-                  f"\\\\x{a['signature'].hex()}\n")
+        buf.write(f"{a.article_id}\t{a.canonical_url}\t{a.url}\t{a.outlet_id}\t{a.outlet_country}\t"
+                  f"{a.published_at.isoformat()}\t{a.title}\tbody\t2\t[]\t[]\t[]\t{a.text_hash}\t"
+                  f"\\\\x{a.signature.hex()}\n")
     buf.seek(0)
     with raw.cursor() as cur:
         cur.copy_expert("COPY articles (article_id, canonical_url, url, outlet_id, outlet_country, published_at, "

@@ -26,12 +26,15 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hostinfo import loadavg, machine  # noqa: E402
+
+from media_monitoring.records import StagedArticle  # noqa: E402
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -40,19 +43,20 @@ OUTLETS = 10
 SIZES = (10, 48, 200, 1000)
 
 
-def batch(n: int, failing: bool) -> list[dict[str, Any]]:
+def batch(n: int, failing: bool) -> list[StagedArticle]:
     """``n`` staged records over :data:`OUTLETS` outlets; with ``failing``, one in ten breaks a row check."""
     records = []
     for i in range(n):
         text = " ".join(f"word{i}x{j}" for j in range(300))
-        record = {"article_id": f"a{i}", "outlet_id": f"outlet{i % OUTLETS}", "url": f"https://news.example/{i}",
-                  "title": f"Headline {i}", "text": text, "word_count": 300, "language": "en",
-                  "sitename": "News", "published_at": (RUN_TIME - timedelta(hours=2)).isoformat(),
-                  "fetched_at": (RUN_TIME - timedelta(hours=1)).isoformat()}
+        url = f"https://news.example/{i}"
+        record = StagedArticle(article_id=f"a{i}", canonical_url=url, url=url, outlet_id=f"outlet{i % OUTLETS}",
+                               title=f"Headline {i}", text=text, word_count=300, language="en", sitename="News",
+                               published_at=RUN_TIME - timedelta(hours=2), fetched_at=RUN_TIME - timedelta(hours=1))
         if failing and i % 10 == 3:
-            record.update(({"title": None}, {"word_count": 12, "text": "too short"}, {"language": "de"})[i // 10 % 3])
+            record = replace(record, **({"title": None}, {"word_count": 12, "text": "too short"},
+                                        {"language": "de"})[i // 10 % 3])
         if failing and i % 10 == 7:  # two findings on one article
-            record.update({"title": None, "language": "de"})
+            record = replace(record, title=None, language="de")
         records.append(record)
     return records
 
@@ -60,7 +64,7 @@ def batch(n: int, failing: bool) -> list[dict[str, Any]]:
 Findings = tuple[list[tuple[str, list[tuple[str, Any]]]], list[tuple[str, list[str]]]]
 
 
-def one_complete_pass(records: list[dict[str, Any]], languages: dict[str, list[str]]) -> Findings:
+def one_complete_pass(records: list[StagedArticle], languages: dict[str, list[str]]) -> Findings:
     """The baseline: each suite validated once with ``COMPLETE``; findings as :func:`product_pass` gives them."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -82,18 +86,18 @@ def one_complete_pass(records: list[dict[str, Any]], languages: dict[str, list[s
             column = res.expectation_config.kwargs.get("column")
             for item in res.result.get("unexpected_index_list") or []:
                 by_key[key].setdefault(item[key], []).append((_name(res.expectation_config), _plain(item.get(column))))
-    articles = [(r["article_id"], by_key["article_id"][r["article_id"]]) for r in records
-                if r["article_id"] in by_key["article_id"]]
+    articles = [(r.article_id, by_key["article_id"][r.article_id]) for r in records
+                if r.article_id in by_key["article_id"]]
     outlets = [(o, [name for name, _ in found]) for o, found in sorted(by_key["outlet_id"].items())]
     return articles, outlets
 
 
-def product_pass(records: list[dict[str, Any]], languages: dict[str, list[str]]) -> Findings:
+def product_pass(records: list[StagedArticle], languages: dict[str, list[str]]) -> Findings:
     """``validate_batch``: each quarantined article's failed names and observed values, each outlet's failures."""
     from media_monitoring.quality.validate import validate_batch
 
     outcome = validate_batch(records, run_time=RUN_TIME, outlet_languages=languages)
-    articles = [(q["record"]["article_id"], [(name, q["observed"][name]) for name in q["failed"]])
+    articles = [(q.record.article_id, [(name, q.observed[name]) for name in q.failed])
                 for q in outcome.quarantined]
     outlets = [(o, stats["failed"]) for o, stats in sorted(outcome.outlets.items()) if stats["failed"]]
     return articles, outlets

@@ -68,29 +68,29 @@ class Outlet(_Model):
 class Polling(_Model):
     """Bounds of the adaptive poll interval and of failure backoff."""
 
-    min_interval_minutes: float = Field(15, gt=0)
-    max_interval_minutes: float = Field(360, gt=0)
-    max_backoff_hours: float = Field(24, gt=0)
+    min_interval_minutes: float = Field(default=15, gt=0)
+    max_interval_minutes: float = Field(default=360, gt=0)
+    max_backoff_hours: float = Field(default=24, gt=0)
     # Priority outlets are polled this often instead of adaptively. Under the ingest schedule's period (10
     # min), so a priority feed is due at every scheduled run whatever the seconds of jitter between runs.
-    priority_interval_minutes: float = Field(5, gt=0)
+    priority_interval_minutes: float = Field(default=5, gt=0)
 
 
 class HostLimits(_Model):
     """Politeness towards one host (or the default for all hosts)."""
 
-    max_concurrency: int = Field(2, ge=1, le=64)
-    min_delay_s: float = Field(1.0, ge=0)
+    max_concurrency: int = Field(default=2, ge=1, le=64)
+    min_delay_s: float = Field(default=1.0, ge=0)
 
 
 class FetchLimits(_Model):
     """Timeouts of the HTTP client (seconds); defaults in media_monitoring.net. ``threads``: feeds polled
     at once in one task (I/O-bound; parsing holds the GIL, so more helps only with slow servers)."""
 
-    threads: int | None = Field(None, ge=1, le=128)  # None: media_monitoring.pipeline.collect.OUTLET_THREADS
-    connect_timeout_s: float = Field(5.0, gt=0)
-    read_timeout_s: float = Field(10.0, gt=0)
-    deadline_s: float = Field(30.0, gt=0)
+    threads: int | None = Field(default=None, ge=1, le=128)  # None: media_monitoring.pipeline.collect.OUTLET_THREADS
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=10.0, gt=0)
+    deadline_s: float = Field(default=30.0, gt=0)
 
 
 class Registry(_Model):
@@ -169,7 +169,7 @@ class AlertOptions(_Model):
     webhooks: tuple[str, ...] = ()
     # "22:00-07:00" in the subscription's timezone: alerts wait until it ends (see the README)
     quiet_hours: str | None = None
-    max_per_hour: int = Field(10, ge=1, le=1000)  # more wait for the next hour (see the README)
+    max_per_hour: int = Field(default=10, ge=1, le=1000)  # more wait for the next hour (see the README)
 
     @field_validator("quiet_hours")
     @classmethod

@@ -23,6 +23,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +33,7 @@ import httpx
 from media_monitoring.config import Analysts, Subscription, Watchlist, load_analysts, load_registry, load_watchlists
 from media_monitoring.digest.deliver import SmtpSend, addressed_message, envelope_sender, slug
 from media_monitoring.revisions import describe
+from media_monitoring.rules import MAX_TEXT_CHARS
 from media_monitoring.settings import Settings
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import alerts as store
@@ -43,7 +45,6 @@ log = logging.getLogger(__name__)
 ALERT_LOOKBACK = timedelta(hours=6)
 RATE_WINDOW = timedelta(hours=1)  # max_per_hour counts the alerts sent in this sliding window
 WEBHOOK_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)  # a receiver slower is down
-MAX_SNIPPET_CHARS = 300  # enough context to judge the hit; the article is one click away
 EMAIL_CHANNEL = "email"
 
 WebhookResolver = Callable[[str], "str | None"]  # connection id -> URL, None when it does not exist
@@ -129,7 +130,7 @@ def select_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now:
                 continue  # the first (title before text) occurrence of each term explains the alert
             story["terms"].append({"watchlist": hit["watchlist"], "term": hit["term"], "alias": hit["alias"],
                                    "matched": hit["matched"], "field": hit["field"],
-                                   "snippet": (hit["snippet"] or "")[:MAX_SNIPPET_CHARS]})
+                                   "snippet": (hit["snippet"] or "")[:MAX_TEXT_CHARS]})
         changes = _revision_alerts(warehouse, sub.name, run_id, now)
         store.record_alerts(warehouse, list(by_story.values()) + changes)
         created[sub.name] = len(by_story) + len(changes)
@@ -339,7 +340,7 @@ def send_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now: d
                     _deliver(warehouse, alert, channel, target=conn_id, message_id=key, transport="webhook",
                              body=json.dumps(payload, ensure_ascii=False, sort_keys=True), run_id=run_id,
                              now=now, location=None,
-                             send=lambda url=url, payload=payload, key=key: post(url, payload, key))
+                             send=partial(post, url, payload, key))
                 except Exception as exc:
                     log.exception("alert %s to webhook %s failed; the next run tries again", key, conn_id)
                     failures[f"{key} {channel}"] = f"{type(exc).__name__}: {exc}"

@@ -56,7 +56,7 @@ class ReplayServer:
         if self.public_base:
             return self.public_base
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def start(self) -> ReplayServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="replay-server", daemon=True)

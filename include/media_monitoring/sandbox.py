@@ -183,6 +183,7 @@ def _serve(memory_bytes: int) -> None:
             html, url, feed_title, feed_published = _read(stdin)
         except EOFError:
             return
+        answer: tuple[str, Extracted | str]
         try:
             answer = ("ok", extract_article(html, url, feed_title=feed_title, feed_published=feed_published))
         except MemoryError:

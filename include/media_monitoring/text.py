@@ -19,6 +19,9 @@ comparison form, and the forms differ on purpose:
   dropped, letter variants and case folded: two outlets spell the same words differently. Digits stay,
   since figures tell one news item from the next. Stored signatures depend on it (see
   ``tagging.signatures.SIGNATURE_VERSION``).
+- :func:`title_form` (same-outlet headlines, folded into one article by :func:`title_key`): word tokens
+  only, case folded; punctuation and spacing do not count, so "Lavrov: CSTO ready" and "Lavrov - CSTO
+  Ready" are one headline. Stored as the article's ``title_key``.
 - :func:`duplicate_key` (exact duplicates): the text as a reader sees it, ignoring only Unicode form,
   case and spacing: punctuation and every word count. Stored as the article's ``text_hash``.
 - :func:`search_tokens` (the search query language): tokens as the search engines index text, not as
@@ -29,10 +32,13 @@ Pure functions, no Airflow, no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
 import regex
+
+from media_monitoring.rules import ARTICLE_KEY_CHARS
 
 WORD_RE = re.compile(r"\w+")  # a word: what Python calls word characters, in any script
 DIGIT_RE = re.compile(r"\d")
@@ -53,6 +59,7 @@ ARABIC_MARKS_RE = re.compile("[\u064b-\u065f\u0670\u0640]")  # the last one is t
 # The Arabic block: every letter is_arabic_script() looks for, and every character the folds and marks
 # above change. Text without one needs neither, and cannot hold an Arabic-script name.
 ARABIC_BLOCK_RE = re.compile("[\u0600-\u06ff]")
+TITLE_KEY_MIN_WORDS = 3  # shorter headlines ("Live", "Breaking news") are shared by unrelated articles
 
 
 # --- building blocks ------------------------------------------------------------------------------------
@@ -115,6 +122,20 @@ def story_words(text: str | None) -> list[str]:
     are dropped."""
     text = strip_arabic_marks(strip_format(unicodedata.normalize("NFKC", text or "")))
     return WORD_RE.findall(fold_letters(text).casefold())
+
+
+def title_form(title: str | None) -> str:
+    """The comparison form of a headline: its word tokens, case folded, one space apart."""
+    return " ".join(WORD_RE.findall((title or "").casefold()))
+
+
+def title_key(title: str | None) -> str | None:
+    """Headline identity for folding one outlet's re-posts (:func:`title_form`, hashed); None for a
+    headline of fewer than :data:`TITLE_KEY_MIN_WORDS` words."""
+    form = title_form(title)
+    if len(form.split()) < TITLE_KEY_MIN_WORDS:
+        return None
+    return hashlib.sha256(form.encode()).hexdigest()[:ARTICLE_KEY_CHARS]
 
 
 def duplicate_key(text: str | None) -> str:

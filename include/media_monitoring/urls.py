@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+from media_monitoring.rules import ARTICLE_KEY_CHARS
+
 # Query parameters that identify a campaign or a click, never the article.
 TRACKING_PARAMS = frozenset(
     {
@@ -49,4 +51,4 @@ def url_key(url: str) -> str:
     """Stable article id: hash of the canonical URL without its scheme."""
     canonical = canonical_url(url)
     schemeless = canonical.split("://", 1)[-1]
-    return hashlib.sha256(schemeless.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(schemeless.encode("utf-8")).hexdigest()[:ARTICLE_KEY_CHARS]

@@ -8,14 +8,17 @@ that does not parse means "the first page", never an error: links outlive deploy
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from media_monitoring.rules import ARTICLE_KEY_CHARS
 from media_monitoring.warehouse.hits import HitFilter  # noqa: F401  (the view's lists filter on it)
+from media_monitoring.warehouse.schema import RUN_ID_CHARS
+from media_monitoring.warehouse.store import aware  # noqa: F401  (the view's queries read times through it)
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
-MAX_ARTICLE_ID = 32  # articles.article_id: String(32), a hex hash
-MAX_RUN_ID = 250  # validation_runs.run_id / quarantine.run_id: String(250)
+MAX_ARTICLE_ID = ARTICLE_KEY_CHARS  # the width of articles.article_id
+MAX_RUN_ID = RUN_ID_CHARS  # the width of validation_runs.run_id and quarantine.run_id
 
 
 def clamp_page_size(value: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
@@ -23,13 +26,6 @@ def clamp_page_size(value: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
     if value is None:
         return default
     return max(1, min(MAX_PAGE_SIZE, int(value)))
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """The instant with its UTC zone: SQLite hands back naive datetimes; everything stored is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def test_robots_disallowed_pages_are_never_requested_and_are_recorded(srv: Fault
     for row in failures.values():
         assert row["error_class"] == "robots_disallowed" and row["http_status"] is None
         assert row["outlet_id"] == "robots-site" and row["entry"]["title"] in titles.values()
-    staged = {r["url"] for r in article_store.staged(env.wh)}
+    staged = {r.url for r in article_store.staged(env.wh)}
     assert staged == {srv.url("/news/open/1.html"), srv.url("/news/open/4.html")}
 
 
@@ -299,4 +299,4 @@ def test_bad_pages_are_recorded_and_the_batch_goes_on(srv: FaultServer, make_env
     assert (report.status, report.entries, report.staged, report.page_failures) == ("ok", 4, 2, 2)
     failures = {url: row["error_class"] for url, row in env.failures().items()}
     assert failures == {srv.url("/bad/2.html"): "extract_timeout", srv.url("/bad/3.html"): "extract_crashed"}
-    assert {r["title"] for r in article_store.staged(env.wh)} == {pages["/bad/1.html"], pages["/bad/4.html"]}
+    assert {r.title for r in article_store.staged(env.wh)} == {pages["/bad/1.html"], pages["/bad/4.html"]}

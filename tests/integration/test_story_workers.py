@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from media_monitoring.records import StagedArticle
 from media_monitoring.urls import url_key
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import articles as article_store
@@ -28,16 +29,17 @@ ARTICLES = yaml.safe_load((ROOT / "bench/tagging/stories.yaml").read_text(encodi
 WORKER_TIMEOUT_S = 300  # a worker imports the tagger and places a handful of articles: well under this
 
 
-def _record(article: dict) -> dict:
+def _record(article: dict) -> StagedArticle:
     url = f"https://{article['outlet']}.example/{article['id']}"
-    return {"article_id": url_key(url), "canonical_url": url, "url": url, "outlet_id": article["outlet"],
-            "outlet_country": article["outlet_country"], "title": article["title"], "text": article["text"],
-            "word_count": len(article["text"].split()), "published_at": article["published"],
-            "fetched_at": article["published"], "language": "en",
-            "sources": [{"outlet_id": article["outlet"], "link": url}], "run_id": "r"}
+    return StagedArticle.from_json({
+        "article_id": url_key(url), "canonical_url": url, "url": url, "outlet_id": article["outlet"],
+        "outlet_country": article["outlet_country"], "title": article["title"], "text": article["text"],
+        "word_count": len(article["text"].split()), "published_at": article["published"],
+        "fetched_at": article["published"], "language": "en",
+        "sources": [{"outlet_id": article["outlet"], "link": url}], "run_id": "r"})
 
 
-def _worker(url: str, batches: list[list[dict]], barrier: multiprocessing.synchronize.Barrier) -> None:
+def _worker(url: str, batches: list[list[StagedArticle]], barrier: multiprocessing.synchronize.Barrier) -> None:
     """Store and place each batch as a process task does, starting each together with the other worker."""
     from media_monitoring.pipeline import assign_stories, tag_records
     from media_monitoring.tagging import Tagger
@@ -46,9 +48,9 @@ def _worker(url: str, batches: list[list[dict]], barrier: multiprocessing.synchr
     wh = Warehouse.connect(url)
     try:
         for records in batches:
-            articles, hits, places = tag_records(tagger, records, "r", stored_at=NOW)
+            articles = tag_records(tagger, records, "r", stored_at=NOW)
             barrier.wait(WORKER_TIMEOUT_S)
-            article_store.commit_batch(wh, "r", articles, hits, places, [], None)
+            article_store.store_batch(wh, "r", articles)
             assign_stories(wh, articles)
     finally:
         wh.close()
@@ -74,7 +76,7 @@ def test_two_workers_placing_rewrites_at_once_open_one_story(postgres_warehouse)
     wh = Warehouse.connect(postgres_warehouse)
     try:
         for first, second in pairs:
-            ids = [_record(first)["article_id"], _record(second)["article_id"]]
+            ids = [_record(first).article_id, _record(second).article_id]
             stories = story_store.stories_of(wh, ids)
             assert set(stories) == set(ids)
             assert len({row["story_id"] for row in stories.values()}) == 1, first["story"]

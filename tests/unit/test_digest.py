@@ -16,6 +16,7 @@ from media_monitoring.config import Analysts, Subscription
 from media_monitoring.digest.compose import SubscriptionDigest, WatchlistDigest
 from media_monitoring.digest.deliver import SmtpSend, build_message, deliver, envelope_sender
 from media_monitoring.digest.render import MAX_TEXT_CHARS, render_digest, subject_for
+from media_monitoring.records import DigestItem, DigestTerm
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import digests as store
 
@@ -34,13 +35,14 @@ ANALYSTS = Analysts(sender="Media Monitor <digest@media-monitor.example.org>", r
                     subscriptions=[SUB])
 
 
-def _term(snippet: str, term: str = "Lavrov", field: str = "text") -> dict[str, str]:
-    return {"term": term, "alias": term, "matched": term, "field": field, "snippet": snippet}
+def _term(snippet: str, term: str = "Lavrov", field: str = "text") -> DigestTerm:
+    return DigestTerm(term=term, alias=term, matched=term, field=field, snippet=snippet)
 
 
-def _item(rank: int, title: str, snippet: str, url: str | None = None) -> dict[str, object]:
-    return {"article_id": f"a{rank}", "rank": rank, "title": title, "url": url or f"https://news.example/{rank}",
-            "outlet_id": "hostile", "published_at": "2021-10-28T10:15:00+00:00", "terms": [_term(snippet)]}
+def _item(rank: int, title: str, snippet: str, url: str | None = None) -> DigestItem:
+    return DigestItem(article_id=f"a{rank}", rank=rank, title=title, url=url or f"https://news.example/{rank}",
+                      outlet_id="hostile", published_at=datetime(2021, 10, 28, 10, 15, tzinfo=UTC),
+                      terms=(_term(snippet),))
 
 
 @pytest.fixture(scope="module")

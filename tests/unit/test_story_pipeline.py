@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import yaml
 
 from media_monitoring.pipeline import assign_stories, fold_exact_duplicates, tag_records
+from media_monitoring.records import Article, StagedArticle
 from media_monitoring.tagging import Tagger
 from media_monitoring.urls import url_key
 from media_monitoring.warehouse import Warehouse
@@ -24,19 +25,20 @@ NOW = datetime(2021, 10, 20, 6, tzinfo=UTC)
 CALIBRATION = yaml.safe_load((ROOT / "bench/tagging/stories.yaml").read_text(encoding="utf-8"))["articles"]
 
 
-def _record(ident: str, outlet: str, country: str, published: str, title: str, text: str) -> dict:
+def _record(ident: str, outlet: str, country: str, published: str, title: str, text: str) -> StagedArticle:
     url = f"https://{outlet}.example/{ident}"
-    return {"article_id": url_key(url), "canonical_url": url, "url": url, "outlet_id": outlet,
-            "outlet_country": country, "title": title, "text": text, "word_count": len(text.split()),
-            "published_at": published, "fetched_at": published, "language": "en",
-            "sources": [{"outlet_id": outlet, "link": url}], "run_id": "r"}
+    return StagedArticle.from_json({
+        "article_id": url_key(url), "canonical_url": url, "url": url, "outlet_id": outlet,
+        "outlet_country": country, "title": title, "text": text, "word_count": len(text.split()),
+        "published_at": published, "fetched_at": published, "language": "en",
+        "sources": [{"outlet_id": outlet, "link": url}], "run_id": "r"})
 
 
-def _store(wh: Warehouse, records: list[dict]) -> list[dict]:
+def _store(wh: Warehouse, records: list[StagedArticle]) -> list[Article]:
     tagger = Tagger(ROOT / "include/config/watchlists.yaml", ROOT / "include/config/regions.yaml")
-    articles, hits, places = tag_records(tagger, records, "r", stored_at=NOW)
-    articles, hits, places = fold_exact_duplicates(wh, articles, hits, places)
-    article_store.commit_batch(wh, "r", articles, hits, places, [], None)
+    articles = tag_records(tagger, records, "r", stored_at=NOW)
+    articles = fold_exact_duplicates(wh, articles)
+    article_store.store_batch(wh, "r", articles)
     assign_stories(wh, articles)
     return articles
 
@@ -70,7 +72,7 @@ def test_the_two_seeds_are_related_coverage_not_one_story(wh):
         title, _, text = (ROOT / "seeds" / name).read_text(encoding="utf-8").partition("\n")
         seeds.append(_record(name, outlet, country, published, title, text))
     _store(wh, seeds)
-    stories = story_store.stories_of(wh, [r["article_id"] for r in seeds])
+    stories = story_store.stories_of(wh, [r.article_id for r in seeds])
     assert len({s["story_id"] for s in stories.values()}) == 2
 
 
@@ -81,8 +83,8 @@ def test_an_exact_copy_under_another_url_is_one_article_with_both_sources(wh):
     _store(wh, [original])
     _store(wh, [copy])
     assert wh.count("articles") == 1
-    rows = article_store.known_ids(wh, [original["article_id"], copy["article_id"]])
-    assert rows == {original["article_id"]}
+    rows = article_store.known_ids(wh, [original.article_id, copy.article_id])
+    assert rows == {original.article_id}
     with wh.engine.connect() as conn:
         sources = conn.execute(sa.text("select sources from articles")).scalar()
     assert "kazinform" in str(sources) and "tass-en" in str(sources)
@@ -110,8 +112,8 @@ def test_the_digest_tells_a_story_once_with_its_coverage(wh):
     [section] = digest.sections
     [top] = section.context["stories"]
     assert top["coverage"].startswith(f"covered by {len({a['outlet'] for a in wire})} outlets in")
-    leaders = [i for i in section.items if i["story"] and "led_by" not in i["story"]]
-    assert len(leaders) == 1 and len(leaders[0]["story"]["also"]) == len(wire) - 1
+    leaders = [i for i in section.items if i.story and i.story.led_by is None]
+    assert len(leaders) == 1 and len(leaders[0].story.also) == len(wire) - 1
     # every copy is delivered (in the ledger), the story is listed once
     assert len(section.items) == len(wire)
 
@@ -151,10 +153,10 @@ def test_stored_articles_a_stopped_run_left_without_a_story_get_one_in_the_next(
     first, second = ([_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])]
                      for a in wire[:2])
     tagger = Tagger(ROOT / "include/config/watchlists.yaml", ROOT / "include/config/regions.yaml")
-    articles, hits, places = tag_records(tagger, first, "r", stored_at=NOW)
-    article_store.commit_batch(wh, "r", articles, hits, places, [], None)  # ... and the run stops here
+    articles = tag_records(tagger, first, "r", stored_at=NOW)
+    article_store.store_batch(wh, "r", articles)  # ... and the run stops here
     _store(wh, second)
-    ids = [first[0]["article_id"], second[0]["article_id"]]
+    ids = [first[0].article_id, second[0].article_id]
     stories = story_store.stories_of(wh, ids)
     assert set(stories) == set(ids) and len({s["story_id"] for s in stories.values()}) == 1
 
@@ -171,7 +173,7 @@ def test_a_warehouse_without_story_bands_fills_them_for_the_lookback_and_still_g
         conn.execute(sa.text("delete from story_index"))
     caplog.set_level("INFO", logger="media_monitoring")
     _store(wh, records[1:])
-    stories = story_store.stories_of(wh, [r["article_id"] for r in records])
+    stories = story_store.stories_of(wh, [r.article_id for r in records])
     assert len(stories) == len(records) and len({s["story_id"] for s in stories.values()}) == 1
     assert any("story bands filled for 1 stored articles" in r.message for r in caplog.records)
     assert wh.count("story_bands") == 64 * len(records)
@@ -182,9 +184,9 @@ def test_an_article_placed_again_keeps_its_story_and_one_set_of_band_keys(wh):
     records = [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
                for a in wire]
     _store(wh, records)
-    before = story_store.stories_of(wh, [r["article_id"] for r in records])
+    before = story_store.stories_of(wh, [r.article_id for r in records])
     _store(wh, records[1:])  # a retried process task stores and places the same articles again
-    assert story_store.stories_of(wh, [r["article_id"] for r in records]) == before
+    assert story_store.stories_of(wh, [r.article_id for r in records]) == before
     assert wh.count("story_bands") == 64 * len(records)
 
 
@@ -200,5 +202,5 @@ def test_band_keys_of_old_articles_are_dropped_and_a_late_rewrite_still_finds_it
     _store(wh, [_record("later", other["outlet"], other["outlet_country"], later, other["title"], other["text"])])
     assert wh.count("story_bands") == 64  # only the newest article's: the first is more than a week older
     _store(wh, late)
-    stories = story_store.stories_of(wh, [first[0]["article_id"], late[0]["article_id"]])
+    stories = story_store.stories_of(wh, [first[0].article_id, late[0].article_id])
     assert len(stories) == 2 and len({s["story_id"] for s in stories.values()}) == 1

@@ -22,6 +22,7 @@ from media_monitoring.quality.validate import (
     validate_batch,
     whole_frames,
 )
+from media_monitoring.records import Quarantined, StagedArticle
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +47,11 @@ def row(article_id: str, **overrides: Any) -> dict[str, Any]:
     }
     record.update(overrides)
     return record
+
+
+def staged(article_id: str, **overrides: Any) -> StagedArticle:
+    """:func:`row` as the staged record validation takes."""
+    return StagedArticle.from_json(row(article_id, **overrides))
 
 
 # one crafted row per expectation: (article_id, overrides, expectation, observed value)
@@ -108,8 +114,8 @@ class Batch:
     records: list[dict[str, Any]]
     outcome: Outcome
 
-    def quarantined(self, article_id: str) -> dict[str, Any] | None:
-        return next((q for q in self.outcome.quarantined if q["record"]["article_id"] == article_id), None)
+    def quarantined(self, article_id: str) -> Quarantined | None:
+        return next((q for q in self.outcome.quarantined if q.record.article_id == article_id), None)
 
 
 @pytest.fixture(scope="module")
@@ -120,16 +126,17 @@ def batch() -> Batch:
     records += [row(i, **o) for i, o in EDGE]
     records += [row(f"filler-{n}") for n in range(FILLER)]
     assert len(records) > 1000
-    return Batch(records, validate_batch(records, run_time=RUN_TIME, outlet_languages=LANGUAGES))
+    return Batch(records, validate_batch([StagedArticle.from_json(r) for r in records], run_time=RUN_TIME,
+                                         outlet_languages=LANGUAGES))
 
 
 def test_whole_batch_in_one_call(batch: Batch) -> None:
     outcome = batch.outcome
     assert len(outcome.accepted) + len(outcome.quarantined) == len(batch.records)
     assert outcome.suite_version == load_suite()["meta"]["version"]
-    accepted = {r["article_id"] for r in outcome.accepted}
+    accepted = {r.article_id for r in outcome.accepted}
     assert {f"filler-{n}" for n in range(FILLER)} <= accepted
-    assert [r["article_id"] for r in outcome.accepted] == [
+    assert [r.article_id for r in outcome.accepted] == [
         r["article_id"] for r in batch.records if r["article_id"] in accepted]  # order kept
 
 
@@ -143,21 +150,21 @@ def test_every_suite_expectation_is_exercised() -> None:
 def test_bad_row_is_quarantined_by_its_expectation(batch: Batch, article_id: str, name: str, observed: Any) -> None:
     entry = batch.quarantined(article_id)
     assert entry is not None, f"{article_id} was accepted"
-    assert entry["failed"] == [name]
-    value = entry["observed"][name]
+    assert entry.failed == (name,)
+    value = entry.observed[name]
     if isinstance(observed, float):
         assert value == pytest.approx(observed, abs=0.01)
     else:
         assert value == observed
-    assert entry["record"]["article_id"] == article_id
+    assert entry.record.article_id == article_id
     assert batch.outcome.by_expectation[name] >= 1
 
 
 def test_row_failing_twice_names_both(batch: Batch) -> None:
     entry = batch.quarantined("two-failures")
     assert entry is not None
-    assert sorted(entry["failed"]) == ["language_expected_for_outlet", "title_present"]
-    assert entry["observed"] == {"title_present": None, "language_expected_for_outlet": False}
+    assert sorted(entry.failed) == ["language_expected_for_outlet", "title_present"]
+    assert entry.observed == {"title_present": None, "language_expected_for_outlet": False}
 
 
 @pytest.mark.parametrize("article_id", [i for i, _o in EDGE])
@@ -170,7 +177,7 @@ def test_counts_per_expectation(batch: Batch) -> None:
     assert counts["body_word_count"] == 2
     assert counts["title_present"] == 2
     assert counts["language_expected_for_outlet"] == 2
-    assert sum(counts.values()) == sum(len(q["failed"]) for q in batch.outcome.quarantined)
+    assert sum(counts.values()) == sum(len(q.failed) for q in batch.outcome.quarantined)
 
 
 def test_consent_wall_page_is_quarantined_as_error_page(batch: Batch) -> None:
@@ -178,14 +185,14 @@ def test_consent_wall_page_is_quarantined_as_error_page(batch: Batch) -> None:
     assert len(walls) == 1
     entry = batch.quarantined(walls[0]["article_id"])
     assert entry is not None
-    assert "not_error_page" in entry["failed"]
-    assert entry["observed"]["not_error_page"] is True
+    assert "not_error_page" in entry.failed
+    assert entry.observed["not_error_page"] is True
 
 
 def test_replay_articles_are_accepted(batch: Batch) -> None:
     articles = [r["article_id"] for r in batch.records if r.get("quarantine_expected") is False]
     assert len(articles) == 22
-    rejected = {i: batch.quarantined(i)["failed"] for i in articles if batch.quarantined(i)}
+    rejected = {i: batch.quarantined(i).failed for i in articles if batch.quarantined(i)}
     assert not rejected
 
 
@@ -215,7 +222,7 @@ def test_screened_suite_finds_what_one_complete_pass_finds(batch: Batch) -> None
     from media_monitoring.quality.validate import _run_suite, prepare_frame
 
     suite_def = load_suite()
-    frame = prepare_frame(batch.records, RUN_TIME, LANGUAGES)
+    frame = prepare_frame([StagedArticle.from_json(r) for r in batch.records], RUN_TIME, LANGUAGES)
     screened = _run_suite(whole_frames(), suite_def, frame, key="article_id")
     expected = _one_complete_pass(suite_def, frame)
     assert len(expected) >= len(BAD)
@@ -229,7 +236,7 @@ def test_expectation_with_mostly_lists_its_rows_when_it_passes() -> None:
     suite_def = {"name": "tolerant", "expectations": [
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "title", "mostly": 0.5},
          "meta": {"name": "mostly_titled"}}]}
-    frame = prepare_frame([row("a"), row("b"), row("c", title=None)], RUN_TIME, LANGUAGES)
+    frame = prepare_frame([staged("a"), staged("b"), staged("c", title=None)], RUN_TIME, LANGUAGES)
     found = _run_suite(whole_frames(), suite_def, frame, key="article_id")
     assert found == [("mostly_titled", "c", None)] == _one_complete_pass(suite_def, frame)
 
@@ -242,10 +249,10 @@ def test_clean_batch_is_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     validate = GxBatch.validate
     monkeypatch.setattr(GxBatch, "validate", lambda self, *a, **k: calls.append(1) or validate(self, *a, **k))
-    frame = prepare_frame([row(f"clean-{n}") for n in range(20)], RUN_TIME, LANGUAGES)
+    frame = prepare_frame([staged(f"clean-{n}") for n in range(20)], RUN_TIME, LANGUAGES)
     assert _run_suite(whole_frames(), load_suite(), frame, key="article_id") == []
     assert len(calls) == 1  # the screen alone: nothing failed, nothing to list
-    failing = prepare_frame([row("ok"), row("untitled", title=None)], RUN_TIME, LANGUAGES)
+    failing = prepare_frame([staged("ok"), staged("untitled", title=None)], RUN_TIME, LANGUAGES)
     assert _run_suite(whole_frames(), load_suite(), failing, key="article_id") == [("title_present", "untitled", None)]
     assert len(calls) == 3
 
@@ -258,7 +265,7 @@ def test_expectation_that_cannot_run_stops_the_batch() -> None:
     suite_def = {"name": "broken", "expectations": [
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "no_such_column"},
          "meta": {"name": "missing_column"}}]}
-    frame = prepare_frame([row("one")], RUN_TIME, LANGUAGES)
+    frame = prepare_frame([staged("one")], RUN_TIME, LANGUAGES)
     with pytest.raises(SuiteError, match=r"missing_column of suite broken .*no_such_column.* does not exist"):
         _run_suite(whole_frames(), suite_def, frame, key="article_id")
 
@@ -269,7 +276,7 @@ def test_expectation_failing_without_rows_stops_the_batch() -> None:
 
     suite_def = {"name": "table", "expectations": [
         {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 0}, "meta": {"name": "empty"}}]}
-    frame = prepare_frame([row("one")], RUN_TIME, LANGUAGES)
+    frame = prepare_frame([staged("one")], RUN_TIME, LANGUAGES)
     with pytest.raises(SuiteError, match=r"empty of suite table failed without naming the rows"):
         _run_suite(whole_frames(), suite_def, frame, key="article_id")
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from media_monitoring.records import Source, StagedArticle
 from media_monitoring.warehouse import Warehouse, WarehouseSchemaError
 from media_monitoring.warehouse import articles as article_store
 from media_monitoring.warehouse import schema as s
@@ -95,11 +96,11 @@ def test_a_version_1_warehouse_is_upgraded_in_place_and_keeps_its_rows(tmp_path,
 
 def test_staging_is_a_queue_and_commit_is_idempotent(tmp_path):
     wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    record = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
-              "run_id": "r1", "entry_ids": ["a1"]}
+    record = StagedArticle(article_id="a1", canonical_url="https://x.org/a", url="https://x.org/a", outlet_id="o",
+                           run_id="r1", entry_ids=("a1",))
     article_store.stage(wh, "r1", "o", [record])
     article_store.stage(wh, "r1", "o", [record])  # a retried collect stages the same row again, not twice
-    assert [r["article_id"] for r in article_store.staged(wh)] == ["a1"]
+    assert [r.article_id for r in article_store.staged(wh)] == ["a1"]
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
                "text": "body", "word_count": 1, "sources": [], "countries": [], "regions": []}
     for _ in range(2):
@@ -112,27 +113,29 @@ def test_sources_staged_by_collect_reach_the_stored_article_once_process_adds_th
     """Collect stages the feed entries that lead to a stored article; they stay apart from the records to
     validate, and process adds them to the article once, whichever outlets and retries staged them."""
     wh = Warehouse.connect(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    first = {"outlet_id": "o", "link": "https://x.org/a"}
+    first = Source(outlet_id="o", link="https://x.org/a")
     article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
-               "text": "body", "word_count": 1, "sources": [first], "countries": [], "regions": []}
+               "text": "body", "word_count": 1, "sources": [first.to_json()], "countries": [], "regions": []}
     article_store.commit_batch(wh, "r1", [article], [], [], [], None)
-    mirror = {"outlet_id": "p", "link": "https://mirror.example/a"}
-    reposted = {"outlet_id": "o", "link": "https://x.org/a?utm=feed"}
-    record = {"article_id": "b1", "canonical_url": "https://x.org/b", "url": "https://x.org/b", "outlet_id": "o",
-              "run_id": "r2", "entry_ids": ["b1"]}
+    mirror = Source(outlet_id="p", link="https://mirror.example/a")
+    reposted = Source(outlet_id="o", link="https://x.org/a?utm=feed")
+    record = StagedArticle(article_id="b1", canonical_url="https://x.org/b", url="https://x.org/b", outlet_id="o",
+                           run_id="r2", entry_ids=("b1",))
     for _ in range(2):  # a retried collect task stages the same rows again
         article_store.stage(wh, "r2", "o", [record], sources={"a1": [first, reposted], "gone": [first]})
         article_store.stage(wh, "r2", "p", [], sources={"a1": [mirror]})
-    assert [r["article_id"] for r in article_store.staged(wh)] == ["b1"]
+    assert [r.article_id for r in article_store.staged(wh)] == ["b1"]
     assert wh.count("articles") == 1
     with wh.engine.connect() as conn:
-        assert conn.execute(sa.select(s.articles.c.sources)).scalar_one() == [first]  # collect changed nothing
+        # collect changed nothing
+        assert conn.execute(sa.select(s.articles.c.sources)).scalar_one() == [first.to_json()]
 
     assert article_store.add_staged_sources(wh) == 1
     with wh.engine.connect() as conn:
         sources = conn.execute(sa.select(s.articles.c.sources)).scalar_one()
-    assert sorted(sources, key=lambda x: x["link"]) == sorted([first, reposted, mirror], key=lambda x: x["link"])
-    assert [r["article_id"] for r in article_store.staged(wh)] == ["b1"] and wh.count("staging") == 1
+    assert sorted(sources, key=lambda x: x["link"]) == sorted([first.to_json(), reposted.to_json(), mirror.to_json()],
+                                                              key=lambda x: x["link"])
+    assert [r.article_id for r in article_store.staged(wh)] == ["b1"] and wh.count("staging") == 1
     assert article_store.add_staged_sources(wh) == 0  # nothing left to add
     wh.close()
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from media_monitoring.config import Subscription, Watchlist
 from media_monitoring.digest.windows import Edition
+from media_monitoring.records import DigestItem, DigestStory, DigestTerm, Story, StoryLink
 from media_monitoring.revisions import describe
 from media_monitoring.warehouse import Warehouse, revisions
 from media_monitoring.warehouse import digests as store
@@ -36,7 +37,7 @@ class WatchlistDigest:
 
     watchlist: str
     version: str
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[DigestItem] = field(default_factory=list)
     term_counts: dict[str, int] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)  # stories, spikes, regions
 
@@ -59,8 +60,7 @@ class SubscriptionDigest:
     @property
     def article_count(self) -> int:
         """Articles listed: a story's other articles ride along with its lead and are not counted again."""
-        return len({i["article_id"] for s in self.sections for i in s.items
-                    if not (i.get("story") or {}).get("led_by")})
+        return len({i.article_id for s in self.sections for i in s.items if i.listed})
 
     @property
     def hit_count(self) -> int:
@@ -68,7 +68,7 @@ class SubscriptionDigest:
 
     @property
     def late_count(self) -> int:
-        return len({i["article_id"] for s in self.sections for i in s.items if i.get("late")})
+        return len({i.article_id for s in self.sections for i in s.items if i.late})
 
 
 def spikes(wh: Warehouse, watchlist: str, day: date, term_counts: dict[str, int]) -> list[dict[str, Any]]:
@@ -95,37 +95,49 @@ def _candidates(wh: Warehouse, edition: Edition, since: datetime | None) -> list
     return store.undelivered_hits(wh, sub.name, sub.watchlists, stored_after=since, stored_until=edition.window_end)
 
 
-def _items_by_watchlist(rows: list[dict[str, Any]], edition: Edition) -> dict[str, list[dict[str, Any]]]:
+@dataclass
+class _Candidate:
+    """An article of the window with its hits of one watchlist, while its section is ranked: the item it
+    becomes (without its rank, terms and story yet), the first hit of each term, and its hits."""
+
+    item: DigestItem
+    terms: list[DigestTerm] = field(default_factory=list)
+    hits: int = 0
+
+
+def _items_by_watchlist(rows: list[dict[str, Any]], edition: Edition) -> dict[str, list[_Candidate]]:
     """Group hit rows into one item per (watchlist, article), with the first hit of each term as its "why"."""
     sub = edition.subscription
     interest = set(sub.regions)
-    grouped: dict[str, dict[str, dict[str, Any]]] = {}
+    grouped: dict[str, dict[str, _Candidate]] = {}
     for row in rows:
         in_regions = bool(interest & set(row["regions"] or ()))
         if sub.regions_mode == "only" and interest and not in_regions:
             continue
-        published = row["published_at"]
-        item = grouped.setdefault(row["watchlist"], {}).setdefault(row["article_id"], {
-            "article_id": row["article_id"], "title": row["title"] or row["url"], "url": row["url"],
-            "outlet_id": row["outlet_id"], "language": row["language"], "published_at": published,
-            "published_local": row["published_local"], "first_seen_at": row["first_seen_at"],
-            "stored_at": row["stored_at"], "outlet_country": row["outlet_country"],
-            "primary_country": row["primary_country"], "primary_region": row["primary_region"],
-            # published before the window it arrives in: the analyst is told it is not today's news
-            "late": edition.kind == "scheduled" and published is not None and published < edition.window_start,
-            "in_regions": in_regions, "terms": [], "_hits": 0,
-        })
-        item["_hits"] += 1
-        if all(t["term"] != row["term"] for t in item["terms"]):
-            item["terms"].append({"term": row["term"], "alias": row["alias"], "matched": row["matched"],
-                                  "field": row["field"], "snippet": row["snippet"]})
+        by_article = grouped.setdefault(row["watchlist"], {})
+        candidate = by_article.get(row["article_id"])
+        if candidate is None:
+            published = row["published_at"]
+            candidate = by_article[row["article_id"]] = _Candidate(DigestItem(
+                article_id=row["article_id"], rank=0, title=row["title"] or row["url"], url=row["url"],
+                outlet_id=row["outlet_id"], language=row["language"], published_at=published,
+                published_local=row["published_local"], first_seen_at=row["first_seen_at"],
+                stored_at=row["stored_at"], outlet_country=row["outlet_country"],
+                primary_country=row["primary_country"], primary_region=row["primary_region"],
+                # published before the window it arrives in: the analyst is told it is not today's news
+                late=edition.kind == "scheduled" and published is not None and published < edition.window_start,
+                in_regions=in_regions))
+        candidate.hits += 1
+        if all(t.term != row["term"] for t in candidate.terms):
+            candidate.terms.append(DigestTerm(term=row["term"], alias=row["alias"], matched=row["matched"],
+                                              field=row["field"], snippet=row["snippet"]))
     return {name: list(items.values()) for name, items in grouped.items()}
 
 
-def _rank(items: list[dict[str, Any]], regions_first: bool) -> list[dict[str, Any]]:
+def _rank(candidates: list[_Candidate], regions_first: bool) -> list[_Candidate]:
     never = datetime.max.replace(tzinfo=UTC)
-    return sorted(items, key=lambda i: (regions_first and not i["in_regions"], -len(i["terms"]), -i["_hits"],
-                                        i["published_at"] or never, i["url"]))
+    return sorted(candidates, key=lambda c: (regions_first and not c.item.in_regions, -len(c.terms), -c.hits,
+                                             c.item.published_at or never, c.item.url))
 
 
 def coverage_text(outlets: int, countries: int) -> str:
@@ -134,35 +146,38 @@ def coverage_text(outlets: int, countries: int) -> str:
     return text + (f" in {countries} countr{'ies' if countries != 1 else 'y'}" if countries else "")
 
 
-def _group_stories(wh: Warehouse, ranked: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One entry per story: the best-ranked article leads, the others of the window ride along ("also").
+def _group_stories(wh: Warehouse, ranked: list[_Candidate]) -> tuple[list[DigestItem], list[dict[str, Any]]]:
+    """The section's items in rank order, one entry per story: the best-ranked article leads, the others of
+    the window ride along ("also").
 
-    Returns the items to list and the window's top stories (covered by several outlets), widest first.
+    Returns the items and the window's top stories (covered by several outlets), widest first.
     """
-    stories = story_store.stories_of(wh, [i["article_id"] for i in ranked])
-    leaders: dict[str, dict[str, Any]] = {}
-    items = []
-    for item in ranked:
-        story = stories.get(item["article_id"])
-        item["story"] = None
+    stories = {article_id: Story.from_row(row)
+               for article_id, row in story_store.stories_of(wh, [c.item.article_id for c in ranked]).items()}
+    leads: dict[str, str] = {}  # story id -> the article leading it here
+    also: dict[str, list[StoryLink]] = {}  # story id -> the other articles of it here, in rank order
+    for c in ranked:
+        story = stories.get(c.item.article_id)
         if story is None:
-            items.append(item)
             continue
-        lead = leaders.get(story["story_id"])
-        if lead is None:
-            coverage = coverage_text(len(story["outlets"]), len(story["outlet_countries"]))
-            item["story"] = {"story_id": story["story_id"], "coverage": coverage,
-                             "first_seen": story["first_seen"], "outlets": story["outlets"], "also": []}
-            leaders[story["story_id"]] = item
-            items.append(item)
-        else:
-            lead["story"]["also"].append({"article_id": item["article_id"], "title": item["title"],
-                                          "url": item["url"], "outlet_id": item["outlet_id"]})
-            items.append({**item, "story": {"story_id": story["story_id"], "led_by": lead["article_id"]}})
-    top = [{"story_id": i["story"]["story_id"], "title": i["title"], "url": i["url"],
-            "coverage": i["story"]["coverage"], "first_seen": i["story"]["first_seen"],
-            "outlets": i["story"]["outlets"]}
-           for i in items if i["story"] and "led_by" not in i["story"] and len(i["story"]["outlets"]) > 1]
+        if leads.setdefault(story.story_id, c.item.article_id) != c.item.article_id:
+            also.setdefault(story.story_id, []).append(
+                StoryLink(c.item.article_id, c.item.title, c.item.url, c.item.outlet_id))
+    items = []
+    for rank, c in enumerate(ranked, start=1):
+        story = stories.get(c.item.article_id)
+        told: DigestStory | None = None
+        if story is not None and leads[story.story_id] == c.item.article_id:
+            told = DigestStory(story.story_id, coverage=coverage_text(len(story.outlets), len(story.outlet_countries)),
+                               first_seen=story.first_seen, outlets=story.outlets,
+                               also=tuple(also.get(story.story_id, ())))
+        elif story is not None:
+            told = DigestStory(story.story_id, led_by=leads[story.story_id])
+        items.append(replace(c.item, rank=rank, terms=tuple(c.terms), story=told))
+    top: list[dict[str, Any]] = [
+        {"story_id": i.story.story_id, "title": i.title, "url": i.url, "coverage": i.story.coverage,
+         "first_seen": i.story.first_seen, "outlets": list(i.story.outlets)}
+        for i in items if i.story and i.story.led_by is None and len(i.story.outlets) > 1]
     top.sort(key=lambda t: (-len(t["outlets"]), str(t["first_seen"])))
     return items, top
 
@@ -208,24 +223,22 @@ def compose(wh: Warehouse, edition: Edition, watchlists: dict[str, Watchlist], *
     """
     sub = edition.subscription
     by_watchlist = _items_by_watchlist(_candidates(wh, edition, since), edition)
-    entries, term_counts, contexts, versions = [], {}, {}, {}
+    items: list[DigestItem] = []
+    entries: list[dict[str, Any]] = []
+    term_counts: dict[str, dict[str, int]] = {}
+    contexts: dict[str, dict[str, Any]] = {}
+    versions: dict[str, str] = {}
     for name in sub.watchlists:
         ranked = _rank(by_watchlist.get(name, []), regions_first=bool(sub.regions))
         listed, top_stories = _group_stories(wh, ranked)
         counts: Counter[str] = Counter()
         regions: Counter[str] = Counter()
-        for rank, item in enumerate(listed, start=1):
-            item.pop("_hits")
-            item["rank"] = rank
-            counts.update(t["term"] for t in item["terms"])
-            if not (item["story"] or {}).get("led_by"):
-                regions[item["primary_region"] or "unknown"] += 1
-            entries.append({"subscription": sub.name, "digest_date": edition.digest_date, "watchlist": name,
-                            **{k: item[k] for k in ("article_id", "rank", "title", "url", "outlet_id", "language",
-                                                    "published_at", "published_local", "first_seen_at",
-                                                    "stored_at", "late", "in_regions", "terms", "outlet_country",
-                                                    "primary_country", "primary_region")},
-                            "story": _json_safe(item["story"])})
+        for item in listed:
+            counts.update(t.term for t in item.terms)
+            if item.listed:
+                regions[item.primary_region or "unknown"] += 1
+            items.append(item)
+            entries.append(item.as_row(sub.name, edition.digest_date, name))
         term_counts[name] = dict(sorted(counts.items()))
         versions[name] = watchlists[name].version
         contexts[name] = {
@@ -246,8 +259,8 @@ def compose(wh: Warehouse, edition: Edition, watchlists: dict[str, Watchlist], *
     context["changed"] = [revision_line(r) for r in changed]
     notices = [{"subscription": sub.name, "article_id": r["article_id"], "check_no": r["check_no"],
                 "digest_date": edition.digest_date} for r in changed]
-    article_ids = {e["article_id"] for e in entries}
-    late = {e["article_id"] for e in entries if e["late"]}
+    article_ids = {i.article_id for i in items}
+    late = {i.article_id for i in items if i.late}
     row = {
         "subscription": sub.name, "digest_date": edition.digest_date, "kind": edition.kind,
         "window_start": edition.window_start, "window_end": edition.window_end, "timezone": sub.timezone,
@@ -268,9 +281,9 @@ def load(wh: Warehouse, subscription: Subscription, day: date, outlet_names: dic
     row = store.digest(wh, subscription.name, day)
     if row is None:
         raise LookupError(f"no digest composed for {subscription.name!r} on {day}; run the compose step first")
-    by_watchlist: dict[str, list[dict[str, Any]]] = {}
+    by_watchlist: dict[str, list[DigestItem]] = {}
     for entry in store.entries(wh, subscription.name, day):
-        by_watchlist.setdefault(entry["watchlist"], []).append(entry)
+        by_watchlist.setdefault(entry["watchlist"], []).append(DigestItem.from_row(entry))
     context = row["context"] or {}
     versions = (row["versions"] or {}).get("watchlists", {})
     sections = [WatchlistDigest(name, str(versions.get(name, "?")), by_watchlist.get(name, []),

@@ -65,6 +65,14 @@ def envelope_sender(analysts: Analysts) -> str:
     return match.group(1) if match else analysts.sender.strip()
 
 
+def _body(msg: EmailMessage, subtype: str) -> str:
+    """The text of the message's ``text/<subtype>`` part (a digest message has a plain and an HTML one)."""
+    part = msg.get_body(preferencelist=(subtype,))
+    if part is None:
+        raise ValueError(f"message {msg['Message-ID']} has no text/{subtype} part")
+    return str(part.get_content())
+
+
 def deliver(
     wh: Warehouse,
     msg: EmailMessage,
@@ -90,8 +98,7 @@ def deliver(
     row = {"digest_date": day, "subscription": subscription.name, "recipients": [subscription.email],
            "message_id": msg["Message-ID"], "subject": msg["Subject"], "transport": transport,
            "location": location, "run_id": run_id, "status": "sending", "sent_at": now,
-           "body_text": msg.get_body(preferencelist=("plain",)).get_content(),
-           "body_html": msg.get_body(preferencelist=("html",)).get_content(),
+           "body_text": _body(msg, "plain"), "body_html": _body(msg, "html"),
            "attempts": (prior["attempts"] if prior else 0) + 1, "error": prior["error"] if prior else None}
     store.record_send(wh, row)
     data = msg.as_bytes(policy=email.policy.SMTP)  # CRLF line ends, as SMTP and .eml readers expect

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from media_monitoring.digest.compose import MAX_ITEMS_SHOWN, SubscriptionDigest
-
-MAX_TEXT_CHARS = 300  # titles and snippets longer than this are cut in the email
+from media_monitoring.records import DigestItem, DigestStory
+from media_monitoring.rules import MAX_TEXT_CHARS
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def _web_url(value: Any) -> str:
 
 
 def _published(value: Any, tz: ZoneInfo) -> Any:
-    """An article's time in the analyst's own timezone."""
+    """An article's time in the analyst's own timezone (a top story's comes from the digest's context, as
+    JSON text)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
@@ -74,11 +75,18 @@ def _published(value: Any, tz: ZoneInfo) -> Any:
     return value
 
 
-def _story(story: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not story:
+def _story(story: DigestStory | None) -> dict[str, Any] | None:
+    if story is None:
         return None
-    return {**story, "also": [{**a, "title": _cut(a["title"]), "url": _web_url(a.get("url"))}
-                              for a in story.get("also", [])]}
+    return {**asdict(story), "also": [{**asdict(a), "title": _cut(a.title), "url": _web_url(a.url)}
+                                      for a in story.also]}
+
+
+def _item(item: DigestItem, tz: ZoneInfo) -> dict[str, Any]:
+    """An item as the templates show it: one-line cut texts, only web links, the time in ``tz``."""
+    return {**asdict(item), "title": _cut(item.title), "url": _web_url(item.url),
+            "published_at": _published(item.published_at, tz), "story": _story(item.story),
+            "terms": [{k: _cut(v) for k, v in asdict(t).items()} for t in item.terms]}
 
 
 def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
@@ -91,11 +99,8 @@ def render_digest(digest: SubscriptionDigest) -> RenderedDigest:
         ctx = s.context or {}
         regions = sorted(ctx.get("regions", []), key=lambda r: (r["region"] not in interest, -r["articles"]))
         # an article that rides along with its story's lead is listed under it, not on its own
-        leads = [i for i in s.items if not (i.get("story") or {}).get("led_by")]
-        items = [{"language": None, "late": False, **i, "title": _cut(i["title"]), "url": _web_url(i.get("url")),
-                  "published_at": _published(i.get("published_at"), tz), "story": _story(i.get("story")),
-                  "terms": [{k: _cut(v) for k, v in t.items()} for t in i["terms"]]}
-                 for i in leads[:MAX_ITEMS_SHOWN]]
+        leads = [i for i in s.items if i.listed]
+        items = [_item(i, tz) for i in leads[:MAX_ITEMS_SHOWN]]
         stories = [{**st, "title": _cut(st["title"]), "url": _web_url(st.get("url")),
                     "first_seen": _published(st["first_seen"], tz)} for st in ctx.get("stories", [])]
         sections.append({"watchlist": s.watchlist, "version": s.version, "articles": items, "stories": stories,

@@ -20,12 +20,12 @@ from media_monitoring.feeds.records import (
     SKIP_MALFORMED,
     SKIP_NO_LINK,
     SKIP_NOT_HTTP,
-    FeedEntry,
     FeedParseError,
     FeedReading,
     HostileFeedError,
 )
 from media_monitoring.feeds.rss import read_xml_feed
+from media_monitoring.records import FeedEntry
 
 __all__ = ["SKIP_MALFORMED", "SKIP_NO_LINK", "SKIP_NOT_HTTP", "FeedEntry", "FeedParseError", "FeedReading",
            "HostileFeedError", "check_entity_expansion", "header_charset", "parse_feed", "read_feed"]

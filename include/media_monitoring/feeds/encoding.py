@@ -106,7 +106,7 @@ def _scan_views(body: bytes, charset: str | None) -> list[bytes]:
     views = [body]
     declared = XML_DECL_ENCODING_RE.match(body.removeprefix(UTF8_BOM))
     candidates = {charset, declared.group(1).decode("ascii") if declared else None, sniffed_encoding(body)}
-    for encoding in sorted({_codec(c) for c in candidates if _codec(c)}):
+    for encoding in sorted({codec for c in candidates if (codec := _codec(c))}):
         if not _ascii_transparent(encoding):
             views.append(body.decode(encoding, errors="replace").encode("utf-8"))
     return views

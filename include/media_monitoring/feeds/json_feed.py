@@ -13,12 +13,12 @@ from media_monitoring.feeds.records import (
     SKIP_MALFORMED,
     SKIP_NO_LINK,
     SKIP_NOT_HTTP,
-    FeedEntry,
     FeedParseError,
     FeedReading,
     log_reading,
     make_entry,
 )
+from media_monitoring.records import FeedEntry
 
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 

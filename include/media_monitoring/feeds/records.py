@@ -1,4 +1,5 @@
-"""What reading a feed gives: its entries, an account of what was skipped and why, and the errors.
+"""What reading a feed gives: its entries (:class:`~media_monitoring.records.FeedEntry`), an account of what
+was skipped and why, and the errors.
 
 Every feed format (:mod:`.rss`, :mod:`.json_feed`) makes its entries with :func:`make_entry`, under the
 same caps.
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from media_monitoring.records import FeedEntry
 from media_monitoring.urls import canonical_url
 
 log = logging.getLogger(__name__)
@@ -36,16 +38,6 @@ class HostileFeedError(FeedParseError):
     """The feed's entity declarations would expand far beyond its own size: refused before parsing."""
 
     error_class = "hostile_feed"
-
-
-@dataclass(frozen=True)
-class FeedEntry:
-    entry_id: str
-    link: str
-    canonical_url: str
-    title: str
-    published: datetime | None
-    summary: str
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from media_monitoring.feeds.records import (
     HTTP_SCHEMES,
     SKIP_NO_LINK,
     SKIP_NOT_HTTP,
-    FeedEntry,
     FeedParseError,
     FeedReading,
     log_reading,
     make_entry,
 )
+from media_monitoring.records import FeedEntry
 
 
 def read_xml_feed(body: bytes, feed_url: str, charset: str | None) -> FeedReading:

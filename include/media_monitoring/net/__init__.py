@@ -14,6 +14,7 @@ guard) and :mod:`.results` (:class:`FetchResult`, :class:`FetchError`).
 from __future__ import annotations
 
 from media_monitoring.net.client import (
+    CHALLENGE_RE,
     CHALLENGE_SNIFF_BYTES,
     CONNECT_TIMEOUT_S,
     DEADLINE_S,
@@ -28,6 +29,6 @@ from media_monitoring.net.client import (
 from media_monitoring.net.guard import resolve_checked
 from media_monitoring.net.results import FetchError, FetchResult, parse_retry_after
 
-__all__ = ["CHALLENGE_SNIFF_BYTES", "CONNECT_TIMEOUT_S", "DEADLINE_S", "FEED_CONTENT_TYPES", "MAX_FEED_BYTES",
-           "MAX_PAGE_BYTES", "MAX_REDIRECTS", "PAGE_CONTENT_TYPES", "READ_TIMEOUT_S", "FetchError", "FetchResult",
-           "HttpClient", "parse_retry_after", "resolve_checked"]
+__all__ = ["CHALLENGE_RE", "CHALLENGE_SNIFF_BYTES", "CONNECT_TIMEOUT_S", "DEADLINE_S", "FEED_CONTENT_TYPES",
+           "MAX_FEED_BYTES", "MAX_PAGE_BYTES", "MAX_REDIRECTS", "PAGE_CONTENT_TYPES", "READ_TIMEOUT_S", "FetchError",
+           "FetchResult", "HttpClient", "parse_retry_after", "resolve_checked"]

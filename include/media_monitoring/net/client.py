@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpcore
@@ -66,10 +68,11 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[no-untyped-def]
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
         return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout)))
 
-    def get_extra_info(self, info: str):  # type: ignore[no-untyped-def]
+    def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
@@ -77,7 +80,8 @@ class _DeadlineBackend(httpcore.SyncBackend):
     """Every socket read and write of a request checks the request's deadline: a server dripping its
     status line and headers byte by byte is cut like one dripping its body."""
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[no-untyped-def]
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
         return _DeadlineStream(super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options))
 
 

@@ -40,7 +40,7 @@ def resolve_checked(url: str, allow_private_hosts: Iterable[str] = ()) -> tuple[
                                    type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError("dns", f"cannot resolve {host}: {exc}", url=url) from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]  # an IP address as text (an int only for AF_CAN and the like)
     allowed = host in {h.lower() for h in allow_private_hosts}
     blocked = [a for a in addresses if not _is_public(a)]
     if blocked and not allowed:

@@ -23,7 +23,6 @@ from media_monitoring.pipeline.collect import (
     OutletReport,
     collect,
     staged_record,
-    title_key,
 )
 from media_monitoring.pipeline.maintenance import release, retag
 from media_monitoring.pipeline.plan import load_outlets, open_warehouse, plan_batches, polling_policy
@@ -35,6 +34,7 @@ from media_monitoring.pipeline.process import (
     tag_records,
 )
 from media_monitoring.pipeline.stories import assign_stories
+from media_monitoring.text import title_key
 
 __all__ = [
     "FEED_ACCEPT",

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from media_monitoring.boilerplate import OutletTemplate
 from media_monitoring.config import Outlet
-from media_monitoring.feeds import FeedEntry, FeedParseError, FeedReading, HostileFeedError, read_feed
+from media_monitoring.feeds import FeedParseError, FeedReading, HostileFeedError, read_feed
 from media_monitoring.net import (
+    CHALLENGE_RE,
+    CHALLENGE_SNIFF_BYTES,
     FEED_CONTENT_TYPES,
     MAX_FEED_BYTES,
     MAX_PAGE_BYTES,
@@ -33,12 +34,14 @@ from media_monitoring.net import (
     FetchError,
     HttpClient,
 )
-from media_monitoring.pipeline.health import entry_from_json, record_page_failure, save_failure, save_success
+from media_monitoring.pipeline.health import record_page_failure, save_failure, save_success
 from media_monitoring.pipeline.plan import feed_host, host_limiter, load_outlets, polling_policy
 from media_monitoring.politeness import HostLimiter, RobotsRules
+from media_monitoring.records import FeedEntry, Source, StagedArticle
 from media_monitoring.sandbox import BoundedExtractor, ExtractionFailed
 from media_monitoring.scheduling import FULL_FETCH_EVERY, PollingPolicy
 from media_monitoring.settings import Settings
+from media_monitoring.text import title_key
 from media_monitoring.urls import url_key
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import articles as article_store
@@ -54,8 +57,6 @@ FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json
                "text/xml;q=0.9, application/json;q=0.8, */*;q=0.1")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 TITLE_FOLD_WINDOW = timedelta(days=3)  # same outlet, same headline within 3 days: one article
-CHALLENGE_RE = re.compile(rb"just a moment\.\.\.|cf-challenge|captcha|are you a robot|access denied",
-                          re.IGNORECASE)
 
 
 @dataclass
@@ -115,8 +116,8 @@ class _Tools:
 class _Found:
     """What one poll found in its feed entries: records to stage, and new sources of stored articles."""
 
-    records: list[dict[str, Any]] = field(default_factory=list)
-    sources: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    records: list[StagedArticle] = field(default_factory=list)
+    sources: dict[str, list[Source]] = field(default_factory=lambda: defaultdict(list))
 
 
 def collect(outlet_ids: list[str], *, run_id: str, settings: Settings, warehouse: Warehouse,
@@ -160,7 +161,7 @@ def _interleave_hosts(outlets: list[Outlet]) -> list[Outlet]:
     for outlet in outlets:
         by_host[feed_host(outlet)].append(outlet)
     queues = list(by_host.values())
-    order = []
+    order: list[Outlet] = []
     while queues:
         order.extend(q.pop(0) for q in queues)
         queues = [q for q in queues if q]
@@ -210,7 +211,7 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
         trusted = False  # unchanged validator, changed body: this server's 304s cannot be believed
         log.warning("outlet %s: %s sent an unchanged %s for a changed feed; validators no longer used",
                     outlet.id, outlet.feed_url, "ETag" if same_etag else "Last-Modified")
-    retries = [FeedEntry(**entry_from_json(e)) for e in feed_store.due_retries(wh, outlet.id, datetime.now(UTC))]
+    retries = feed_store.due_retries(wh, outlet.id, datetime.now(UTC))
     entries: list[FeedEntry] = []
     reading: FeedReading | None = None  # None: the feed was not parsed (304, or the same body)
     if result.not_modified or body_hash == state.get("body_hash"):
@@ -225,7 +226,7 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
             save_failure(wh, outlet, policy, state, exc.error_class, str(exc), result.status, None)
             return OutletReport(outlet.id, status="failed", error_class=exc.error_class, error=str(exc))
         except FeedParseError as exc:
-            error_class = "challenge" if CHALLENGE_RE.search(result.body[:65536]) else "not_a_feed"
+            error_class = "challenge" if CHALLENGE_RE.search(result.body[:CHALLENGE_SNIFF_BYTES]) else "not_a_feed"
             log.warning("outlet %s: %s is not a feed (%s): %s", outlet.id, result.url, error_class, exc)
             save_failure(wh, outlet, policy, state, error_class, str(exc), result.status, None)
             return OutletReport(outlet.id, status="failed", error_class=error_class, error=str(exc))
@@ -249,12 +250,6 @@ def collect_outlet(outlet: Outlet, tools: _Tools) -> OutletReport:
     return report
 
 
-def title_key(title: str | None) -> str | None:
-    """Headline identity for folding: case, punctuation and spacing ignored."""
-    words = re.findall(r"\w+", (title or "").casefold())
-    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32] if len(words) >= 3 else None
-
-
 def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: OutletReport,
                template: OutletTemplate) -> _Found:
     """Fetch and extract the pages of the entries not seen before; an entry that leads to a stored article
@@ -268,7 +263,7 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
     # not every time its feed changes.
     waiting = feed_store.failures_not_due(wh, by_id, datetime.now(UTC))
     found = _Found()
-    staged: dict[str, dict[str, Any]] = {}
+    staged: dict[str, StagedArticle] = {}
     staged_titles: dict[str, str] = {}
     for article_id, entry in by_id.items():
         source = _source(outlet, entry)
@@ -287,7 +282,7 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
         if twin:
             report.folded += 1  # the same headline again (a re-post or a changed URL): keep one article
             if twin in staged:
-                staged[twin]["sources"].append(source)
+                staged[twin] = replace(staged[twin], sources=(*staged[twin].sources, source))
             else:
                 found.sources[twin].append(source)
             continue
@@ -314,8 +309,9 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
         if final_id != article_id and (final_id in staged or article_store.known_ids(wh, [final_id])):
             report.already_stored += 1  # the page's canonical URL names an article we have
             if final_id in staged:
-                staged[final_id]["sources"].append(source)
-                staged[final_id]["entry_ids"] = sorted({*staged[final_id]["entry_ids"], article_id})
+                known_record = staged[final_id]
+                staged[final_id] = replace(known_record, sources=(*known_record.sources, source),
+                                           entry_ids=tuple(sorted({*known_record.entry_ids, article_id})))
             else:
                 found.sources[final_id].append(source)
                 feed_store.clear_fetch_failures(wh, [article_id])
@@ -325,48 +321,46 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
         staged[final_id] = staged_record(outlet, extracted, page.url, template=template, source=source,
                                          feed_title_key=key, run_id=tools.run_id,
                                          entry_ids=sorted({article_id, final_id}))
-    tried_before = feed_store.first_attempts(wh, [i for r in staged.values() for i in r["entry_ids"]])
+    tried_before = feed_store.first_attempts(wh, [i for r in staged.values() for i in r.entry_ids])
     for record in staged.values():  # a page retried later was first seen at its first try
-        firsts = [tried_before[i] for i in record["entry_ids"] if i in tried_before]
-        if firsts:
-            record["first_seen_at"] = min(firsts).isoformat()
-    found.records = list(staged.values())
+        firsts = [tried_before[i] for i in record.entry_ids if i in tried_before]
+        found.records.append(replace(record, first_seen_at=min(firsts)) if firsts else record)
     return found
 
 
 def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, template: OutletTemplate,
-                  source: dict[str, Any], feed_title_key: str | None, run_id: str,
-                  entry_ids: list[str]) -> dict[str, Any]:
-    """The staging row of one extracted page, its text cleaned of the outlet's recurring lines (bylines,
+                  source: Source, feed_title_key: str | None, run_id: str,
+                  entry_ids: list[str]) -> StagedArticle:
+    """The staged article of one extracted page, its text cleaned of the outlet's recurring lines (bylines,
     "Related News", newsletter prompts) that ``template`` has learnt from the pages it observed."""
     article_id = url_key(extracted.canonical_url)
     cleaned = template.observe_and_clean(extracted.text, article_key=article_id, words=extracted.word_count)
-    fetched_at = datetime.now(UTC).isoformat()
-    return {
-        "article_id": article_id,
-        "canonical_url": extracted.canonical_url,
-        "url": page_url,
-        "outlet_id": outlet.id,
-        "outlet_country": outlet.country,
-        "title": extracted.title,
-        "title_key": title_key(extracted.title) or feed_title_key,
-        "author": extracted.author,
-        "published_at": extracted.published.isoformat() if extracted.published else None,
-        "date_source": extracted.date_source,
-        "language": extracted.language,
-        "language_source": extracted.language_source,
-        "text": cleaned.text,
-        "word_count": cleaned.word_count,
-        "boilerplate_removed": len(cleaned.removed),
-        "extractor": extracted.extractor,
-        "sitename": extracted.sitename,
-        "sources": [source],
-        "fetched_at": fetched_at,
-        "first_seen_at": fetched_at,
-        "run_id": run_id,
-        "entry_ids": entry_ids,  # keys of the feed links that led here
-    }
+    fetched_at = datetime.now(UTC)
+    return StagedArticle(
+        article_id=article_id,
+        canonical_url=extracted.canonical_url,
+        url=page_url,
+        outlet_id=outlet.id,
+        outlet_country=outlet.country,
+        title=extracted.title,
+        title_key=title_key(extracted.title) or feed_title_key,
+        author=extracted.author,
+        published_at=extracted.published,
+        date_source=extracted.date_source,
+        language=extracted.language,
+        language_source=extracted.language_source,
+        text=cleaned.text,
+        word_count=cleaned.word_count,
+        boilerplate_removed=len(cleaned.removed),
+        extractor=extracted.extractor,
+        sitename=extracted.sitename,
+        sources=(source,),
+        fetched_at=fetched_at,
+        first_seen_at=fetched_at,
+        run_id=run_id,
+        entry_ids=tuple(entry_ids),
+    )
 
 
-def _source(outlet: Outlet, entry: FeedEntry) -> dict[str, Any]:
-    return {"outlet_id": outlet.id, "feed_url": outlet.feed_url, "entry_id": entry.entry_id, "link": entry.link}
+def _source(outlet: Outlet, entry: FeedEntry) -> Source:
+    return Source(outlet_id=outlet.id, feed_url=outlet.feed_url, entry_id=entry.entry_id, link=entry.link)

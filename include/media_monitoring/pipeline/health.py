@@ -4,12 +4,12 @@ next) and the page fetches that failed, with when to try them again."""
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from media_monitoring.config import Outlet
-from media_monitoring.feeds import FeedEntry, FeedReading
+from media_monitoring.feeds import FeedReading
+from media_monitoring.records import FeedEntry
 from media_monitoring.scheduling import PollingPolicy, after_success, backoff_after_failure, health_status
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import feeds as feed_store
@@ -22,18 +22,6 @@ TRANSIENT_ERRORS = frozenset({"timeout", "connect", "dns", "server_error", "rate
 RETRY_FIRST_WAIT = timedelta(minutes=30)
 RETRY_MAX_WAIT = timedelta(days=1)
 MAX_ATTEMPTS = 8  # then the failure stays recorded as permanent
-
-
-def entry_to_json(entry: FeedEntry) -> dict[str, Any]:
-    data = asdict(entry)
-    data["published"] = entry.published.isoformat() if entry.published else None
-    return data
-
-
-def entry_from_json(data: dict[str, Any]) -> dict[str, Any]:
-    data = dict(data)
-    data["published"] = datetime.fromisoformat(data["published"]) if data.get("published") else None
-    return data
 
 
 def record_page_failure(wh: Warehouse, outlet: Outlet, article_id: str, entry: FeedEntry, error_class: str,
@@ -50,9 +38,9 @@ def record_page_failure(wh: Warehouse, outlet: Outlet, article_id: str, entry: F
                 f"retry after {now + wait:%Y-%m-%d %H:%M} UTC" if transient else "not retried")
     feed_store.record_fetch_failure(wh, {
         "article_id": article_id, "url": entry.link, "outlet_id": outlet.id, "error_class": error_class,
-        "message": message, "http_status": status, "entry": entry_to_json(entry),
+        "message": message, "http_status": status,
         "last_attempt_at": now, "next_retry_at": now + wait if transient else None,
-    })
+    }, entry)
 
 
 def health_row(outlet: Outlet, state: dict[str, Any], now: datetime, **values: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from media_monitoring.config import load_watchlists
 from media_monitoring.pipeline.plan import load_outlets
 from media_monitoring.pipeline.process import fold_exact_duplicates, tag_records
 from media_monitoring.pipeline.stories import assign_stories
+from media_monitoring.records import StagedArticle
 from media_monitoring.settings import Settings
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import articles as article_store
@@ -29,24 +30,25 @@ def release(article_ids: list[str], *, settings: Settings, warehouse: Warehouse,
     from media_monitoring.quality.validate import validate_batch
     from media_monitoring.tagging import Tagger
 
-    rows = {r["article_id"]: r for r in article_store.quarantined(warehouse, include_released=False)}
-    unknown = [i for i in article_ids if i not in rows]
-    records = [rows[i]["record"] for i in article_ids if i in rows]
+    held = article_store.held_records(warehouse)
+    unknown = [i for i in article_ids if i not in held]
+    records = [held[i] for i in article_ids if i in held]
+    passing: list[StagedArticle]
     if force:  # stored whatever the suites say (a broken suite does not stop an operator's release)
         passing, failing = records, []
     else:
         languages = {o.id: list(o.languages) for o in load_outlets(settings).outlets}
         outcome = validate_batch(records, run_time=now, outlet_languages=languages)
-        passing, failing = outcome.accepted, [q["record"]["article_id"] for q in outcome.quarantined]
+        passing, failing = outcome.accepted, [q.record.article_id for q in outcome.quarantined]
     tagger = Tagger(settings.watchlists_file, settings.regions_file)
-    articles, hits, places = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}", stored_at=now)
-    articles, hits, places = fold_exact_duplicates(warehouse, articles, hits, places)
-    article_store.commit_batch(warehouse, "release", articles, hits, places, [], None)
+    articles = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}", stored_at=now)
+    articles = fold_exact_duplicates(warehouse, articles)
+    article_store.store_batch(warehouse, "release", articles)
     assign_stories(warehouse, articles)
     for record in passing:
-        article_store.release(warehouse, record["article_id"], now)
+        article_store.release(warehouse, record.article_id, now)
     log.info("released %d articles; %d still failing; %d unknown", len(passing), len(failing), len(unknown))
-    return {"released": [r["article_id"] for r in passing], "still_failing": failing, "unknown": unknown}
+    return {"released": [r.article_id for r in passing], "still_failing": failing, "unknown": unknown}
 
 
 def retag(*, settings: Settings, warehouse: Warehouse, watchlists: tuple[str, ...] | None, start: datetime,
@@ -70,13 +72,11 @@ def retag(*, settings: Settings, warehouse: Warehouse, watchlists: tuple[str, ..
         page = article_store.articles_page(warehouse, start, end, after, RETAG_CHUNK)
         if not page:
             break
-        rows = []
+        rows: list[dict[str, Any]] = []
         for article in page:
             found = matcher.match(article["title"] or "", article["text"] or "")
             tagged += bool(found)
-            rows.extend({"article_id": article["article_id"], "watchlist": h.watchlist, "term": h.term,
-                         "field": h.field, "start": h.start, "end": h.end, "alias": h.alias, "matched": h.matched,
-                         "snippet": h.snippet, "version": h.version} for h in found)
+            rows.extend(h.as_row(article["article_id"]) for h in found)
         article_store.replace_hits(warehouse, [a["article_id"] for a in page], chosen, rows)
         articles += len(page)
         hits += len(rows)

@@ -57,7 +57,7 @@ def plan_batches(registry: Registry, outlets_per_batch: int, *, warehouse: Wareh
     due = list(registry.outlets)
     if warehouse is not None and now is not None:
         next_polls = feed_store.next_polls(warehouse)
-        due = [o for o in due if next_polls.get(o.id) is None or next_polls[o.id] <= now]
+        due = [o for o in due if (next_poll := next_polls.get(o.id)) is None or next_poll <= now]
     by_host: dict[str, list[str]] = defaultdict(list)
     for outlet in due:
         by_host[feed_host(outlet)].append(outlet.id)

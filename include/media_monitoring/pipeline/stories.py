@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
+from media_monitoring.records import Article
 from media_monitoring.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
 
-def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
+def assign_stories(wh: Warehouse, articles: Sequence[Article]) -> int:
     """Group new articles into stories with the stored ones (MinHash/LSH band keys kept in the warehouse);
     returns the stories touched. Reads only the stored articles that share a band key or a text with the
     batch, and places them under the warehouse's placement lock: workers processing partitions at once
@@ -26,12 +28,12 @@ def assign_stories(wh: Warehouse, articles: list[dict[str, Any]]) -> int:
     from media_monitoring.tagging.stories import WINDOW, StoryArticle, StoryIndex, lookback, summarise
     from media_monitoring.warehouse import stories as store
 
-    new = [StoryArticle(a["article_id"], signature_array(a["signature"]), a["published_at"] or a["fetched_at"],
-                        a["outlet_id"], a.get("outlet_country"), tuple(a.get("countries") or ()), a["text_hash"])
-           for a in articles if a.get("signature") and (a["published_at"] or a["fetched_at"])]
-    if not new:
-        return 0
+    new = [StoryArticle(a.article_id, signature_array(a.signature), when, a.outlet_id, a.outlet_country,
+                        a.countries, a.text_hash)
+           for a in articles if a.signature and (when := a.published_at or a.fetched_at)]
     since = lookback([a.published_at for a in new])
+    if since is None:  # nothing new to place
+        return 0
     store.ensure_bands(wh, [a.published_at for a in new])
     with store.placement(wh) as conn:
         ids = {a.article_id for a in new}

@@ -12,12 +12,14 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
 from media_monitoring.config import ConfigError
+from media_monitoring.records import Quarantined, StagedArticle
 from media_monitoring.rules import MIN_ARTICLE_WORDS, title_is_site_name
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ ERROR_PAGE_SIGNALS = tuple(re.compile(p, re.IGNORECASE) for p in (
 ))
 ERROR_PAGE_MIN_SIGNALS = 2  # one phrase can occur in news; two kinds of them in a short text do not
 ERROR_PAGE_MAX_WORDS = 200  # a long article may mention cookies; a wall is short
+SECONDS_PER_DAY = 86_400  # chk_days_after_fetch is in days
 
 
 class SuiteError(ConfigError):
@@ -42,8 +45,11 @@ class SuiteError(ConfigError):
 
 @dataclass
 class Outcome:
-    accepted: list[dict[str, Any]] = field(default_factory=list)
-    quarantined: list[dict[str, Any]] = field(default_factory=list)  # record + failed + observed
+    """What validating one batch found: the records accepted, those quarantined (with the expectations they
+    failed), the failures by expectation and each outlet's batch checks."""
+
+    accepted: list[StagedArticle] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
     by_expectation: dict[str, int] = field(default_factory=dict)
     suite_version: str = ""
     outlets: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-outlet stats + failed checks
@@ -54,53 +60,53 @@ def load_suite(name: str = SUITE) -> dict[str, Any]:
     return json.loads(text)
 
 
-def prepare_frame(records: list[dict[str, Any]], run_time: datetime, outlet_languages: dict[str, list[str]]):
+def prepare_frame(records: Sequence[StagedArticle], run_time: datetime,
+                  outlet_languages: dict[str, list[str]]) -> Any:
     """The batch as a DataFrame with the derived ``chk_*`` columns the suite checks."""
     import pandas as pd
 
     rows = []
     for r in records:
-        published = datetime.fromisoformat(r["published_at"]) if r.get("published_at") else None
+        published = r.published_at
         # an article cannot be published after we fetched it
-        reference = datetime.fromisoformat(r["fetched_at"]) if r.get("fetched_at") else run_time
-        text = r.get("text") or ""
+        reference = r.fetched_at or run_time
         rows.append({
-            "article_id": r["article_id"],
-            "title": r.get("title"),
-            "url": r.get("url") or "",
-            "word_count": int(r.get("word_count") or 0),
-            "language": r.get("language"),
-            "chk_title_is_site_name": title_is_site_name(r.get("title"), r.get("sitename")),
-            "chk_days_after_fetch": (published - reference).total_seconds() / 86400 if published else None,
+            "article_id": r.article_id,
+            "title": r.title,
+            "url": r.url or "",
+            "word_count": r.word_count,
+            "language": r.language,
+            "chk_title_is_site_name": title_is_site_name(r.title, r.sitename),
+            "chk_days_after_fetch": (published - reference).total_seconds() / SECONDS_PER_DAY if published else None,
             "chk_published_year": published.year if published else None,
-            "chk_language_expected": (r.get("language") or "") in outlet_languages.get(r["outlet_id"], [])
-            if r.get("language") else True,  # a missing language is language_present's finding
-            "chk_error_page": looks_like_error_page(f"{r.get('title') or ''}\n{text}"),
+            "chk_language_expected": r.language in outlet_languages.get(r.outlet_id, [])
+            if r.language else True,  # a missing language is language_present's finding
+            "chk_error_page": looks_like_error_page(f"{r.title or ''}\n{r.text}"),
         })
     return pd.DataFrame(rows, columns=["article_id", "title", "url", "word_count", "language",
                                        "chk_title_is_site_name", "chk_days_after_fetch", "chk_published_year",
                                        "chk_language_expected", "chk_error_page"])
 
 
-def outlet_frame(records: list[dict[str, Any]], quarantined_ids: set[str]):
+def outlet_frame(records: Sequence[StagedArticle], quarantined_ids: set[str]) -> Any:
     """One row per outlet: the shares the outlet_batches suite checks."""
     import hashlib
 
     import pandas as pd
 
-    by_outlet: dict[str, list[dict[str, Any]]] = {}
+    by_outlet: dict[str, list[StagedArticle]] = {}
     for r in records:
-        by_outlet.setdefault(r["outlet_id"], []).append(r)
+        by_outlet.setdefault(r.outlet_id, []).append(r)
     rows = []
     for outlet_id, items in sorted(by_outlet.items()):
         n = len(items)
-        bodies = Counter(hashlib.sha256((r.get("text") or "").encode()).hexdigest() for r in items if r.get("text"))
+        bodies = Counter(hashlib.sha256(r.text.encode()).hexdigest() for r in items if r.text)
         rows.append({
             "outlet_id": outlet_id,
             "articles": n,
-            "short_share": sum(int(r.get("word_count") or 0) < MIN_ARTICLE_WORDS for r in items) / n,
-            "empty_share": sum(not (r.get("text") or "").strip() for r in items) / n,
-            "quarantined_share": sum(r["article_id"] in quarantined_ids for r in items) / n,
+            "short_share": sum(r.word_count < MIN_ARTICLE_WORDS for r in items) / n,
+            "empty_share": sum(not r.text.strip() for r in items) / n,
+            "quarantined_share": sum(r.article_id in quarantined_ids for r in items) / n,
             "duplicate_share": sum(c - 1 for c in bodies.values()) / n,
         })
     return pd.DataFrame(rows, columns=["outlet_id", "articles", "short_share", "empty_share", "quarantined_share",
@@ -115,12 +121,13 @@ def looks_like_error_page(text: str) -> bool:
 
 
 def validate_batch(
-    records: list[dict[str, Any]],
+    records: Sequence[StagedArticle],
     *,
     run_time: datetime,
     outlet_languages: dict[str, list[str]],
 ) -> Outcome:
-    """Validate ``records`` (staged article dicts) against the articles suite."""
+    """Validate ``records`` against the articles suite, and each outlet's share of them against the
+    outlet_batches suite."""
     suite_def = load_suite()
     outcome = Outcome(suite_version=suite_def.get("meta", {}).get("version", ""))
     if not records:
@@ -136,13 +143,13 @@ def validate_batch(
         observed.setdefault(article_id, {})[name] = value
         counts[name] += 1
     for record in records:
-        names = failed.get(record["article_id"])
+        names = failed.get(record.article_id)
         if names:
-            outcome.quarantined.append({"record": record, "failed": names, "observed": observed[record["article_id"]]})
+            outcome.quarantined.append(Quarantined(record, tuple(names), observed[record.article_id]))
         else:
             outcome.accepted.append(record)
     outcome.by_expectation = dict(counts)
-    outcome.outlets = _validate_outlets(whole, records, {q["record"]["article_id"] for q in outcome.quarantined})
+    outcome.outlets = _validate_outlets(whole, records, {q.record.article_id for q in outcome.quarantined})
     log.info("validated %d articles against suite %s %s: %d accepted, %d quarantined %s",
              len(records), SUITE, outcome.suite_version, len(outcome.accepted), len(outcome.quarantined),
              dict(counts) or "")
@@ -230,7 +237,7 @@ def _name(config: Any) -> str:
     return config.meta.get("name", config.type)
 
 
-def _validate_outlets(whole: Any, records: list[dict[str, Any]], quarantined_ids: set[str]
+def _validate_outlets(whole: Any, records: Sequence[StagedArticle], quarantined_ids: set[str]
                       ) -> dict[str, dict[str, Any]]:
     """Batch-level checks per outlet, with the same ephemeral context's batch definition."""
 

@@ -10,11 +10,12 @@ a city (Paris Agreement), and cities that share a name with a smaller city elsew
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from media_monitoring.config import Regions
+from media_monitoring.records import PlaceTag
 from media_monitoring.tagging.gazetteer import Entry, load_gazetteer
 from media_monitoring.tagging.matching import snippet, whole_word
 from media_monitoring.text import fold
@@ -35,20 +36,37 @@ FUNCTION_WORDS = frozenset(
 POSSESSIVES = ("'s", "’s")
 CAPITALISED_RE = re.compile(r"[A-Z][\w'’-]*")
 SENTENCE_BOUNDARY = ".!?:;\"“”‘'«»(—–-\n|"  # what may stand just before the first word of a sentence
+NOT_SEEN = 10**9  # the offset of a place not mentioned yet: after any mention
 
 
 @dataclass
-class PlaceTag:
+class _Tally:
+    """A place's mentions counted while one article is read; frozen into a :class:`PlaceTag` at the end."""
+
     kind: str
     code: str
     name: str
     mentions: int = 0
     weight: int = 0
-    first: int = 10**9
+    first: int = NOT_SEEN
     evidence: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "mentions": self.mentions, "evidence": self.evidence}
+    def count(self, mentions: int, weight: int, first: int) -> None:
+        self.mentions += mentions
+        self.weight += weight
+        self.first = min(self.first, first)
+
+    @property
+    def wants_evidence(self) -> bool:
+        return len(self.evidence) < MAX_EVIDENCE
+
+    def tag(self) -> PlaceTag:
+        return PlaceTag(self.kind, self.code, self.name, self.mentions, self.weight, self.first, tuple(self.evidence))
+
+
+def _ranked(tallies: Iterable[_Tally]) -> list[PlaceTag]:
+    """Most weighted first, then the first mentioned."""
+    return [t.tag() for t in sorted(tallies, key=lambda t: (-t.weight, t.first))]
 
 
 class _Mention(NamedTuple):
@@ -89,8 +107,8 @@ class PlaceTagger:
         accepted = [m for m in mentions if m.entry.kind == "region" or self._accept(m, full, title, people)]
         # Countries the article names unambiguously settle the names with alternatives (Tripoli).
         named = {m.entry.code for m in accepted if m.entry.kind == "country" and not m.entry.alternatives}
-        countries: dict[str, PlaceTag] = {}
-        mentioned_regions: dict[str, PlaceTag] = {}
+        countries: dict[str, _Tally] = {}
+        mentioned_regions: dict[str, _Tally] = {}
         for m in accepted:
             entry, (start, end) = m.entry, m.match.span()
             code, note = entry.code, None
@@ -102,18 +120,16 @@ class PlaceTagger:
                 bucket, label = countries, self.gazetteer.country_names.get(code, code)
             else:
                 bucket, label = mentioned_regions, code
-            tag = bucket.setdefault(code, PlaceTag(entry.kind, code, label))
-            tag.mentions += 1
-            tag.weight += TITLE_WEIGHT if m.field == "title" else 1
-            tag.first = min(tag.first, m.offset + start)
-            if len(tag.evidence) < MAX_EVIDENCE:
-                evidence = {"matched": m.match.group(0), "field": m.field, "span": [start, end],
-                            "offset": m.offset + start, "snippet": snippet(m.content, start, end),
-                            "entry": entry.source, "via": entry.via}
+            tally = bucket.setdefault(code, _Tally(entry.kind, code, label))
+            tally.count(1, TITLE_WEIGHT if m.field == "title" else 1, m.offset + start)
+            if tally.wants_evidence:
+                evidence: dict[str, Any] = {"matched": m.match.group(0), "field": m.field, "span": [start, end],
+                                            "offset": m.offset + start, "snippet": snippet(m.content, start, end),
+                                            "entry": entry.source, "via": entry.via}
                 if note:
                     evidence["resolved"] = note
-                tag.evidence.append(evidence)
-        ranked = sorted(countries.values(), key=lambda t: (-t.weight, t.first))
+                tally.evidence.append(evidence)
+        ranked = _ranked(countries.values())
         return ranked, self._regions(ranked, mentioned_regions)
 
     def _mentions(self, title: str, text: str) -> Iterator[_Mention]:
@@ -179,8 +195,8 @@ class PlaceTagger:
             return not ambiguous_position
         return True
 
-    def _regions(self, countries: list[PlaceTag], mentioned: dict[str, PlaceTag]) -> list[PlaceTag]:
-        regions: dict[str, PlaceTag] = {}
+    def _regions(self, countries: list[PlaceTag], mentioned: dict[str, _Tally]) -> list[PlaceTag]:
+        regions: dict[str, _Tally] = {}
         for region in mentioned.values():
             regions[region.code] = region
         for country in countries:
@@ -189,14 +205,12 @@ class PlaceTagger:
                 names.append(self.gazetteer.m49[country.code])
             names.extend(self._groups_of.get(country.code, ()))
             for name in names:
-                tag = regions.setdefault(name, PlaceTag("region", name, name))
-                tag.mentions += country.mentions
-                tag.weight += country.weight
-                tag.first = min(tag.first, country.first)
-                if len(tag.evidence) < MAX_EVIDENCE:
-                    tag.evidence.append({"via_country": country.code, "entry": "m49" if name ==
-                                         self.gazetteer.m49.get(country.code) else "regions.yaml"})
-        return sorted(regions.values(), key=lambda t: (-t.weight, t.first))
+                tally = regions.setdefault(name, _Tally("region", name, name))
+                tally.count(country.mentions, country.weight, country.first)
+                if tally.wants_evidence:
+                    tally.evidence.append({"via_country": country.code, "entry": "m49" if name ==
+                                           self.gazetteer.m49.get(country.code) else "regions.yaml"})
+        return _ranked(regions.values())
 
     def m49_of(self, code: str | None) -> str | None:
         return self.gazetteer.m49.get(code or "")

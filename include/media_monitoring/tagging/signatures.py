@@ -130,7 +130,7 @@ def text_hash(text: str | None) -> str:
     return hashlib.sha256(duplicate_key(text).encode("utf-8")).hexdigest()[:32]
 
 
-def pack_signature(sig: Sequence[int]) -> bytes:
+def pack_signature(sig: Sequence[int] | np.ndarray) -> bytes:
     """A signature as bytes for a binary column: little-endian uint32, 4 * NUM_PERM bytes."""
     return np.asarray(sig, dtype="<u4").tobytes()
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from media_monitoring.records import Story, utc
 from media_monitoring.tagging.signatures import (
     NUM_PERM,
     SIGNATURE_VERSION,
@@ -38,11 +39,6 @@ from media_monitoring.tagging.signatures import (
 
 WINDOW = timedelta(days=3)  # of published time: to the article joined, and from the story's first article
 INITIAL_ROWS = 1024  # signatures a StoryIndex makes room for at first (2 MiB); it doubles when full
-
-
-def _utc(moment: datetime) -> datetime:
-    """Aware datetimes in UTC; naive ones are taken as UTC already (as the warehouse stores them)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -93,38 +89,18 @@ class Assignment:
                 "duplicate_of": self.duplicate_of}
 
 
-@dataclass(frozen=True)
-class StorySummary:
-    """A story as the digest tells it: "covered by 4 outlets in 3 countries", first seen at ..."""
-
-    story_id: str
-    first_seen: datetime  # earliest published_at of its articles (UTC)
-    last_seen: datetime
-    article_count: int  # distinct texts: exact duplicates count once
-    copies: int  # all its articles, exact duplicates included
-    outlets: tuple[str, ...]  # outlet ids, sorted
-    outlet_countries: tuple[str, ...]  # where those outlets are, sorted
-    countries: tuple[str, ...]  # countries its articles are tagged with, most articles first, then by code
-
-    def to_row(self) -> dict[str, Any]:
-        """The ``stories`` row of this story."""
-        return {"story_id": self.story_id, "first_seen": self.first_seen, "last_seen": self.last_seen,
-                "article_count": self.article_count, "copies": self.copies, "outlets": list(self.outlets),
-                "outlet_countries": list(self.outlet_countries), "countries": list(self.countries)}
-
-
-def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> StorySummary:
+def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> Story:
     """Summary of one story from its articles (every article given counts as a member)."""
-    members = sorted(articles, key=lambda a: (_utc(a.published_at), a.article_id))
+    members = sorted(articles, key=lambda a: (utc(a.published_at), a.article_id))
     if not members:
         raise ValueError("a story has at least one article")
     story_id = story_id or members[0].story_id or members[0].article_id
     texts = {a.text_hash or a.article_id for a in members}
     named = Counter(code for a in members for code in dict.fromkeys(a.countries))
-    return StorySummary(
+    return Story(
         story_id=story_id,
-        first_seen=_utc(members[0].published_at),
-        last_seen=_utc(members[-1].published_at),
+        first_seen=utc(members[0].published_at),
+        last_seen=utc(members[-1].published_at),
         article_count=len(texts),
         copies=len(members),
         outlets=tuple(sorted({a.outlet_id for a in members})),
@@ -136,7 +112,7 @@ def summarise(articles: Iterable[StoryArticle], story_id: str | None = None) -> 
 def lookback(published: Iterable[datetime], window: timedelta = WINDOW) -> datetime | None:
     """The earliest published time of a stored article that articles published at ``published`` may
     join (a story spans at most ``window``): where their candidates begin. None when there is nothing new."""
-    times = [_utc(p) for p in published]
+    times = [utc(p) for p in published]
     return min(times) - window if times else None
 
 
@@ -194,7 +170,7 @@ class StoryIndex:
         self._ids.append(article.article_id)
         self._articles[article.article_id] = article
         self._stories.setdefault(article.story_id, []).append(article.article_id)
-        seen = [_utc(article.published_at)] + ([_utc(article.story_first_seen)] if article.story_first_seen else [])
+        seen = [utc(article.published_at)] + ([utc(article.story_first_seen)] if article.story_first_seen else [])
         if article.story_id in self._first_seen:
             seen.append(self._first_seen[article.story_id])
         self._first_seen[article.story_id] = min(seen)
@@ -212,7 +188,7 @@ class StoryIndex:
         An article already in the index (a re-run) keeps its story."""
         batch = list(articles)
         done: dict[str, Assignment] = {}
-        for article in sorted(batch, key=lambda a: (_utc(a.published_at), a.article_id)):
+        for article in sorted(batch, key=lambda a: (utc(a.published_at), a.article_id)):
             if article.article_id in done:
                 continue
             if article.article_id in self._articles:
@@ -229,9 +205,9 @@ class StoryIndex:
     def members(self, story_id: str) -> list[StoryArticle]:
         """The indexed articles of a story (loaded and assigned), earliest first."""
         return sorted((self._articles[i] for i in self._stories.get(story_id, ())),
-                      key=lambda a: (_utc(a.published_at), a.article_id))
+                      key=lambda a: (utc(a.published_at), a.article_id))
 
-    def summary(self, story_id: str) -> StorySummary:
+    def summary(self, story_id: str) -> Story:
         """Summary of a story from its indexed articles. For a story that began before the lookback, the
         index lacks its first articles: summarise all its stored articles for the ``stories`` table."""
         members = self.members(story_id)
@@ -256,14 +232,14 @@ class StoryIndex:
 
     def _open(self, article: StoryArticle, other_id: str) -> bool:
         """May ``article`` join ``other_id``'s story? Both within the window, and the story's start too."""
-        when = _utc(article.published_at)
+        when = utc(article.published_at)
         other = self._articles[other_id]
-        return (abs(when - _utc(other.published_at)) <= self.window
+        return (abs(when - utc(other.published_at)) <= self.window
                 and when - self._first_seen[str(other.story_id)] <= self.window)
 
     def _order(self, article_id: str) -> tuple[datetime, str]:
         """Earliest first, then the smallest article id: how ties are broken."""
-        return _utc(self._articles[article_id].published_at), article_id
+        return utc(self._articles[article_id].published_at), article_id
 
     def _place(self, article: StoryArticle) -> Assignment:
         vector = self._vector(article)

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from media_monitoring.config import load_regions, load_watchlists
-from media_monitoring.tagging.places import PlaceTag, PlaceTagger
-from media_monitoring.tagging.watchlists import Hit, WatchlistMatcher
+from media_monitoring.records import Hit, PlaceTag
+from media_monitoring.tagging.places import PlaceTagger
+from media_monitoring.tagging.watchlists import WatchlistMatcher
 
 
 @dataclass

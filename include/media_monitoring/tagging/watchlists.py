@@ -1,4 +1,5 @@
-"""Watchlist matching: every alias of every term, whole words, in title and body only."""
+"""Watchlist matching: every alias of every term, whole words, in title and body only; each match a
+:class:`~media_monitoring.records.Hit`."""
 
 from __future__ import annotations
 
@@ -6,29 +7,10 @@ import re
 from dataclasses import dataclass
 
 from media_monitoring.config import Alias, Term, Watchlist
+from media_monitoring.records import Hit
 from media_monitoring.tagging.inflection import case_forms, is_cyrillic
 from media_monitoring.tagging.matching import ARABIC_WORD_START, WORD_END, WORD_START, literal, snippet
 from media_monitoring.text import ARABIC_LETTER_CLASSES, fold, fold_letters, is_arabic_script
-
-
-@dataclass(frozen=True)
-class Hit:
-    watchlist: str
-    term: str
-    alias: str  # the configured alias that matched
-    matched: str  # the text as written in the article
-    field: str  # "title" or "text"
-    start: int
-    end: int
-    snippet: str
-    version: str
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "watchlist": self.watchlist, "term": self.term, "alias": self.alias, "matched": self.matched,
-            "field": self.field, "span": [self.start, self.end], "snippet": self.snippet,
-            "version": self.version,
-        }
 
 
 @dataclass(frozen=True)
@@ -75,7 +57,7 @@ def phrase_forms(phrases: tuple[str, ...]) -> list[str]:
 def _first_letters(aliases: list[Alias]) -> str:
     """A lookahead on the letters an alias can start with: the regex engine drops most positions of the
     text at this one test instead of trying every alias there."""
-    letters = set()
+    letters: set[str] = set()
     for first in {form.strip()[:1] for alias in aliases for form in alias_forms(alias)}:
         letters.update(next((cls for cls in ARABIC_LETTER_CLASSES if first in cls), first))
     return "(?=[" + "".join(re.escape(ch) for ch in sorted(letters)) + "])"
@@ -172,7 +154,7 @@ class WatchlistMatcher:
             if not content:
                 continue
             for ct, screened in zip(terms, may_exclude, strict=True):
-                excluded = [m.span() for m in ct.exclude.finditer(content)] if screened else []
+                excluded = [m.span() for m in ct.exclude.finditer(content)] if screened and ct.exclude else []
                 for pattern, aliases in ct.patterns:
                     for m in pattern.finditer(content):
                         start, end = m.span()

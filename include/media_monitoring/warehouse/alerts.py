@@ -7,7 +7,7 @@ row and raise nothing new. ``alert_sends`` says, per channel, what went out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import Warehouse, aware_row
 
 
-def candidate_hits(wh: Warehouse, subscription: str, terms: dict[str, Sequence[str] | None], *,
+def candidate_hits(wh: Warehouse, subscription: str, terms: Mapping[str, Sequence[str] | None], *,
                    stored_after: datetime, stored_until: datetime) -> list[dict[str, Any]]:
     """Hits that could raise an alert for ``subscription``: in articles stored in (after, until], of
     ``terms`` ({watchlist: term names, or None for every term}), whose story has no alert of the

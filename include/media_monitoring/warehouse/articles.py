@@ -2,9 +2,11 @@
 hits and places, the lookups that keep one article per page (known ids, headlines, exact texts), and the
 quarantine.
 
-The collect step only stages: an extracted page as an article record, and a feed entry that leads to an
-article already stored as a *sources* row (:func:`stage`). The process step stores the records
-(:func:`commit_batch`) and adds the staged sources to the stored articles (:func:`add_staged_sources`).
+The collect step only stages: an extracted page as a :class:`~media_monitoring.records.StagedArticle`, and
+a feed entry that leads to an article already stored as a *sources* row (:func:`stage`). The process step
+stores the :class:`~media_monitoring.records.Article` records it made of them with the ones quarantined
+(:func:`store_batch`) and adds the staged sources to the stored articles (:func:`add_staged_sources`).
+Records become JSON payloads and table rows here, and come back from them here, nowhere else.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from media_monitoring.records import Article, Quarantined, Source, StagedArticle, sources_to_json
+from media_monitoring.rules import ARTICLE_KEY_CHARS
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse
 
@@ -31,17 +35,17 @@ SOURCES_OF = "sources_of"  # the key of a staged record that holds more feed ent
 def sources_key(outlet_id: str, article_id: str) -> str:
     """The staging key of one outlet's new sources of a stored article: as long as an article id (a hash of
     a URL, which never holds a line break) and never one, so it stages beside the outlet's records."""
-    return hashlib.sha256(f"{SOURCES_OF}\n{outlet_id}\n{article_id}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{SOURCES_OF}\n{outlet_id}\n{article_id}".encode()).hexdigest()[:ARTICLE_KEY_CHARS]
 
 
-def stage(wh: Warehouse, run_id: str, outlet_id: str, records: Sequence[dict[str, Any]],
-          sources: Mapping[str, Sequence[dict[str, Any]]] | None = None) -> None:
+def stage(wh: Warehouse, run_id: str, outlet_id: str, records: Sequence[StagedArticle],
+          sources: Mapping[str, Sequence[Source]] | None = None) -> None:
     """Stage one outlet's extracted records and, per stored article id, the feed entries of this poll that
     lead to it (``sources``), in one transaction; a collect task run again stages the same rows."""
-    rows = [{"run_id": run_id, "article_id": r["article_id"], "outlet_id": outlet_id, "record": r}
+    rows = [{"run_id": run_id, "article_id": r.article_id, "outlet_id": outlet_id, "record": r.to_json()}
             for r in records]
     rows += [{"run_id": run_id, "article_id": sources_key(outlet_id, article_id), "outlet_id": outlet_id,
-              "record": {SOURCES_OF: article_id, "sources": list(found), "run_id": run_id}}
+              "record": {SOURCES_OF: article_id, "sources": sources_to_json(found), "run_id": run_id}}
              for article_id, found in (sources or {}).items()]
     with wh.engine.begin() as conn:
         wh.upsert(conn, s.staging, rows)
@@ -51,12 +55,12 @@ def _staged_sources() -> sa.ColumnElement[bool]:
     return s.staging.c.record[SOURCES_OF].as_string().is_not(None)
 
 
-def staged(wh: Warehouse) -> list[dict[str, Any]]:
+def staged(wh: Warehouse) -> list[StagedArticle]:
     """Every staged article record not yet processed, this run's and any a failed earlier run left behind."""
     with wh.engine.connect() as conn:
         rows = conn.execute(sa.select(s.staging.c.run_id, s.staging.c.record).where(~_staged_sources())
                             .order_by(s.staging.c.run_id, s.staging.c.article_id)).all()
-    return [{**record, "run_id": record.get("run_id") or run_id} for run_id, record in rows]
+    return [StagedArticle.from_json({**record, "run_id": record.get("run_id") or run_id}) for run_id, record in rows]
 
 
 def add_staged_sources(wh: Warehouse) -> int:
@@ -114,10 +118,30 @@ def _merge_sources(conn: sa.Connection, new: Mapping[str, Sequence[dict[str, Any
     return changed
 
 
-def add_sources(wh: Warehouse, article_id: str, sources: list[dict[str, Any]]) -> None:
+def add_sources(wh: Warehouse, article_id: str, sources: Sequence[Source]) -> None:
     """Record more feed entries pointing at a stored article (provenance), without duplicates."""
     with wh.engine.begin() as conn:
-        _merge_sources(conn, {article_id: sources})
+        _merge_sources(conn, {article_id: sources_to_json(sources)})
+
+
+def store_batch(wh: Warehouse, run_id: str, articles: Sequence[Article], *, quarantined: Sequence[Quarantined] = (),
+                quarantined_at: datetime | None = None, validation: dict[str, Any] | None = None,
+                processed: Sequence[StagedArticle] = ()) -> None:
+    """Store what process made of one batch in a single transaction (:func:`commit_batch`): the articles
+    with their hits and places, the ``quarantined`` ones with their records (at ``quarantined_at``), the
+    run's ``validation`` row; clear the staging rows of the ``processed`` records and the page failures of
+    the feed entries they resolve."""
+    if quarantined and quarantined_at is None:
+        raise ValueError("quarantined articles need the time they were quarantined at")
+    held = [{"article_id": q.record.article_id, "canonical_url": q.record.canonical_url, "url": q.record.url,
+             "outlet_id": q.record.outlet_id, "run_id": run_id, "failed_expectations": list(q.failed),
+             "observed": q.observed, "record": q.record.to_json(), "quarantined_at": quarantined_at}
+            for q in quarantined]
+    commit_batch(wh, run_id, [a.as_row() for a in articles],
+                 [h.as_row(a.article_id) for a in articles for h in a.hits],
+                 [p.as_row(a.article_id) for a in articles for p in a.places], held, validation,
+                 processed=[(r.run_id or run_id, r.article_id) for r in processed],
+                 entry_ids=[i for r in processed for i in r.entry_ids])
 
 
 def commit_batch(
@@ -131,8 +155,10 @@ def commit_batch(
     processed: Sequence[tuple[str, str]] | None = None,
     entry_ids: Sequence[str] | None = None,
 ) -> None:
-    """Store one processed batch in a single transaction; clear its staging rows (``processed``:
-    (run id, article id) pairs) and the page failures of the feed entries it resolves."""
+    """Store one processed batch, as table rows, in a single transaction; clear its staging rows
+    (``processed``: (run id, article id) pairs) and the page failures of the feed entries it resolves.
+    The pipeline stores its records through :func:`store_batch`; rows written straight here (an import, a
+    test's fixtures) are stored as given."""
     ids = [a["article_id"] for a in articles]
     with wh.engine.begin() as conn:
         wh.upsert(conn, s.articles, articles, update=ARTICLE_UPDATE_COLUMNS)
@@ -235,6 +261,15 @@ def quarantined(wh: Warehouse, *, include_released: bool = False) -> list[dict[s
         q = q.where(s.quarantine.c.released_at.is_(None))
     with wh.engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def held_records(wh: Warehouse) -> dict[str, StagedArticle]:
+    """The staged records of the articles still in quarantine, by article id: what a release validates again."""
+    q = s.quarantine
+    with wh.engine.connect() as conn:
+        rows = conn.execute(sa.select(q.c.article_id, q.c.record).where(q.c.released_at.is_(None))
+                            .order_by(q.c.outlet_id, q.c.article_id)).all()
+    return {article_id: StagedArticle.from_json(record) for article_id, record in rows}
 
 
 def release(wh: Warehouse, article_id: str, released_at: datetime) -> dict[str, Any] | None:

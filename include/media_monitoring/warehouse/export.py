@@ -46,7 +46,7 @@ def _streamed(conn: sa.Connection, statement: sa.Select, batch: int) -> Iterator
         result.close()
 
 
-def _article(row: Mapping[str, Any]) -> dict[str, Any]:
+def _article(row: Mapping[Any, Any]) -> dict[str, Any]:
     article = aware_row(row)
     return {"article_id": article["article_id"], "url": article["url"], "title": article["title"],
             "outlet_id": article["outlet_id"], "outlet_country": article["outlet_country"],
@@ -71,8 +71,8 @@ def hit_rows(wh: Warehouse, flt: HitFilter, *, batch: int = STREAM_BATCH) -> Ite
             for page in _streamed(conn, statement, batch):
                 ids = [a["article_id"] for a in page]
                 by_article: dict[str, list[dict[str, Any]]] = {}
-                for hit in conn.execute(hits_of_articles_query(ids).add_columns(h.c.alias, h.c.version)).mappings():
-                    by_article.setdefault(hit["article_id"], []).append(dict(hit))
+                for found in conn.execute(hits_of_articles_query(ids).add_columns(h.c.alias, h.c.version)).mappings():
+                    by_article.setdefault(found["article_id"], []).append(dict(found))
                 for row in page:
                     article = _article(row)
                     articles += 1
@@ -114,7 +114,7 @@ def search_rows(wh: Warehouse, query: Query, flt: search.SearchFilter, *, sort: 
     log.info("exported %d search results", exported)
 
 
-def _search_evidence(marked: Mapping[str, Any]) -> dict[str, Any]:
+def _search_evidence(marked: Mapping[Any, Any]) -> dict[str, Any]:
     """The plain snippet and the matched words; a field that itself carries a highlight marker counts no word."""
     title = "" if marked.get("title_has_markers") else marked.get("title") or ""
     snippet = marked.get("snippet") or ""

@@ -9,7 +9,7 @@ counts beside the share.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,8 +140,8 @@ def term_precision(wh: Warehouse, terms: Sequence[tuple[str, str]], *, count_hit
                                 h.c.term == f.c.term)
     wrong_article = sa.case((f.c.kind.in_(WRONG), f.c.article_id))
     with wh.engine.connect() as conn:
-        hit_counts = conn.execute(sa.select(h.c.watchlist, h.c.term, sa.func.count(sa.distinct(h.c.article_id)))
-                                  .group_by(h.c.watchlist, h.c.term)) if count_hits else []
+        per_term = sa.select(h.c.watchlist, h.c.term, sa.func.count(sa.distinct(h.c.article_id)))
+        hit_counts: Iterable[Any] = conn.execute(per_term.group_by(h.c.watchlist, h.c.term)) if count_hits else []
         for r in hit_counts:
             rows.setdefault((r[0], r[1]), TermPrecision(r[0], r[1])).hits = r[2]
         verdicts = (sa.select(f.c.watchlist, f.c.term, sa.func.count(sa.distinct(f.c.article_id)),

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from media_monitoring.records import FeedEntry
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse, aware
 
@@ -87,13 +88,17 @@ def next_polls(wh: Warehouse) -> dict[str, datetime | None]:
 # -- boilerplate templates -------------------------------------------------------------------------
 
 
-def outlet_template(wh: Warehouse, outlet_id: str) -> dict[str, Any] | None:
+def outlet_template(wh: Warehouse, outlet_id: str) -> str | None:
+    """The outlet's boilerplate template as :meth:`OutletTemplate.to_json` wrote it, or None before its first."""
     t = s.outlet_templates
     with wh.engine.connect() as conn:
-        return conn.execute(sa.select(t.c.state).where(t.c.outlet_id == outlet_id)).scalar()
+        state: str | None = conn.execute(sa.select(t.c.state).where(t.c.outlet_id == outlet_id)).scalar()
+    return state
 
 
-def save_outlet_template(wh: Warehouse, outlet_id: str, state: dict[str, Any], now: datetime) -> None:
+def save_outlet_template(wh: Warehouse, outlet_id: str, state: str, now: datetime) -> None:
+    """Keep the outlet's template (``state``: its :meth:`OutletTemplate.to_json` text, a JSON string in the
+    JSON column)."""
     with wh.engine.begin() as conn:
         wh.upsert(conn, s.outlet_templates, [{"outlet_id": outlet_id, "state": state, "updated_at": now}])
 
@@ -101,7 +106,10 @@ def save_outlet_template(wh: Warehouse, outlet_id: str, state: dict[str, Any], n
 # -- page fetches that failed ----------------------------------------------------------------------
 
 
-def record_fetch_failure(wh: Warehouse, row: dict[str, Any]) -> None:
+def record_fetch_failure(wh: Warehouse, row: dict[str, Any], entry: FeedEntry) -> None:
+    """Record one failed page fetch (``row``: the ``fetch_failures`` columns but the entry's) with the feed
+    entry to retry it from, counting the attempts and keeping the first one's time."""
+    row = {**row, "entry": entry.to_json()}
     with wh.engine.begin() as conn:
         prior = conn.execute(sa.select(s.fetch_failures.c.attempts)
                              .where(s.fetch_failures.c.article_id == row["article_id"])).scalar()
@@ -135,7 +143,7 @@ def clear_fetch_failures(wh: Warehouse, article_ids: Sequence[str]) -> None:
         conn.execute(s.fetch_failures.delete().where(s.fetch_failures.c.article_id.in_(list(article_ids))))
 
 
-def due_retries(wh: Warehouse, outlet_id: str, now: datetime) -> list[dict[str, Any]]:
+def due_retries(wh: Warehouse, outlet_id: str, now: datetime) -> list[FeedEntry]:
     """Feed entries whose page fetch failed transiently and is due again."""
     with wh.engine.connect() as conn:
         rows = conn.execute(sa.select(s.fetch_failures.c.entry).where(
@@ -143,7 +151,7 @@ def due_retries(wh: Warehouse, outlet_id: str, now: datetime) -> list[dict[str, 
             s.fetch_failures.c.next_retry_at.is_not(None),
             s.fetch_failures.c.next_retry_at <= now,
         )).scalars()
-        return list(rows)
+        return [FeedEntry.from_json(entry) for entry in rows]
 
 
 def first_attempts(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, datetime]:
@@ -156,5 +164,8 @@ def first_attempts(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, datet
             for article_id, first, last in conn.execute(sa.select(ff.c.article_id, ff.c.first_attempt_at,
                                                                   ff.c.last_attempt_at)
                                                         .where(ff.c.article_id.in_(chunk))):
-                found[article_id] = aware(first or last)
+                # the last try of a failure recorded before first tries were kept (schema version 3)
+                when = aware(first or last)
+                if when is not None:
+                    found[article_id] = when
     return found

@@ -13,12 +13,9 @@ import sqlalchemy as sa
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import Warehouse
 
-HISTORY_RUNS = 20  # an outlet's earlier batches that drift detection compares the latest with
 
-
-def outlet_quality_history(wh: Warehouse, outlet_id: str, before: datetime,
-                           limit: int = HISTORY_RUNS) -> list[dict[str, Any]]:
-    """The outlet's quality rows validated before ``before``, newest first."""
+def outlet_quality_history(wh: Warehouse, outlet_id: str, before: datetime, limit: int) -> list[dict[str, Any]]:
+    """The outlet's last ``limit`` quality rows validated before ``before``, newest first."""
     q = s.outlet_quality
     with wh.engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.select(q).where(

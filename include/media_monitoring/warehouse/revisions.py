@@ -44,10 +44,10 @@ def due(wh: Warehouse, now: datetime, limit: int) -> list[dict[str, Any]]:
         ids = [row["article_id"] for row in rows]
         latest: dict[str, dict[str, Any]] = {}
         if ids:
-            for row in conn.execute(sa.select(rev.c.article_id, rev.c.kind, rev.c.title_after, rev.c.text_after)
-                                    .where(rev.c.article_id.in_(ids), rev.c.kind == "edited")
-                                    .order_by(rev.c.article_id, rev.c.check_no)).mappings():
-                latest[row["article_id"]] = dict(row)  # the last one wins
+            for revision in conn.execute(sa.select(rev.c.article_id, rev.c.kind, rev.c.title_after, rev.c.text_after)
+                                         .where(rev.c.article_id.in_(ids), rev.c.kind == "edited")
+                                         .order_by(rev.c.article_id, rev.c.check_no)).mappings():
+                latest[revision["article_id"]] = dict(revision)  # the last one wins
     for row in rows:
         newer = latest.get(row["article_id"])
         if newer:

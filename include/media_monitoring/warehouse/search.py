@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -29,9 +29,7 @@ from sqlalchemy.dialects import postgresql
 from media_monitoring.search import All, Any_, Match, Node, Not, Query
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.search_index import FTS_TABLE, SEARCH_COLUMN
-
-# Warehouse.connect creates the index through this module: the name stays importable from here.
-from media_monitoring.warehouse.search_index import ensure_search_index as ensure_search_index
+from media_monitoring.warehouse.store import aware
 
 if TYPE_CHECKING:
     from media_monitoring.warehouse import Warehouse
@@ -138,7 +136,7 @@ class SearchCursor:
                 return cls("relevance", article_id, score=float(key))
             if kind == "t":
                 stamp = datetime.fromisoformat(key) if key else None
-                return cls("time", article_id, published_at=_aware(stamp))
+                return cls("time", article_id, published_at=aware(stamp))
         except ValueError:
             return None
         return None
@@ -155,18 +153,12 @@ class SearchPage:
         return self.count > COUNT_CAP
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 _COLUMNS = (s.articles.c.article_id, s.articles.c.published_at, s.articles.c.published_local,
             s.articles.c.outlet_id, s.articles.c.outlet_country, s.articles.c.title, s.articles.c.url,
             s.articles.c.language, s.articles.c.primary_country, s.articles.c.regions)
 _fts = sa.table(FTS_TABLE, sa.column("rowid"))
-_ARTICLE_ROWID = sa.literal_column("articles.rowid")
-_SIMPLE = sa.literal_column("'simple'::regconfig")
+_ARTICLE_ROWID: sa.ColumnElement[Any] = sa.literal_column("articles.rowid")
+_SIMPLE: sa.ColumnElement[Any] = sa.literal_column("'simple'::regconfig")
 
 
 def _tsquery(query: Query) -> sa.ColumnElement[Any]:
@@ -232,7 +224,7 @@ def time_query(backend: str, query: Query, flt: SearchFilter, *, after: SearchCu
         # "<=" bounds the index range scan; the OR breaks ties on the same second by article id.
         stmt = stmt.where(a.c.published_at <= after.published_at,
                           sa.or_(a.c.published_at < after.published_at, a.c.article_id < after.article_id))
-    newest = a.c.published_at
+    newest: sa.ColumnElement[Any] = a.c.published_at
     if few and backend == "postgresql":
         newest = a.c.published_at + sa.literal_column("interval '0 seconds'")
     return stmt.order_by(newest.desc(), a.c.article_id.desc()).limit(limit)
@@ -242,12 +234,13 @@ def relevance_query(backend: str, query: Query, flt: SearchFilter, *, after: Sea
                     limit: int = DEFAULT_PAGE_SIZE, pool: int = RELEVANCE_POOL) -> sa.Select:
     """The newest ``pool`` matches, best first (score higher is better; ties newest id first)."""
     a = s.articles
+    score: sa.ColumnElement[Any]
     if backend == "sqlite":
         score = -sa.func.bm25(sa.literal_column(FTS_TABLE), TITLE_WEIGHT, 1.0)
-        inner = _matching(backend, query, flt, *_COLUMNS, score.label("score"))
+        matches = _matching(backend, query, flt, *_COLUMNS, score.label("score"))
     else:
-        inner = _matching(backend, query, flt, *_COLUMNS, _vector().label("vector"))
-    inner = inner.order_by(a.c.published_at.desc(), a.c.article_id.desc()).limit(pool).subquery("pool")
+        matches = _matching(backend, query, flt, *_COLUMNS, _vector().label("vector"))
+    inner = matches.order_by(a.c.published_at.desc(), a.c.article_id.desc()).limit(pool).subquery("pool")
     if backend == "sqlite":
         ranked = sa.select(*(inner.c[c.name] for c in _COLUMNS), inner.c.score).subquery("ranked")
     else:
@@ -272,7 +265,7 @@ def snippets_query(backend: str, query: Query, article_ids: Sequence[str]) -> sa
     flags = (_carries_markers(a.c.title).label("title_has_markers"),
              _carries_markers(a.c.text).label("text_has_markers"))
     if backend == "sqlite":
-        fts = sa.literal_column(FTS_TABLE)
+        fts: sa.ColumnElement[Any] = sa.literal_column(FTS_TABLE)
         return (_matching(backend, query, SearchFilter(), a.c.article_id,
                           sa.func.highlight(fts, 0, MARK_START, MARK_END).label("title"),
                           sa.func.snippet(fts, 1, MARK_START, MARK_END, ELLIPSIS, SNIPPET_TOKENS).label("snippet"),
@@ -317,7 +310,7 @@ def search_page(wh: Warehouse, query: Query, flt: SearchFilter, *, sort: str = "
             highlighted = {r["article_id"]: dict(r) for r in conn.execute(
                 snippets_query(backend, query, [r["article_id"] for r in rows])).mappings()}
     for row in rows:
-        row["published_at"] = _aware(row["published_at"])
+        row["published_at"] = aware(row["published_at"])
         marked = highlighted.get(row["article_id"], {})
         title, snippet = marked.get("title") or row["title"] or "", marked.get("snippet") or ""
         # A marker character in the stored text would fake a highlight: such a field is shown unhighlighted.

@@ -15,18 +15,26 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from media_monitoring.warehouse import schema as s
-from media_monitoring.warehouse import search
+from media_monitoring.warehouse import search_index
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 60  # mapped tasks write concurrently; SQLite serialises them with a lock
 UPSERT_CHUNK = 500  # rows per executemany call, ids per IN list (well under SQLite's parameter limit)
+
+
+@overload
+def aware(value: datetime) -> datetime: ...
+
+
+@overload
+def aware(value: None) -> None: ...
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -79,7 +87,7 @@ class Warehouse:
             s.metadata.create_all(self.engine)
             with self.engine.begin() as conn:
                 conn.execute(s.schema_info.insert().values(version=s.SCHEMA_VERSION))
-                search.ensure_search_index(conn)
+                search_index.ensure_search_index(conn)
             return
         found = None
         if "schema_info" in existing:
@@ -96,7 +104,7 @@ class Warehouse:
         # The full-text index is no metadata object (an FTS5 table and triggers, a generated tsvector column):
         # added to a version-3 warehouse made before it, and filled from its articles, here.
         with self.engine.begin() as conn:
-            search.ensure_search_index(conn)
+            search_index.ensure_search_index(conn)
 
     def _upgrade(self, found: int) -> None:
         """Bring a warehouse of an older version up to this one: the changes since are additive (tables,
@@ -144,7 +152,7 @@ class Warehouse:
         ddl = f'"{column.name}" {column.type.compile(dialect=conn.dialect)}'
         if column.nullable:
             return ddl
-        default = getattr(column.default, "arg", None)
+        default: Any = getattr(column.default, "arg", None)  # a value, or a callable making one
         if column.default is not None and column.default.is_callable:
             default = default(None)  # default=dict on a JSON column: every old row gets an empty object
         if isinstance(default, dict | list):

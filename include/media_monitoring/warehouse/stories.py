@@ -113,7 +113,7 @@ def candidates(wh: Warehouse, conn: sa.Connection, keys: Iterable[int], text_has
     for where in _in(wh, a.c.text_hash, sorted(set(text_hashes))):
         ids.update(conn.execute(sa.select(a.c.article_id).join(st, st.c.article_id == a.c.article_id).where(
             where, a.c.published_at >= since, a.c.published_at <= until)).scalars())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for where in _in(wh, a.c.article_id, sorted(ids - skip)):
         q = (sa.select(*_article_columns()).join(st, st.c.article_id == a.c.article_id)
              .outerjoin(sto, sto.c.story_id == st.c.story_id).where(where))
@@ -166,6 +166,8 @@ def replace_bands(conn: sa.Connection, articles: Sequence[StoryArticle]) -> None
         # 64 rows an article: SQLAlchemy's work per row would cost more than SQLite's, so the rows go to
         # the driver as tuples, the time in the text form SQLAlchemy's DateTime writes (and compares).
         as_text = s.story_bands.c.published_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if as_text is None:  # SQLite's DateTime always has one
+            raise RuntimeError("no SQLite bind processor for story_bands.published_at")
         rows = [(key, published, a.article_id) for a, published in ((a, as_text(a.published_at)) for a in articles)
                 for key in band_keys(a.signature)]
         if rows:
@@ -173,9 +175,9 @@ def replace_bands(conn: sa.Connection, articles: Sequence[StoryArticle]) -> None
                                  rows)
         return
     for piece in _chunks(articles, ARTICLES_PER_INSERT):
-        rows = band_rows(piece)
-        if rows:
-            conn.execute(s.story_bands.insert(), rows)
+        piece_rows = band_rows(piece)
+        if piece_rows:
+            conn.execute(s.story_bands.insert(), piece_rows)
 
 
 def save_placement(wh: Warehouse, conn: sa.Connection, assignments: Sequence[Assignment],

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from media_monitoring.warehouse import schema as s
-from media_monitoring_ui.cursors import DEFAULT_PAGE_SIZE, aware, clamp_page_size
+from media_monitoring.warehouse.store import aware
+from media_monitoring_ui.cursors import DEFAULT_PAGE_SIZE, clamp_page_size
 
 if TYPE_CHECKING:
     from media_monitoring.warehouse import Warehouse

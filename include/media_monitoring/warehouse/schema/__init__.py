@@ -13,7 +13,10 @@ articles after publication and what they found. The tables are defined in that o
 """
 
 from media_monitoring.warehouse.schema.base import (
+    KEY,
     RETIRED_INDEXES,
+    RUN_ID,
+    RUN_ID_CHARS,
     SCHEMA_VERSION,
     TS,
     UPGRADABLE_FROM,
@@ -51,7 +54,8 @@ from media_monitoring.warehouse.schema.operations import (
 from media_monitoring.warehouse.schema.revisions import article_rechecks, article_revisions, revision_notices
 
 __all__ = [
-    "RETIRED_INDEXES", "SCHEMA_VERSION", "TS", "UPGRADABLE_FROM", "metadata", "schema_info",
+    "KEY", "RETIRED_INDEXES", "RUN_ID", "RUN_ID_CHARS", "SCHEMA_VERSION", "TS", "UPGRADABLE_FROM", "metadata",
+    "schema_info",
     "article_places", "article_stories", "articles", "hit_places", "stories", "story_bands", "story_index",
     "watchlist_hits",
     "alert_sends", "alerts", "digest_entries", "digest_ledger", "digest_sends", "digests", "feed_health",

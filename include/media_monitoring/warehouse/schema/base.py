@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from media_monitoring.rules import ARTICLE_KEY_CHARS
+
 metadata = sa.MetaData()
+
+# Widths of the columns that hold keys made elsewhere; the view checks what it is asked for against them.
+KEY = sa.String(ARTICLE_KEY_CHARS)  # article ids, story ids (an article's), text hashes, title keys
+RUN_ID_CHARS = 250  # Airflow's limit on dag, run and task ids (its ID_LEN): they are stored as Airflow names them
+RUN_ID = sa.String(RUN_ID_CHARS)
 
 # Bump on every change to the tables of this package. A warehouse of an older version is upgraded in place
 # when the change is additive (new tables, nullable columns, indexes: see ``Warehouse._upgrade``); any other

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from media_monitoring.warehouse.schema.base import TS, metadata
+from media_monitoring.warehouse.schema.base import KEY, RUN_ID, TS, metadata
 
 articles = sa.Table(
     "articles",
     metadata,
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("canonical_url", sa.Text, nullable=False, unique=True),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("outlet_id", sa.String(64), nullable=False),
     sa.Column("outlet_country", sa.String(2)),
     sa.Column("title", sa.Text),
-    sa.Column("title_key", sa.String(32), index=True),  # normalised title hash: same-outlet duplicates fold
+    sa.Column("title_key", KEY, index=True),  # normalised title hash: same-outlet duplicates fold
     sa.Column("author", sa.Text),
     sa.Column("published_at", TS),  # the instant (UTC)
     # the page's own reading of it, offset kept ("2021-10-28T00:30:00+04:30"): its calendar day and clock
@@ -33,13 +33,13 @@ articles = sa.Table(
     sa.Column("regions", sa.JSON, nullable=False),
     sa.Column("primary_country", sa.String(2)),
     sa.Column("primary_region", sa.String(64)),
-    sa.Column("first_run_id", sa.String(250)),
+    sa.Column("first_run_id", RUN_ID),
     sa.Column("fetched_at", TS),
     sa.Column("first_seen_at", TS),  # when a feed first led us here (a page retried later keeps its first try)
     # when the article became visible to digests (the storing run's time; a release's time): the delivery
     # ledger hands every article to the next digest of each matching subscription after this instant
     sa.Column("stored_at", TS),
-    sa.Column("text_hash", sa.String(32), index=True),  # exact duplicates (syndicated copy) are one article
+    sa.Column("text_hash", KEY, index=True),  # exact duplicates (syndicated copy) are one article
     sa.Column("signature", sa.LargeBinary),  # MinHash for story grouping (tagging/signatures.py)
     sa.Column("signature_version", sa.String(40)),
     # Newest first, ties by id: the UI's keyset walk and every date range (digest days, spikes, stories).
@@ -53,7 +53,7 @@ articles = sa.Table(
 stories = sa.Table(
     "stories",
     metadata,
-    sa.Column("story_id", sa.String(32), primary_key=True),  # the id of its first article
+    sa.Column("story_id", KEY, primary_key=True),  # the id of its first article
     sa.Column("title", sa.Text),
     sa.Column("first_seen", TS, nullable=False, index=True),
     sa.Column("last_seen", TS, nullable=False),
@@ -67,12 +67,12 @@ stories = sa.Table(
 article_stories = sa.Table(
     "article_stories",
     metadata,
-    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
+    sa.Column("article_id", KEY, sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
               primary_key=True),
-    sa.Column("story_id", sa.String(32), nullable=False, index=True),
-    sa.Column("matched_article_id", sa.String(32)),  # the article it joined through
+    sa.Column("story_id", KEY, nullable=False, index=True),
+    sa.Column("matched_article_id", KEY),  # the article it joined through
     sa.Column("similarity", sa.Float),
-    sa.Column("duplicate_of", sa.String(32)),
+    sa.Column("duplicate_of", KEY),
 )
 
 # The story index, kept in the warehouse so that a run holds only its own articles and candidates: one
@@ -87,7 +87,7 @@ story_bands = sa.Table(
     # No foreign key: 64 rows an article, each would look its article up when written; a row whose article
     # is gone matches nothing, as candidates are read joined with their articles. The index on article_id:
     # an article placed again has its rows replaced.
-    sa.Column("article_id", sa.String(32), primary_key=True, index=True),
+    sa.Column("article_id", KEY, primary_key=True, index=True),
     sqlite_with_rowid=False,  # SQLite keeps the rows in the primary key's tree: one tree less to write
 )
 
@@ -96,7 +96,7 @@ story_bands = sa.Table(
 story_index = sa.Table(
     "story_index",
     metadata,
-    sa.Column("name", sa.String(32), primary_key=True),  # one row: "story_bands"
+    sa.Column("name", sa.String(32), primary_key=True),  # one row: "story_bands" (a name, not a key)
     sa.Column("version", sa.String(80), nullable=False),  # tagging/signatures.BAND_VERSION
     sa.Column("complete_from", TS, nullable=False),
 )
@@ -104,7 +104,7 @@ story_index = sa.Table(
 watchlist_hits = sa.Table(
     "watchlist_hits",
     metadata,
-    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
+    sa.Column("article_id", KEY, sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
               primary_key=True),
     sa.Column("watchlist", sa.String(100), primary_key=True),
     sa.Column("term", sa.String(200), primary_key=True),
@@ -123,7 +123,7 @@ watchlist_hits = sa.Table(
 article_places = sa.Table(
     "article_places",
     metadata,
-    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
+    sa.Column("article_id", KEY, sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
               primary_key=True),
     sa.Column("kind", sa.String(10), primary_key=True),  # "country" or "region"
     sa.Column("code", sa.String(100), primary_key=True),  # alpha-2 for countries, name for regions
@@ -141,7 +141,7 @@ article_places = sa.Table(
 hit_places = sa.Table(
     "hit_places",
     metadata,
-    sa.Column("article_id", sa.String(32), sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
+    sa.Column("article_id", KEY, sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
               primary_key=True),
     sa.Column("kind", sa.String(10), primary_key=True),
     sa.Column("code", sa.String(100), primary_key=True),

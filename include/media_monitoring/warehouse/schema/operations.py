@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from media_monitoring.warehouse.schema.base import TS, metadata
+from media_monitoring.warehouse.schema.base import KEY, RUN_ID, TS, metadata
 
 quarantine = sa.Table(
     "quarantine",
     metadata,
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("canonical_url", sa.Text, nullable=False),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("outlet_id", sa.String(64), nullable=False, index=True),
-    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("run_id", RUN_ID, nullable=False),
     sa.Column("failed_expectations", sa.JSON, nullable=False),  # names, e.g. "body_word_count"
     sa.Column("observed", sa.JSON, nullable=False),  # the values that failed, by expectation
     sa.Column("record", sa.JSON, nullable=False),  # the extracted article, kept to release it later
@@ -33,8 +33,8 @@ quarantine = sa.Table(
 staging = sa.Table(
     "staging",
     metadata,
-    sa.Column("run_id", sa.String(250), primary_key=True),
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("run_id", RUN_ID, primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("outlet_id", sa.String(64), nullable=False),
     sa.Column("record", sa.JSON, nullable=False),
 )
@@ -42,10 +42,10 @@ staging = sa.Table(
 fetch_failures = sa.Table(
     "fetch_failures",
     metadata,
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("outlet_id", sa.String(64), nullable=False, index=True),
-    sa.Column("error_class", sa.String(32), nullable=False),
+    sa.Column("error_class", sa.String(32), nullable=False),  # a class name ("timeout"), not a key: 32 is room
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("http_status", sa.Integer),
     sa.Column("attempts", sa.Integer, nullable=False),
@@ -101,7 +101,7 @@ feed_status_log = sa.Table(
 outlet_quality = sa.Table(
     "outlet_quality",
     metadata,
-    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("run_id", RUN_ID, primary_key=True),
     sa.Column("outlet_id", sa.String(64), primary_key=True),
     sa.Column("articles", sa.Integer, nullable=False),
     sa.Column("short_share", sa.Float, nullable=False),
@@ -126,7 +126,7 @@ outlet_templates = sa.Table(
 validation_runs = sa.Table(
     "validation_runs",
     metadata,
-    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("run_id", RUN_ID, primary_key=True),
     sa.Column("suite", sa.String(100), nullable=False),
     sa.Column("evaluated", sa.Integer, nullable=False),
     sa.Column("accepted", sa.Integer, nullable=False),
@@ -148,7 +148,7 @@ digests = sa.Table(
     sa.Column("window_start", TS, nullable=False),
     sa.Column("window_end", TS, nullable=False),
     sa.Column("timezone", sa.String(64), nullable=False),
-    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("run_id", RUN_ID, nullable=False),
     sa.Column("versions", sa.JSON, nullable=False),  # watchlist versions, regions and their mode
     sa.Column("item_count", sa.Integer, nullable=False),
     sa.Column("late_count", sa.Integer, nullable=False, default=0),  # published before the window
@@ -165,7 +165,7 @@ digest_entries = sa.Table(
     sa.Column("subscription", sa.String(200), primary_key=True),
     sa.Column("digest_date", sa.Date, primary_key=True),
     sa.Column("watchlist", sa.String(100), primary_key=True),
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("rank", sa.Integer, nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("url", sa.Text, nullable=False),
@@ -190,7 +190,7 @@ digest_ledger = sa.Table(
     "digest_ledger",
     metadata,
     sa.Column("subscription", sa.String(200), primary_key=True),
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("digest_date", sa.Date, nullable=False),
 )
 
@@ -204,7 +204,7 @@ digest_sends = sa.Table(
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("transport", sa.String(10), nullable=False),  # "smtp" or "outbox"
     sa.Column("location", sa.Text),  # the .eml path for the outbox
-    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("run_id", RUN_ID, nullable=False),
     sa.Column("status", sa.String(10), nullable=False),  # "sending", then "sent" (or "failed", tried again)
     sa.Column("sent_at", TS, nullable=False),
     sa.Column("body_text", sa.Text, nullable=False, default=""),  # exactly what was sent, for audit and the UI
@@ -218,13 +218,13 @@ digest_sends = sa.Table(
 pipeline_runs = sa.Table(
     "pipeline_runs",
     metadata,
-    sa.Column("dag_id", sa.String(250), primary_key=True),
-    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("dag_id", RUN_ID, primary_key=True),
+    sa.Column("run_id", RUN_ID, primary_key=True),
     sa.Column("run_type", sa.String(20)),
     sa.Column("state", sa.String(10), nullable=False),  # running, success, failed
     sa.Column("started_at", TS, nullable=False),
     sa.Column("ended_at", TS),
-    sa.Column("failed_task", sa.String(250)),
+    sa.Column("failed_task", RUN_ID),
     sa.Column("error", sa.Text),
     sa.Column("log_url", sa.Text),
     sa.Column("summary", sa.JSON),  # the run's counts
@@ -238,8 +238,8 @@ alerts = sa.Table(
     "alerts",
     metadata,
     sa.Column("subscription", sa.String(200), primary_key=True),
-    sa.Column("story_id", sa.String(32), primary_key=True),
-    sa.Column("article_id", sa.String(32), nullable=False, index=True),  # the article that raised it
+    sa.Column("story_id", KEY, primary_key=True),
+    sa.Column("article_id", KEY, nullable=False, index=True),  # the article that raised it
     sa.Column("title", sa.Text),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("outlet_id", sa.String(64), nullable=False),
@@ -248,7 +248,7 @@ alerts = sa.Table(
     sa.Column("published_local", sa.String(40)),
     sa.Column("stored_at", TS),
     sa.Column("terms", sa.JSON, nullable=False),  # [{watchlist, term, alias, matched, field, snippet}]
-    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("run_id", RUN_ID, nullable=False),
     sa.Column("created_at", TS, nullable=False),
     # pending (not sent yet, or waiting: quiet hours, rate limit), sent, or in_digest (the subscription's
     # digest delivered the article while the alert waited, so it is not sent)
@@ -265,13 +265,13 @@ alert_sends = sa.Table(
     "alert_sends",
     metadata,
     sa.Column("subscription", sa.String(200), primary_key=True),
-    sa.Column("story_id", sa.String(32), primary_key=True),
+    sa.Column("story_id", KEY, primary_key=True),
     sa.Column("channel", sa.String(210), primary_key=True),  # "email" or "webhook:<connection id>"
     sa.Column("target", sa.Text, nullable=False),  # the address, or the webhook's connection id (never its URL)
     sa.Column("message_id", sa.Text, nullable=False),  # Message-ID, or the webhook's Idempotency-Key
     sa.Column("transport", sa.String(10), nullable=False),  # "smtp", "outbox" or "webhook"
     sa.Column("location", sa.Text),  # the .eml path for the outbox
-    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("run_id", RUN_ID, nullable=False),
     sa.Column("status", sa.String(10), nullable=False),  # "sending", then "sent" (or "failed"), or "skipped"
     sa.Column("sent_at", TS, nullable=False),
     sa.Column("body", sa.Text, nullable=False, default=""),  # exactly what was sent (text or JSON)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from media_monitoring.warehouse.schema.base import TS, metadata
+from media_monitoring.warehouse.schema.base import KEY, RUN_ID, TS, metadata
 
 # Articles that change after publication (revisions.py). One schedule row per watchlist article: how many of
 # its re-checks (about 1 h, 24 h and 7 days after the first fetch) are done, when the next is due, and the
@@ -13,7 +13,7 @@ from media_monitoring.warehouse.schema.base import TS, metadata
 article_rechecks = sa.Table(
     "article_rechecks",
     metadata,
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("first_fetched_at", TS, nullable=False),
     sa.Column("checks_done", sa.Integer, nullable=False, default=0),
     sa.Column("next_check_at", TS),  # null: every check made, or the page is gone
@@ -31,10 +31,10 @@ article_rechecks = sa.Table(
 article_revisions = sa.Table(
     "article_revisions",
     metadata,
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("check_no", sa.Integer, primary_key=True),  # 1, 2, 3: the re-check that found it
     sa.Column("checked_at", TS, nullable=False),
-    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("run_id", RUN_ID, nullable=False),
     sa.Column("kind", sa.String(10), nullable=False),  # edited or deleted
     sa.Column("http_status", sa.Integer),
     sa.Column("final_url", sa.Text),
@@ -53,7 +53,7 @@ revision_notices = sa.Table(
     "revision_notices",
     metadata,
     sa.Column("subscription", sa.String(200), primary_key=True),
-    sa.Column("article_id", sa.String(32), primary_key=True),
+    sa.Column("article_id", KEY, primary_key=True),
     sa.Column("check_no", sa.Integer, primary_key=True),
     sa.Column("digest_date", sa.Date, nullable=False),
 )
