@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from media_monitoring.cli.debug import _print_json
+from media_monitoring.cli.debug import print_json
 from media_monitoring.settings import load_settings
 
 log = logging.getLogger("media_monitoring.cli")
@@ -50,7 +50,7 @@ def cmd_latency(args: argparse.Namespace) -> int:
         alert_target=timedelta(minutes=args.alert_target_minutes),
         digest_target=timedelta(hours=args.digest_target_hours))
     if args.json:
-        _print_json(table)
+        print_json(table)
     else:
         print(format_table(table, args.by))
         print(f"\n* priority ({'outlet' if args.by == 'outlet' else 'term'}): alert target "

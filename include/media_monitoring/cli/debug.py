@@ -19,7 +19,8 @@ log = logging.getLogger("media_monitoring.cli")
 
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (non-ASCII kept as written, anything else as its str)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
@@ -53,7 +54,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             "article_id": url_key(e.canonical_url),
             "action": "skip: already stored" if url_key(e.canonical_url) in known else "ingest"}
            for e in entries]
-    _print_json({"feed_url": args.feed_url, "final_url": result.url, "status": result.status,
+    print_json({"feed_url": args.feed_url, "final_url": result.url, "status": result.status,
                  "content_type": result.content_type, "format": reading.kind, "encoding": reading.encoding,
                  "charset_note": reading.charset_note, "entries": len(out),
                  "to_ingest": sum(o["action"] == "ingest" for o in out),
@@ -100,7 +101,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 0
     if not args.source:
         raise SystemExit("extract: give FILE_OR_URL or --batch FILE.jsonl")
-    _print_json(_extract_one(args.source, args.url, args.allow_private))
+    print_json(_extract_one(args.source, args.url, args.allow_private))
     return 0
 
 
@@ -128,7 +129,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         article = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise SystemExit(f"tag: stdin is not JSON ({exc}); expected {{\"title\": ..., \"text\": ...}}") from None
-    _print_json(tagger.tag(article.get("title"), article.get("text")).to_json())
+    print_json(tagger.tag(article.get("title"), article.get("text")).to_json())
     return 0
 
 
@@ -138,7 +139,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
     rows = feeds.feed_health_table(open_warehouse(load_settings(), args.warehouse))
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     cols = ["outlet_id", "status", "last_attempt_at", "last_success_at", "last_new_item_at", "http_status",
             "error_class", "consecutive_failures", "items_per_day", "next_poll_at", "status_reason"]
@@ -162,7 +163,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     from media_monitoring.warehouse import articles
 
     rows = articles.quarantined(open_warehouse(load_settings(), args.warehouse), include_released=args.all)
-    _print_json([{k: r[k] for k in ("article_id", "outlet_id", "url", "failed_expectations", "observed",
+    print_json([{k: r[k] for k in ("article_id", "outlet_id", "url", "failed_expectations", "observed",
                                     "quarantined_at", "released_at")} for r in rows])
     return 0
 
@@ -173,7 +174,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     settings = load_settings()
     result = release(args.article_ids, settings=settings, warehouse=open_warehouse(settings, args.warehouse),
                      force=args.force, now=datetime.now(UTC))
-    _print_json(result)
+    print_json(result)
     return 0 if not result["still_failing"] and not result["unknown"] else 1
 
 
@@ -184,7 +185,7 @@ def cmd_where(args: argparse.Namespace) -> int:
     wh = open_warehouse(settings, args.warehouse)
     emails = sorted(str(p) for p in settings.outbox_dir.rglob("*.eml")) if settings.outbox_dir.exists() else []
     alerts_dir = str(settings.outbox_dir / "alerts") + "/"
-    _print_json({"warehouse": wh.describe(), "rows": wh.counts(), "outbox": str(settings.outbox_dir),
+    print_json({"warehouse": wh.describe(), "rows": wh.counts(), "outbox": str(settings.outbox_dir),
                  "digest_emails": [e for e in emails if not e.startswith(alerts_dir)],
                  "alert_emails": [e for e in emails if e.startswith(alerts_dir)],
                  "outlets": str(settings.outlets_file)})
