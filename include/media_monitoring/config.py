@@ -204,6 +204,8 @@ class Subscription(_Model):
     timezone: str = "UTC"
     digest_time: str = "07:00"  # local time (in ``timezone``) the digest goes out, covering what is new since
     alerts: AlertOptions = AlertOptions()
+    # Airflow user names who may edit this subscription in the view (operators may edit every one)
+    owners: tuple[str, ...] = ()
 
     @field_validator("timezone")
     @classmethod

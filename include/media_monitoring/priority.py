@@ -30,7 +30,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from media_monitoring.config import Analysts, Subscription, Watchlist, load_analysts, load_registry, load_watchlists
+from media_monitoring.config import Analysts, Subscription, Watchlist, load_registry
+from media_monitoring.curation import subscriptions as subscription_store
+from media_monitoring.curation import watchlists as watchlist_store
 from media_monitoring.digest.deliver import SmtpSend, addressed_message, envelope_sender, slug
 from media_monitoring.revisions import describe
 from media_monitoring.rules import MAX_TEXT_CHARS
@@ -100,8 +102,8 @@ def select_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now:
     Raises:
         ConfigError: analysts.yaml or watchlists.yaml is invalid (file, line and field named).
     """
-    analysts = load_analysts(settings.analysts_file)
-    watchlists = {w.name: w for w in load_watchlists(settings.watchlists_file).watchlists}
+    analysts = subscription_store.in_force(settings, warehouse)
+    watchlists = {w.name: w for w in watchlist_store.in_force(settings, warehouse).watchlists}
     created: dict[str, int] = {}
     for sub in _enabled(analysts):
         terms = alert_terms(sub, watchlists)
@@ -270,7 +272,7 @@ def send_alerts(*, settings: Settings, warehouse: Warehouse, run_id: str, now: d
         AlertDeliveryError: after trying everything, if any channel failed.
     """
     post = post or (lambda url, payload, key: post_json(url, payload, key, user_agent=settings.user_agent))
-    analysts = load_analysts(settings.analysts_file)
+    analysts = subscription_store.in_force(settings, warehouse)
     names = {o.id: o.name for o in load_registry(settings.outlets_file, settings.replay_base).outlets}
     counts = {"sent": 0, "quiet_hours": 0, "rate_limited": 0, "in_digest": 0}
     failures: dict[str, str] = {}

@@ -60,7 +60,7 @@ class _SourceCache:
                     current.warehouse.close()
                 warehouse = _open(url)
             self._source = Source(url=url, warehouse=warehouse, tables=_tables(warehouse),
-                                  loaded_at=time.monotonic(), **_reference_data())
+                                  loaded_at=time.monotonic(), **_reference_data(warehouse))
             return self._source
 
     def reset(self) -> None:
@@ -87,8 +87,24 @@ def _tables(warehouse: Any) -> set[str]:
     return set(sa.inspect(warehouse.engine).get_table_names())
 
 
-def _reference_data() -> dict[str, Any]:
-    from media_monitoring.config import load_registry, load_watchlists
+def watchlists_in_force(warehouse: Any) -> Any:
+    """The watchlists in force (the warehouse's, after importing what is new in watchlists.yaml), or the file's
+    while there is no warehouse yet."""
+    from media_monitoring.config import load_watchlists
+    from media_monitoring.curation import watchlists
+    from media_monitoring.settings import load_settings
+    from media_monitoring.warehouse import curation
+
+    settings = load_settings()
+    if warehouse is None:
+        return load_watchlists(settings.watchlists_file)
+    with warehouse.engine.begin() as conn:
+        curation.ensure_tables(conn)
+    return watchlists.in_force(settings, warehouse)
+
+
+def _reference_data(warehouse: Any) -> dict[str, Any]:
+    from media_monitoring.config import load_registry
     from media_monitoring.settings import load_settings
 
     settings = load_settings()
@@ -100,12 +116,12 @@ def _reference_data() -> dict[str, Any]:
     except Exception:  # noqa: BLE001 (names are a nicety; ids still show)
         log.warning("outlet registry %s could not be read", settings.outlets_file, exc_info=True)
     try:
-        watchlists = load_watchlists(settings.watchlists_file).watchlists
+        watchlists = watchlists_in_force(warehouse).watchlists
         data["terms"] = [(w.name, t.name) for w in watchlists for t in w.terms]
         data["watchlist_versions"] = {w.name: w.version for w in watchlists}
         data["priority_terms"] = sorted({t.name for w in watchlists for t in w.terms if t.priority})
     except Exception:  # noqa: BLE001
-        log.warning("watchlists %s could not be read", settings.watchlists_file, exc_info=True)
+        log.warning("the watchlists in force could not be read (%s)", settings.watchlists_file, exc_info=True)
     return data
 
 

@@ -224,9 +224,10 @@ def test_a_version_3_warehouse_without_the_search_index_gets_it_filled(tmp_path,
     wh.close()
 
 
-def test_a_version_3_warehouse_gains_the_revision_tables_in_place(tmp_path):
-    """Version 4 only adds: the re-check schedule, revisions, the digests' revision notices and
-    alerts.revision. A version-3 warehouse keeps its rows and its alerts read back with no revision."""
+def test_a_version_3_warehouse_gains_the_revision_and_curation_tables_in_place(tmp_path):
+    """Versions 4 and 5 only add: the re-check schedule, revisions, the digests' revision notices and
+    alerts.revision; the watchlist and subscription versions. A version-3 warehouse keeps its rows and its
+    alerts read back with no revision."""
     url = f"sqlite:///{tmp_path / 'v3.sqlite'}"
     wh = Warehouse.connect(url)
     with wh.engine.begin() as conn:
@@ -235,14 +236,17 @@ def test_a_version_3_warehouse_gains_the_revision_tables_in_place(tmp_path):
             terms=[], run_id="r", created_at=datetime(2021, 10, 28, tzinfo=UTC), state="sent"))
         for statement in ("DROP TABLE article_rechecks", "DROP TABLE article_revisions",
                           "DROP TABLE revision_notices", "ALTER TABLE alerts DROP COLUMN revision",
+                          "DROP TABLE watchlist_versions", "DROP TABLE watchlist_proposals",
+                          "DROP TABLE subscription_versions",
                           "UPDATE schema_info SET version = 3"):
             conn.exec_driver_sql(statement)
     wh.close()
 
     wh = Warehouse.connect(url)
     inspector = sa.inspect(wh.engine)
-    assert {"article_rechecks", "article_revisions", "revision_notices"} <= set(inspector.get_table_names())
+    assert {"article_rechecks", "article_revisions", "revision_notices", "watchlist_versions", "watchlist_proposals",
+            "subscription_versions"} <= set(inspector.get_table_names())
     with wh.engine.connect() as conn:
-        assert conn.execute(sa.select(s.schema_info.c.version)).scalars().all() == [s.SCHEMA_VERSION] == [4]
+        assert conn.execute(sa.select(s.schema_info.c.version)).scalars().all() == [s.SCHEMA_VERSION] == [5]
         assert conn.execute(sa.select(s.alerts.c.story_id, s.alerts.c.revision)).all() == [("s1", None)]
     wh.close()

@@ -35,18 +35,18 @@ def cmd_latency(args: argparse.Namespace) -> int:
     """Publication -> alert and -> digest per outlet or term; exit 1 when a group's p95 misses its target."""
     from datetime import timedelta
 
-    from media_monitoring.config import load_watchlists
+    from media_monitoring.curation.watchlists import in_force
     from media_monitoring.latency import format_table, latency_table
     from media_monitoring.pipeline import load_outlets, open_warehouse
     from media_monitoring.warehouse.alerts import latency_rows
 
     settings = load_settings()
-    rows = latency_rows(open_warehouse(settings, args.warehouse), _since(args.since))
+    wh = open_warehouse(settings, args.warehouse)
+    rows = latency_rows(wh, _since(args.since))
     table = latency_table(
         rows, by=args.by,
         priority_outlets=[o.id for o in load_outlets(settings).outlets if o.priority],
-        priority_terms=[t.name for w in load_watchlists(settings.watchlists_file).watchlists for t in w.terms
-                        if t.priority],
+        priority_terms=[t.name for w in in_force(settings, wh).watchlists for t in w.terms if t.priority],
         alert_target=timedelta(minutes=args.alert_target_minutes),
         digest_target=timedelta(hours=args.digest_target_hours))
     if args.json:
@@ -102,12 +102,12 @@ def _export_rows(args: argparse.Namespace, wh: Any) -> Iterator[dict[str, Any]]:
     from media_monitoring.warehouse import export as exported
 
     if args.kind == "hits":
-        from media_monitoring.config import load_watchlists
+        from media_monitoring.curation.watchlists import in_force
 
         since, until = _day_arg(getattr(args, "from"), "--from"), _day_arg(args.to, "--to")
         if since and until and since > until:
             raise ValueError("--from is after --to: no article can match")
-        watchlists = tuple(sorted(w.name for w in load_watchlists(load_settings().watchlists_file).watchlists
+        watchlists = tuple(sorted(w.name for w in in_force(load_settings(), wh).watchlists
                                   if any(t.name == args.term for t in w.terms))) if args.term else ()
         return exported.hit_rows(wh, exported.HitFilter(term=args.term, watchlists=watchlists, region=args.region,
                                                         outlet=args.outlet, since=since, until=until))

@@ -6,7 +6,9 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from media_monitoring.config import Analysts, load_analysts, load_registry, load_watchlists
+from media_monitoring.config import Analysts, load_registry
+from media_monitoring.curation import subscriptions as subscription_store
+from media_monitoring.curation import watchlists as watchlist_store
 from media_monitoring.digest import compose as composer
 from media_monitoring.digest.deliver import SmtpSend, build_message, deliver, envelope_sender
 from media_monitoring.digest.render import render_digest
@@ -46,13 +48,13 @@ def compose_digests(*, settings: Settings, warehouse: Warehouse, run_id: str, no
         ConfigError: analysts.yaml or watchlists.yaml is invalid (file, line and field named).
         ValueError: a subscription names a watchlist that does not exist.
     """
-    analysts = load_analysts(settings.analysts_file)
-    watchlists = {w.name: w for w in load_watchlists(settings.watchlists_file).watchlists}
+    analysts = subscription_store.in_force(settings, warehouse)
+    watchlists = {w.name: w for w in watchlist_store.in_force(settings, warehouse).watchlists}
     unknown = {s.name: [w for w in s.watchlists if w not in watchlists] for s in analysts.subscriptions}
     unknown = {name: missing for name, missing in unknown.items() if missing}
     if unknown:
-        raise ValueError(f"{settings.analysts_file}: unknown watchlist(s) {unknown}; "
-                         f"{settings.watchlists_file} has {sorted(watchlists)}")
+        raise ValueError(f"unknown watchlist(s) in subscriptions: {unknown}; the watchlists in force are "
+                         f"{sorted(watchlists)} (fix {settings.analysts_file.name} or the subscription in the view)")
     composed = []
     for edition in due_editions(analysts, warehouse, now, day):
         start = since(warehouse, edition) if edition.kind == "scheduled" else None
@@ -71,7 +73,7 @@ def send_digests(*, settings: Settings, warehouse: Warehouse, run_id: str, now: 
     Raises:
         DigestDeliveryError: after trying every digest, if any failed.
     """
-    analysts = load_analysts(settings.analysts_file)
+    analysts = subscription_store.in_force(settings, warehouse)
     subs = {s.name: s for s in analysts.subscriptions}
     registry = load_registry(settings.outlets_file, settings.replay_base)
     names = {o.id: o.name for o in registry.outlets}

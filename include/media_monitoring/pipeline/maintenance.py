@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from media_monitoring.config import load_watchlists
+from media_monitoring.curation.watchlists import in_force as watchlists_in_force
 from media_monitoring.pipeline.plan import load_outlets
 from media_monitoring.pipeline.process import fold_exact_duplicates, tag_records
 from media_monitoring.pipeline.stories import assign_stories
@@ -40,7 +40,7 @@ def release(article_ids: list[str], *, settings: Settings, warehouse: Warehouse,
         languages = {o.id: list(o.languages) for o in load_outlets(settings).outlets}
         outcome = validate_batch(records, run_time=now, outlet_languages=languages)
         passing, failing = outcome.accepted, [q.record.article_id for q in outcome.quarantined]
-    tagger = Tagger(settings.watchlists_file, settings.regions_file)
+    tagger = Tagger(watchlists_in_force(settings, warehouse), settings.regions_file)
     articles = tag_records(tagger, passing, run_id=f"release__{now.isoformat()}", stored_at=now)
     articles = fold_exact_duplicates(warehouse, articles)
     article_store.store_batch(warehouse, "release", articles)
@@ -60,11 +60,11 @@ def retag(*, settings: Settings, warehouse: Warehouse, watchlists: tuple[str, ..
     """
     from media_monitoring.tagging.watchlists import WatchlistMatcher
 
-    available = {w.name: w for w in load_watchlists(settings.watchlists_file).watchlists}
+    available = {w.name: w for w in watchlists_in_force(settings, warehouse).watchlists}
     chosen = tuple(available) if not watchlists else watchlists
     unknown = sorted(set(chosen) - set(available))
     if unknown:
-        raise ValueError(f"unknown watchlist(s) {unknown}; {settings.watchlists_file} has {sorted(available)}")
+        raise ValueError(f"unknown watchlist(s) {unknown}; the watchlists in force are {sorted(available)}")
     matcher = WatchlistMatcher(tuple(available[n] for n in chosen))
     articles = hits = tagged = 0
     after = ""

@@ -56,13 +56,14 @@ def ingest_summary(collected: list[dict[str, Any]], report: ProcessReport) -> di
 
 def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: datetime) -> ProcessReport:
     """Validate, tag and store everything staged (by this run, or left by a failed earlier one)."""
+    from media_monitoring.curation.watchlists import in_force as watchlists_in_force
     from media_monitoring.quality.validate import SUITE, validate_batch
     from media_monitoring.tagging import Tagger
 
     changed = article_store.add_staged_sources(warehouse)
     if changed:
         log.info("run %s: new feed entries recorded as sources of %d stored articles", run_id, changed)
-    tagger = Tagger(settings.watchlists_file, settings.regions_file)
+    tagger = Tagger(watchlists_in_force(settings, warehouse), settings.regions_file)
     records = article_store.staged(warehouse)
     report = ProcessReport(staged=len(records))
     registry = load_outlets(settings)

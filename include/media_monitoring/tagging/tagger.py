@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from media_monitoring.config import load_regions, load_watchlists
+from media_monitoring.config import Watchlists, load_regions, load_watchlists
 from media_monitoring.records import Hit, PlaceTag
 from media_monitoring.tagging.places import PlaceTagger
 from media_monitoring.tagging.watchlists import WatchlistMatcher
@@ -36,12 +36,14 @@ class TagResult:
 class Tagger:
     """Load the gazetteer and the watchlists once; tag many articles."""
 
-    def __init__(self, watchlists_file: Path, regions_file: Path, only: tuple[str, ...] | None = None) -> None:
-        lists = load_watchlists(watchlists_file).watchlists
+    def __init__(self, watchlists: Watchlists | Path, regions_file: Path, only: tuple[str, ...] | None = None) -> None:
+        """``watchlists``: those in force (:func:`media_monitoring.curation.watchlists.in_force`), or a
+        watchlists.yaml file read as it is (evaluations, ``media-monitor tag``)."""
+        lists = (watchlists if isinstance(watchlists, Watchlists) else load_watchlists(watchlists)).watchlists
         if only:
             unknown = set(only) - {w.name for w in lists}
             if unknown:
-                raise ValueError(f"unknown watchlist(s) {sorted(unknown)} in {watchlists_file}")
+                raise ValueError(f"unknown watchlist(s) {sorted(unknown)}; there are {sorted(w.name for w in lists)}")
             lists = tuple(w for w in lists if w.name in only)
         self.watchlists = WatchlistMatcher(lists)
         self.places = PlaceTagger(load_regions(regions_file))

@@ -6,9 +6,10 @@ priority alerts by (subscription, story id) and their sends by (subscription, st
 staging rows by (run id, article id).
 
 ``base`` holds the metadata and the schema's version, ``content`` the articles and what tagging and story
-grouping derive from them, ``feedback`` what analysts say about hits and articles and the audit log of the
-view's writes, ``operations`` what the pipeline records about its own work, ``revisions`` the re-checks of
-articles after publication and what they found. The tables are defined in that order, which is the order of
+grouping derive from them, ``curation`` the versions of the watchlists and subscriptions analysts edit in the
+view, ``feedback`` what analysts say about hits and articles and the audit log of the view's writes,
+``operations`` what the pipeline records about its own work, ``revisions`` the re-checks of articles after
+publication and what they found. The tables are defined in that order, which is the order of
 ``metadata.tables`` (``media-monitor where`` lists them so).
 """
 
@@ -33,6 +34,7 @@ from media_monitoring.warehouse.schema.content import (
     story_index,
     watchlist_hits,
 )
+from media_monitoring.warehouse.schema.curation import subscription_versions, watchlist_proposals, watchlist_versions
 from media_monitoring.warehouse.schema.feedback import audit_log, hit_feedback
 from media_monitoring.warehouse.schema.operations import (
     alert_sends,
@@ -63,4 +65,5 @@ __all__ = [
     "staging", "validation_runs",
     "article_rechecks", "article_revisions", "revision_notices",
     "audit_log", "hit_feedback",
+    "subscription_versions", "watchlist_proposals", "watchlist_versions",
 ]

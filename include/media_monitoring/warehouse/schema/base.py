@@ -31,8 +31,10 @@ RUN_ID = sa.String(RUN_ID_CHARS)
 #   4: articles that change after publication: article_rechecks (the re-check schedule), article_revisions,
 #      revision_notices (what digests reported as "changed since sent") and alerts.revision (an alert that
 #      an alerted article changed).
-SCHEMA_VERSION = 4
-UPGRADABLE_FROM = frozenset({1, 2, 3})
+#   5: watchlists and subscriptions edited in the view: watchlist_versions, watchlist_proposals,
+#      subscription_versions (filled from the YAML files by the first run that reads them).
+SCHEMA_VERSION = 5
+UPGRADABLE_FROM = frozenset({1, 2, 3, 4})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.
 RETIRED_INDEXES = {"articles": ("ix_articles_outlet_id", "ix_articles_published_at"),
                    "article_places": ("ix_article_places_code",)}
