@@ -55,6 +55,7 @@ from media_monitoring_ui.present import (
     suite_version,
 )
 from media_monitoring_ui.source import Source, sources
+from media_monitoring_ui.watchlist_routes import router as watchlist_router
 from media_monitoring_ui.writes import token_for
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ app = FastAPI(title="Media Monitor", docs_url=None, redoc_url=None, openapi_url=
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 app.include_router(export_router)  # /export/...: the lists below as CSV or JSON downloads
 app.include_router(feedback_router)  # POST /feedback, POST /quarantine/release, the /feedback page
+app.include_router(watchlist_router)  # /watchlists: terms, versions, proposals, backtests, activation
 
 
 @app.exception_handler(LoginRequired)

@@ -89,7 +89,7 @@ def validated_mark(conn: sa.Connection, write: Write, terms: Sequence[tuple[str,
                    rule_version=version, at=write.at, note=note)
 
 
-def _audited(wh: Any, write: Write, action: str, target: str, outcome: str, details: dict[str, Any],
+def audited(wh: Any, write: Write, action: str, target: str, outcome: str, details: dict[str, Any],
              *, also: Any = None) -> None:
     """One transaction: ``also(conn)`` (the write itself, if any) and its audit row."""
     from media_monitoring.warehouse import feedback as fb
@@ -101,7 +101,7 @@ def _audited(wh: Any, write: Write, action: str, target: str, outcome: str, deta
                  details=details, outcome=outcome)
 
 
-def _prepare(source: Source) -> Any:
+def prepare(source: Source) -> Any:
     """The warehouse to write to, with the feedback tables in it (a warehouse made before them gets them)."""
     from media_monitoring.warehouse import feedback as fb
 
@@ -119,7 +119,7 @@ def feedback_write(request: Request, write: WriteRequest) -> RedirectResponse:
     from media_monitoring.warehouse import feedback as fb
 
     source = sources.get()
-    wh = _prepare(source)
+    wh = prepare(source)
     asked = {k: v for k, v in write.form.items() if k in ("kind", "article", "watchlist", "term", "note")}
     target = f"{asked.get('article', '')}/{asked.get('term', '')}"[:300]
     try:
@@ -128,9 +128,9 @@ def feedback_write(request: Request, write: WriteRequest) -> RedirectResponse:
             mark = validated_mark(conn, write, source.terms, source.watchlist_versions)
     except WriteRefused as exc:
         outcome = fb.REFUSED if exc.status_code == status.HTTP_403_FORBIDDEN else fb.INVALID
-        _audited(wh, write, "feedback", target, outcome, {**asked, "error": exc.detail})
+        audited(wh, write, "feedback", target, outcome, {**asked, "error": exc.detail})
         raise
-    _audited(wh, write, "feedback", f"{mark.article_id}/{mark.term}", fb.DONE,
+    audited(wh, write, "feedback", f"{mark.article_id}/{mark.term}", fb.DONE,
              {**asked, "watchlist": mark.watchlist, "term": mark.term, "rule_version": mark.rule_version},
              also=lambda conn: fb.record_mark(wh, conn, mark))
     log.info("%s marked %s %s on %s", write.user, mark.term, mark.kind, mark.article_id)
@@ -148,7 +148,7 @@ def quarantine_release(request: Request, write: WriteRequest) -> RedirectRespons
     from media_monitoring.warehouse import feedback as fb
 
     source = sources.get()
-    wh = _prepare(source)
+    wh = prepare(source)
     article_id = write.form.get("article", "").strip()[:MAX_ARTICLE_ID + 1]
     try:
         write.require(OPERATOR, "release an article from quarantine")
@@ -161,12 +161,12 @@ def quarantine_release(request: Request, write: WriteRequest) -> RedirectRespons
                                "Nothing was changed.")
     except WriteRefused as exc:
         outcome = fb.REFUSED if exc.status_code == status.HTTP_403_FORBIDDEN else fb.INVALID
-        _audited(wh, write, "quarantine.release", article_id, outcome, {"error": exc.detail})
+        audited(wh, write, "quarantine.release", article_id, outcome, {"error": exc.detail})
         raise
     force = write.form.get("force") == "1"  # "store it anyway", as ``media-monitor release --force``
     result = pipeline.release([article_id], settings=load_settings(), warehouse=wh, force=force, now=write.at)
     released = article_id in result["released"]
-    _audited(wh, write, "quarantine.release", article_id, fb.DONE, {"force": force, "result": result})
+    audited(wh, write, "quarantine.release", article_id, fb.DONE, {"force": force, "result": result})
     log.info("%s released %s from quarantine: %s", write.user, article_id, "stored" if released else "still failing")
     return RedirectResponse(back_to(request, write.form.get("back", ""), "released" if released else "still_failing"),
                             status_code=303)

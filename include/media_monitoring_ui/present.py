@@ -150,6 +150,12 @@ NOTICES = {  # ?notice= after a write (media_monitoring_ui.writes.back_to): the 
     "missed": "Saved: the article is marked as one the term should have matched.",
     "released": "Released: the article is stored (it passed its checks again, or was stored anyway).",
     "still_failing": "Not released: the article still fails its checks (it stays in quarantine).",
+    "proposed": "Proposed. Check the backtest below, then activate it (or withdraw it).",
+    "activated": "Activated as a new version: new articles are tagged with it from the next ingest, and the "
+                 "media_retag run below replays it over the period you chose.",
+    "activated_no_replay": "Activated as a new version, but no media_retag run could be queued (see below): run "
+                           "media_retag with this watchlist and period from the Airflow UI.",
+    "withdrawn": "Withdrawn: the proposal is closed and nothing changed.",
 }
 
 

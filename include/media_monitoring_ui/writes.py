@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 CSRF_FIELD = "csrf_token"
 CSRF_CONTEXT = b"media-monitor csrf v1"  # derives the CSRF key from the JWT secret, never the secret itself
 MAX_FORM_FIELDS = 20  # the view's forms have at most a handful
-MAX_FIELD_CHARS = 1000  # a note is the longest value a form sends
+MAX_FIELD_CHARS = 4000  # a watchlist term's alias list is the longest value a form sends
 NOTICE_PARAM = "notice"  # the query parameter the page after a write shows its confirmation from
 
 

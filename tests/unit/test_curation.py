@@ -129,7 +129,8 @@ def test_a_backtest_lists_what_the_change_adds_and_removes_and_the_wrong_hits_it
         _article("a3", "Afghan rugs and Afghan carpets at the market.", 28),  # "Afghan carpets": removed below
         _article("a4", "Nothing about the region.", 28),
     ], [{"article_id": "a3", "watchlist": LIST, "term": "Afghanistan", "field": "text", "start": 21, "end": 27,
-         "alias": "Afghan", "matched": "Afghan", "snippet": "Afghan carpets", "version": current.version}], [], [], None)
+         "alias": "Afghan", "matched": "Afghan", "snippet": "Afghan carpets", "version": current.version}],
+        [], [], None)
     with wh.engine.begin() as conn:
         fb.record_mark(wh, conn, fb.Mark(article_id="a3", watchlist=LIST, term="Afghanistan", kind=fb.NOT_RELEVANT,
                                          user_name="ana", rule_version=current.version, at=WHEN))

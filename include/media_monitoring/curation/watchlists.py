@@ -119,13 +119,15 @@ class Proposal:
     decided_by: str | None
     decided_at: datetime | None
     activated_version: str | None
+    replay: dict[str, Any] | None = None  # the media_retag run queued on activation (or why none was)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Proposal:
         return cls(id=row["id"], watchlist=row["watchlist"], base_version=row["base_version"],
                    term=Term.model_validate(row["document"]), replaces_term=row["replaces_term"], note=row["note"],
                    author=row["author"], at=row["at"], status=row["status"], decided_by=row["decided_by"],
-                   decided_at=row["decided_at"], activated_version=row["activated_version"])
+                   decided_at=row["decided_at"], activated_version=row["activated_version"],
+                   replay=row.get("replay"))
 
     def applied_to(self, watchlist: Watchlist, version: str) -> Watchlist:
         """``watchlist`` with this proposal's term in place of the one it changes (or added), as ``version``."""

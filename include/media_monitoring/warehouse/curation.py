@@ -70,6 +70,11 @@ def decide_proposal(conn: sa.Connection, proposal_id: int, *, status: str, by: s
     return done.rowcount == 1
 
 
+def record_replay(conn: sa.Connection, proposal_id: int, replay: dict[str, Any]) -> None:
+    p = s.watchlist_proposals
+    conn.execute(p.update().where(p.c.id == proposal_id).values(replay=replay))
+
+
 def articles_between(wh: Warehouse, start: datetime, end: datetime, after_id: str,
                      limit: int) -> list[dict[str, Any]]:
     """Stored articles published in [start, end), keyset-paginated by id, with what a backtest shows."""

@@ -47,6 +47,8 @@ watchlist_proposals = sa.Table(
     sa.Column("decided_by", sa.String(250), nullable=True),
     sa.Column("decided_at", TS, nullable=True),
     sa.Column("activated_version", sa.String(50), nullable=True),
+    # the media_retag run queued on activation: {"run_id", "start", "end"} or {"error"} when none could be queued
+    sa.Column("replay", sa.JSON, nullable=True),
     sa.Index("ix_watchlist_proposals_status", "status", "at"),
 )
 
