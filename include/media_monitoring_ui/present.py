@@ -135,7 +135,16 @@ templates = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+def _diffstat(diff: str) -> str:
+    """"3 added, 1 removed lines" of a unified diff (its two header lines not counted)."""
+    lines = diff.splitlines()
+    added = sum(line.startswith("+") and not line.startswith("+++") for line in lines)
+    removed = sum(line.startswith("-") and not line.startswith("---") for line in lines)
+    return f"{added} added, {removed} removed lines"
+
+
 templates.filters["ts"] = _ts
+templates.filters["diffstat"] = _diffstat
 templates.filters["duration"] = human_duration
 templates.filters["page_clock"] = _page_clock
 templates.filters["web_link"] = _web_link

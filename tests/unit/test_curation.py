@@ -162,3 +162,21 @@ def test_a_subscription_saved_in_the_view_is_in_force_until_the_file_changes_it(
     now = subs.in_force(settings, wh).subscriptions[0]
     assert (now.timezone, now.digest_time) == ("Asia/Tashkent", "07:00"), "a reviewed change to the file wins"
     assert [r["source"] for r in subs.history(wh, desk.name)] == ["file", "view", "file"]
+
+
+def test_the_cli_exports_what_is_in_force_and_prints_the_history(settings, wh, tmp_path, monkeypatch, capsys):
+    from media_monitoring.cli import main
+
+    monkeypatch.setenv("MEDIA_MONITOR_CONFIG_DIR", str(settings.config_dir))
+    current = wl.in_force(settings, wh).watchlists[0]
+    _activate(wh, _propose(wh, current, Term(name="Dushanbe", aliases=(Alias(text="Dushanbe"),))), current)
+    url = str(wh.engine.url)
+    out = tmp_path / "watchlists.yaml"
+    assert main(["watchlists", "export", "--warehouse", url, "-o", str(out)]) == 0
+    exported = yaml.safe_load(out.read_text(encoding="utf-8"))["watchlists"][0]
+    assert exported["terms"][-1] == {"name": "Dushanbe", "aliases": [{"text": "Dushanbe"}]}
+    assert exported["version"] != current.version
+    assert main(["watchlists", "history", LIST, "--warehouse", url]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("(in force)") < printed.index(f"== {current.version}") and "+- name: Dushanbe" in printed
+    assert main(["watchlists", "history", "nope", "--warehouse", url]) == 2

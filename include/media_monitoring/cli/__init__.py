@@ -1,7 +1,8 @@
 """``media-monitor``: the operator's tool to debug one outlet, one page or one article without Airflow.
 
 Every command runs the same package code as the DAGs: ``debug`` holds the commands on one outlet, page or
-article and the warehouse's state, ``analysis`` those that read what the product stored.
+article and the warehouse's state, ``analysis`` those that read what the product stored, ``curation`` those on
+the watchlists analysts edit in the view.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import sys
 
 from media_monitoring.cli.analysis import cmd_export, cmd_latency, cmd_search
+from media_monitoring.cli.curation import cmd_watchlists
 from media_monitoring.cli.debug import (
     cmd_extract,
     cmd_health,
@@ -137,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--subscription", required=True)
     e.add_argument("--date", required=True, metavar="DATE", help="the digest's date (YYYY-MM-DD)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("watchlists", help="the watchlists in force as YAML (export), or a watchlist's versions with "
+                                          "their diffs (history)")
+    actions = p.add_subparsers(dest="action", required=True)
+    w = actions.add_parser("export", help="write the versions in force as a watchlists.yaml (to review in git)")
+    w.add_argument("-o", "--output", help="file to write (default: standard output)")
+    w.add_argument("--warehouse", help="warehouse URL (default: as the DAGs resolve it)")
+    w = actions.add_parser("history", help="every version of one watchlist, newest first, with who, when and the diff")
+    w.add_argument("name", help="the watchlist's name")
+    w.add_argument("--warehouse", help="warehouse URL (default: as the DAGs resolve it)")
+    p.set_defaults(func=cmd_watchlists)
 
     p = sub.add_parser("replay-server", help="serve the seed snapshot locally")
     p.add_argument("--root", default=str(DEFAULT_REPLAY_REGISTRY.parent))
