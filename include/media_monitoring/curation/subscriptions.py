@@ -95,10 +95,11 @@ def save(conn: sa.Connection, subscription: Subscription, *, previous: Subscript
          at: datetime) -> dict[str, Any]:
     """Store ``subscription`` as the newest version of ``previous`` (the one in force); returns the row."""
     doc = document(subscription)
+    changes = diff(document(previous), doc)
     row = {"name": subscription.name, "at": at, "source": VIEW, "author": author, "document": doc,
-           "content_hash": content_hash(doc), "diff": diff(document(previous), doc)}
+           "content_hash": content_hash(doc), "diff": changes}
     store.add_subscription_version(conn, row)
-    log.info("%s saved the subscription %r: %s", author, subscription.name, row["diff"].replace("\n", "; "))
+    log.info("%s saved the subscription %r: %s", author, subscription.name, changes.replace("\n", "; "))
     return row
 
 

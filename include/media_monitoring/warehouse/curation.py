@@ -42,8 +42,9 @@ def add_watchlist_version(wh: Warehouse, conn: sa.Connection, row: dict[str, Any
 
 
 def add_proposal(conn: sa.Connection, row: dict[str, Any]) -> int:
-    result = conn.execute(s.watchlist_proposals.insert().values(**row))
-    return int(result.inserted_primary_key[0])
+    key = conn.execute(s.watchlist_proposals.insert().values(**row)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def proposal(conn: sa.Connection, proposal_id: int) -> dict[str, Any] | None:
