@@ -180,27 +180,47 @@ class Hit:
                 "snippet": self.snippet, "version": self.version}
 
 
+# The kinds of ``article_places`` rows: every country and region an article refers to ("country", "region"), the
+# ones it is about (their focus rows, "focus_cty" and "focus_reg", whose evidence says why), and the places below a
+# country it names ("place": a city by its GeoNames id, a first-level region by its ISO 3166-2 code).
+COUNTRY, REGION, PLACE = "country", "region", "place"
+FOCUS_KIND = {COUNTRY: "focus_cty", REGION: "focus_reg"}
+
+
 @dataclass(frozen=True)
 class PlaceTag:
-    """A country or region an article is about (:mod:`media_monitoring.tagging.places`), with the evidence
-    for it (at most a few mentions, as JSON: the matched text, where, a snippet, the gazetteer entry);
-    stored as an ``article_places`` row."""
+    """A country, region or place an article refers to (:mod:`media_monitoring.tagging.places`), with the evidence
+    for it (at most a few mentions, as JSON: the matched text, where, a snippet, the gazetteer entry); stored as
+    an ``article_places`` row, and a country or region the article is about (``focus``) as a second row of the
+    focus kind whose evidence is ``focus``: why (headline, lead, mentions, its places)."""
 
-    kind: str  # "country" or "region"
-    code: str  # ISO alpha-2 for a country, the region's name for a region
+    kind: str  # COUNTRY, REGION or PLACE
+    code: str  # ISO alpha-2 for a country, the region's name, a place's GeoNames id or ISO 3166-2 code
     name: str
     mentions: int = 0
     weight: int = 0  # mentions, a headline's counting more: ranks the tags
     first: int = 0  # offset of the first mention in "title\ntext"
     evidence: tuple[JsonObject, ...] = ()
+    focus: JsonObject | None = None  # a country or region the article is about: why; None: only mentioned
+    country: str | None = None  # a place's country (alpha-2)
 
     def to_json(self) -> JsonObject:
-        return {"code": self.code, "name": self.name, "mentions": self.mentions, "evidence": list(self.evidence)}
+        out: JsonObject = {"code": self.code, "name": self.name, "mentions": self.mentions,
+                           "evidence": list(self.evidence)}
+        if self.kind == PLACE:
+            out["country"] = self.country
+        else:
+            out["focus"] = self.focus  # why the article is about it; null: only mentioned
+        return out
 
-    def as_row(self, article_id: str) -> JsonObject:
-        """The ``article_places`` row of this tag of article ``article_id``."""
-        return {"article_id": article_id, "kind": self.kind, "code": self.code, "name": self.name,
-                "mentions": self.mentions, "evidence": list(self.evidence)}
+    def as_rows(self, article_id: str) -> list[JsonObject]:
+        """The ``article_places`` rows of this tag of article ``article_id``: its own, and its focus row."""
+        rows = [{"article_id": article_id, "kind": self.kind, "code": self.code, "name": self.name,
+                 "mentions": self.mentions, "evidence": list(self.evidence)}]
+        if self.focus is not None and self.kind in FOCUS_KIND:
+            rows.append({"article_id": article_id, "kind": FOCUS_KIND[self.kind], "code": self.code,
+                         "name": self.name, "mentions": self.mentions, "evidence": [self.focus]})
+        return rows
 
 
 @dataclass(frozen=True)
@@ -230,6 +250,8 @@ class Article:
     sources: tuple[Source, ...] = ()
     countries: tuple[str, ...] = ()  # ISO alpha-2 codes, most weighted first
     regions: tuple[str, ...] = ()
+    focus_countries: tuple[str, ...] = ()  # of those, the ones the article is about
+    focus_regions: tuple[str, ...] = ()
     primary_country: str | None = None
     primary_region: str | None = None
     first_run_id: str | None = None
@@ -253,6 +275,7 @@ class Article:
             "language": self.language, "language_source": self.language_source, "text": self.text,
             "word_count": self.word_count, "sources": sources_to_json(self.sources),
             "countries": list(self.countries), "regions": list(self.regions),
+            "focus_countries": list(self.focus_countries), "focus_regions": list(self.focus_regions),
             "primary_country": self.primary_country, "primary_region": self.primary_region,
             "first_run_id": self.first_run_id, "fetched_at": self.fetched_at, "first_seen_at": self.first_seen_at,
             "stored_at": self.stored_at, "text_hash": self.text_hash, "signature": self.signature,

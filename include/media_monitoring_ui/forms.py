@@ -30,6 +30,7 @@ class HitQuery:
 
     term: str = ""
     region: str = ""
+    mentioned: bool = False  # the region filter: also articles that only mention it
     outlet: str = ""
     since: str = ""
     until: str = ""
@@ -40,10 +41,12 @@ class HitQuery:
     def filter(self, source: Source) -> HitFilter:
         watchlists = tuple(sorted({w for w, t in source.terms if t == self.term}))
         return HitFilter(term=self.term or None, watchlists=watchlists, region=self.region or None,
-                         outlet=self.outlet or None, since=parse_day(self.since), until=parse_day(self.until))
+                         mentioned=self.mentioned, outlet=self.outlet or None, since=parse_day(self.since),
+                         until=parse_day(self.until))
 
     def params(self, **override: Any) -> dict[str, Any]:
-        values = {"term": self.term, "region": self.region, "outlet": self.outlet, "from": self.since,
+        values = {"term": self.term, "region": self.region, "mentioned": "1" if self.mentioned else None,
+                  "outlet": self.outlet, "from": self.since,
                   "to": self.until, "limit": self.limit if self.limit != 50 else None}
         values.update(override)
         return values
@@ -73,6 +76,7 @@ def hit_query(request: Request) -> HitQuery:
     q = request.query_params
     parsed = HitQuery(
         term=q.get("term", "").strip()[:200], region=q.get("region", "").strip()[:100],
+        mentioned=q.get("mentioned") == "1",
         outlet=q.get("outlet", "").strip()[:64], since=q.get("from", "").strip()[:10],
         until=q.get("to", "").strip()[:10],
         limit=bounded_int(q.get("limit", ""), DEFAULT_PAGE_SIZE, lo=1, hi=MAX_PAGE_SIZE) if q.get("limit") else 50,
@@ -112,8 +116,8 @@ def hit_results(source: Source, hq: HitQuery) -> HitPage:
 # -- search --------------------------------------------------------------------------------------
 
 SEARCH_PAGE_SIZES = (20, 50, 100)
-SEARCH_PARAMS = ("q", "period", "from", "to", "outlet", "outlet_country", "country", "region", "language", "term",
-                 "sort", "limit")
+SEARCH_PARAMS = ("q", "period", "from", "to", "outlet", "outlet_country", "country", "region", "mentioned",
+                 "language", "term", "sort", "limit")
 
 
 @dataclass
@@ -166,8 +170,8 @@ def search_form(request: Request, source: Source) -> SearchForm:
     form.filter = SearchFilter(
         since=since, until=until, outlet=values["outlet"] or None,
         outlet_country=values["outlet_country"].upper() or None, country=values["country"].upper() or None,
-        region=values["region"] or None, language=values["language"].lower() or None, term=values["term"] or None,
-        watchlists=watchlists)
+        region=values["region"] or None, mentioned=values["mentioned"] == "1",
+        language=values["language"].lower() or None, term=values["term"] or None, watchlists=watchlists)
     return form
 
 

@@ -166,3 +166,33 @@ def test_gazetteer_decides_shared_names_by_source_rank() -> None:
     assert gz.entries["London"].alternatives == ()  # London, Ontario is too small to compete
     assert gz.entries["Benin"].code == "BJ"  # the country, not Benin City in Nigeria
     assert gz.entries["Congo"].code == "CD" and gz.entries["Congo"].alternatives == ("CG",)
+
+
+def test_an_article_is_about_its_subject_and_only_mentions_a_country_named_in_passing(tagger):
+    """The seed's TOLOnews item in Dari: Lavrov on aid to Afghanistan, naming the US once. Its focus is
+    Afghanistan and Russia; the US is mentioned, so the Northern America filter (focus by default) skips it."""
+    import trafilatura
+
+    page = (CONFIG.parents[1] / "seeds/replay/tolonews/fa/afghanistan-175208.html").read_text(encoding="utf-8")
+    result = tagger.tag("لاوروف: روسیه به ارسال کمک‌های بشردوستانه به افغانستان ادامه می‌دهد",
+                        trafilatura.extract(page))
+    assert [c.code for c in result.focus_countries] == ["AF", "RU"]
+    assert {c.code for c in result.countries} == {"AF", "RU", "US"}
+    us = next(c for c in result.countries if c.code == "US")
+    assert us.focus is None and us.evidence, "mentioned, with its evidence"
+    af = result.focus_countries[0]
+    assert af.focus["in_title"] == 1 and af.focus["share"] == 1.0, "the focus says why"
+    assert "Northern America" in {r.code for r in result.regions}
+    assert "Northern America" not in {r.code for r in result.focus_regions}
+    assert result.primary_country == "AF"
+    rows = af.as_rows("a1")
+    assert [r["kind"] for r in rows] == ["country", "focus_cty"] and rows[1]["evidence"] == [af.focus]
+
+
+def test_a_dateline_says_where_the_reporter_was_not_what_the_story_is_about(tagger):
+    text = ("MOSCOW, October 28. /TASS/. The Collective Security Treaty Organization is ready to help Tajikistan "
+            "protect its border with Afghanistan, the Tajik defence ministry said after talks in Dushanbe on the "
+            "security of the Tajik-Afghan border, where Tajikistan has deployed 20,000 troops.")
+    result = tagger.tag("CSTO ready to help Tajikistan guard Afghan border", text)
+    assert result.primary_country == "TJ"
+    assert "RU" not in {c.code for c in result.focus_countries}, "Moscow, the dateline, is only mentioned"

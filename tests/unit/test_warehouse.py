@@ -11,6 +11,7 @@ from media_monitoring.records import Source, StagedArticle
 from media_monitoring.warehouse import Warehouse, WarehouseSchemaError
 from media_monitoring.warehouse import articles as article_store
 from media_monitoring.warehouse import schema as s
+from media_monitoring.warehouse.store import regions_about
 
 pytestmark = pytest.mark.unit
 
@@ -171,13 +172,17 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
                "regions": ["Central Asia"], "published_at": when}
     hit = {"article_id": "a1", "watchlist": "w", "term": "Lavrov", "field": "text", "start": 0, "end": 6,
            "alias": "Lavrov", "matched": "Lavrov", "snippet": "Lavrov in Dushanbe", "version": "1"}
-    place = {"article_id": "a1", "kind": "region", "code": "Central Asia", "name": "Central Asia", "mentions": 1,
-             "evidence": []}
+    mention = {"article_id": "a1", "kind": "region", "code": "Central Asia", "name": "Central Asia", "mentions": 1,
+               "evidence": []}
+    place = [mention, {**mention, "kind": "focus_reg"}]  # the article is about Central Asia
 
-    def listed() -> list[str]:
-        return [a["article_id"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles]
+    def listed(mentioned: bool = False) -> list[str]:
+        flt = HitFilter(region="Central Asia", mentioned=mentioned)
+        return [a["article_id"] for a in hit_page(wh, flt).articles]
 
-    article_store.commit_batch(wh, "r1", [article], [hit], [place], [], None)
+    article_store.commit_batch(wh, "r0", [article], [hit], [mention], [], None)
+    assert (listed(), listed(mentioned=True)) == ([], ["a1"]), "an article that only mentions the region"
+    article_store.commit_batch(wh, "r1", [article], [hit], place, [], None)
     assert listed() == ["a1"]
     article_store.replace_hits(wh, ["a1"], ["w"], [])  # a watchlist change drops the article's only hit
     assert listed() == []
@@ -185,9 +190,9 @@ def test_the_region_filter_follows_hits_through_retagging(tmp_path):
     assert listed() == ["a1"]
     article_store.commit_batch(wh, "r2", [{**article, "published_at": when + timedelta(hours=1)}], [hit], [], [], None)
     assert listed() == []  # re-tagged without the region
-    article_store.commit_batch(wh, "r3", [article], [hit], [place], [], None)
+    article_store.commit_batch(wh, "r3", [article], [hit], place, [], None)
     assert [a["published_at"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles] == [when]
-    assert article_store.rebuild_hit_places(wh) == 1
+    assert article_store.rebuild_hit_places(wh) == 2
     wh.close()
 
 
@@ -249,4 +254,39 @@ def test_a_version_3_warehouse_gains_the_revision_and_curation_tables_in_place(t
     with wh.engine.connect() as conn:
         assert conn.execute(sa.select(s.schema_info.c.version)).scalars().all() == [s.SCHEMA_VERSION] == [5]
         assert conn.execute(sa.select(s.alerts.c.story_id, s.alerts.c.revision)).all() == [("s1", None)]
+    wh.close()
+
+
+def test_a_version_4_warehouse_reads_its_articles_as_about_every_place_they_were_tagged_with(tmp_path):
+    """Articles stored before focus was told apart get focus rows for their countries and regions on upgrade, so
+    the default (focus) region filter still lists them; the regions of interest read all their regions."""
+    from media_monitoring.warehouse.hits import HitFilter
+    from media_monitoring_ui.queries.hits import hit_page
+
+    url = f"sqlite:///{tmp_path / 'v4.sqlite'}"
+    wh = Warehouse.connect(url)
+    article = {"article_id": "a1", "canonical_url": "https://x.org/a", "url": "https://x.org/a", "outlet_id": "o",
+               "text": "Lavrov in Dushanbe", "word_count": 3, "sources": [], "countries": ["TJ"],
+               "regions": ["Central Asia"], "published_at": datetime(2021, 8, 24, 9, tzinfo=UTC)}
+    hit = {"article_id": "a1", "watchlist": "w", "term": "Lavrov", "field": "text", "start": 0, "end": 6,
+           "alias": "Lavrov", "matched": "Lavrov", "snippet": "Lavrov in Dushanbe", "version": "1"}
+    places = [{"article_id": "a1", "kind": kind, "code": code, "name": code, "mentions": 1, "evidence": []}
+              for kind, code in (("country", "TJ"), ("region", "Central Asia"))]
+    article_store.commit_batch(wh, "r1", [article], [hit], places, [], None)
+    with wh.engine.begin() as conn:
+        for statement in ("ALTER TABLE articles DROP COLUMN focus_countries",
+                          "ALTER TABLE articles DROP COLUMN focus_regions", "DROP TABLE watchlist_versions",
+                          "DROP TABLE watchlist_proposals", "DROP TABLE subscription_versions",
+                          "UPDATE schema_info SET version = 4"):
+            conn.exec_driver_sql(statement)
+    wh.close()
+
+    wh = Warehouse.connect(url)
+    with wh.engine.connect() as conn:
+        kinds = sorted(conn.execute(sa.select(s.article_places.c.kind, s.article_places.c.code)).all())
+        about = conn.execute(sa.select(regions_about(s.articles))).scalar()
+    assert kinds == [("country", "TJ"), ("focus_cty", "TJ"), ("focus_reg", "Central Asia"),
+                     ("region", "Central Asia")]
+    assert about == ["Central Asia"]
+    assert [a["article_id"] for a in hit_page(wh, HitFilter(region="Central Asia")).articles] == ["a1"]
     wh.close()

@@ -71,7 +71,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 2
     since, until = search_window(args.period, getattr(args, "from"), args.to, datetime.now(UTC))
     flt = search.SearchFilter(since=since, until=until, outlet=args.outlet, outlet_country=args.outlet_country,
-                              country=args.country, region=args.region, language=args.language, term=args.term)
+                              country=args.country, region=args.region, mentioned=args.mentioned,
+                              language=args.language, term=args.term)
     wh = open_warehouse(load_settings(), args.warehouse)
     page = search.search_page(wh, query, flt, sort=args.sort, after=search.SearchCursor.decode(args.after),
                               limit=args.limit)
@@ -110,6 +111,7 @@ def _export_rows(args: argparse.Namespace, wh: Any) -> Iterator[dict[str, Any]]:
         watchlists = tuple(sorted(w.name for w in in_force(load_settings(), wh).watchlists
                                   if any(t.name == args.term for t in w.terms))) if args.term else ()
         return exported.hit_rows(wh, exported.HitFilter(term=args.term, watchlists=watchlists, region=args.region,
+                                                        mentioned=args.mentioned,
                                                         outlet=args.outlet, since=since, until=until))
     if args.kind == "search":
         from media_monitoring.search import parse, search_window
@@ -118,7 +120,8 @@ def _export_rows(args: argparse.Namespace, wh: Any) -> Iterator[dict[str, Any]]:
         query = parse(args.query)  # a QueryError is a ValueError: reported with what is wrong
         since, until = search_window(args.period, getattr(args, "from"), args.to, datetime.now(UTC))
         flt = search.SearchFilter(since=since, until=until, outlet=args.outlet, outlet_country=args.outlet_country,
-                                  country=args.country, region=args.region, language=args.language, term=args.term)
+                                  country=args.country, region=args.region, mentioned=args.mentioned,
+                                  language=args.language, term=args.term)
         return exported.search_rows(wh, query, flt, sort=args.sort)
     from media_monitoring.warehouse import digests
 

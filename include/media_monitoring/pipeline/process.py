@@ -164,6 +164,8 @@ def tag_records(tagger: Tagger, records: Sequence[StagedArticle], run_id: str, *
             date_source=r.date_source, language=r.language, language_source=r.language_source, text=r.text,
             word_count=r.word_count, sources=r.sources,
             countries=tuple(c.code for c in tags.countries), regions=tuple(g.code for g in tags.regions),
+            focus_countries=tuple(c.code for c in tags.focus_countries),
+            focus_regions=tuple(g.code for g in tags.focus_regions),
             primary_country=tags.primary_country, primary_region=tags.primary_region,
             first_run_id=r.run_id or run_id,
             fetched_at=utc(r.fetched_at) if r.fetched_at else None,

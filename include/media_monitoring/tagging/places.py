@@ -21,6 +21,15 @@ from media_monitoring.tagging.matching import snippet, whole_word
 from media_monitoring.text import fold
 
 TITLE_WEIGHT = 2  # a country in the headline counts double towards the primary country
+# What an article is about, as opposed to what it mentions: each country scores FOCUS_POINTS per mention by
+# where the mention is (the headline, the lead, the rest; a dateline counts as the rest: it says where the
+# reporter was), and the countries scoring at least FOCUS_SHARE of the best one's score are its focus (at most
+# MAX_FOCUS). A country named once in passing ("unlike the US") never reaches half of the subject's score
+# unless the article names nothing else.
+FOCUS_POINTS = {"title": 3, "lead": 2, "body": 1}
+FOCUS_SHARE = 0.5
+MAX_FOCUS = 4
+LEAD_CHARS = 200  # the lead: the body's first characters (about its first sentence)
 MAX_EVIDENCE = 5  # evidence kept per tag; the count keeps the rest
 # Headlines in Title Case capitalise every word, so "a capitalised neighbour makes a person's name"
 # says nothing there. A title counts as Title Case when this share of its longer words is capitalised.
@@ -50,23 +59,55 @@ class _Tally:
     weight: int = 0
     first: int = NOT_SEEN
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    where: dict[str, int] = field(default_factory=dict)  # mentions per FOCUS_POINTS part
 
-    def count(self, mentions: int, weight: int, first: int) -> None:
+    def count(self, mentions: int, weight: int, first: int, part: str = "body") -> None:
         self.mentions += mentions
         self.weight += weight
         self.first = min(self.first, first)
+        self.where[part] = self.where.get(part, 0) + mentions
+
+    @property
+    def focus_score(self) -> int:
+        return sum(FOCUS_POINTS[part] * n for part, n in self.where.items())
 
     @property
     def wants_evidence(self) -> bool:
         return len(self.evidence) < MAX_EVIDENCE
 
-    def tag(self) -> PlaceTag:
-        return PlaceTag(self.kind, self.code, self.name, self.mentions, self.weight, self.first, tuple(self.evidence))
+    def tag(self, focus: dict[str, Any] | None = None) -> PlaceTag:
+        return PlaceTag(self.kind, self.code, self.name, self.mentions, self.weight, self.first, tuple(self.evidence),
+                        focus)
 
 
-def _ranked(tallies: Iterable[_Tally]) -> list[PlaceTag]:
-    """Most weighted first, then the first mentioned."""
-    return [t.tag() for t in sorted(tallies, key=lambda t: (-t.weight, t.first))]
+def _ranked(tallies: Iterable[_Tally], focus: dict[str, dict[str, Any]] | None = None) -> list[PlaceTag]:
+    """Most weighted first, then the first mentioned; with ``focus``, those in it marked as the article's focus."""
+    focus = focus or {}
+    return [t.tag(focus.get(t.code)) for t in sorted(tallies, key=lambda t: (-t.weight, t.first))]
+
+
+def _part(field_name: str, content: str, start: int, end: int) -> str:
+    """Where a mention stands, for its focus score: "title", "lead" or "body". A dateline (the body opening with
+    the place and a comma: "MOSCOW, October 28", "КАБУЛ, 28 октября") says where the reporter was: "body"."""
+    if field_name == "title":
+        return "title"
+    if start >= LEAD_CHARS:
+        return "body"
+    if not content[:start].strip() and content[end:end + 2].lstrip().startswith((",", "،")):
+        return "body"
+    return "lead"
+
+
+def focus_of(tallies: Iterable[_Tally]) -> dict[str, dict[str, Any]]:
+    """The countries an article is about (see FOCUS_POINTS), each with why: its score, where it was named, and
+    its share of the best score."""
+    scored = sorted(((t.focus_score, t) for t in tallies), key=lambda st: (-st[0], st[1].first))
+    if not scored:
+        return {}
+    best = scored[0][0]
+    return {t.code: {"score": score, "share": round(score / best, 2), "in_title": t.where.get("title", 0),
+                     "in_lead": t.where.get("lead", 0), "in_body": t.where.get("body", 0)}
+            for score, t in scored[:MAX_FOCUS] if score >= FOCUS_SHARE * best}
 
 
 class _Mention(NamedTuple):
@@ -121,7 +162,8 @@ class PlaceTagger:
             else:
                 bucket, label = mentioned_regions, code
             tally = bucket.setdefault(code, _Tally(entry.kind, code, label))
-            tally.count(1, TITLE_WEIGHT if m.field == "title" else 1, m.offset + start)
+            tally.count(1, TITLE_WEIGHT if m.field == "title" else 1, m.offset + start,
+                        _part(m.field, m.content, start, end))
             if tally.wants_evidence:
                 evidence: dict[str, Any] = {"matched": m.match.group(0), "field": m.field, "span": [start, end],
                                             "offset": m.offset + start, "snippet": snippet(m.content, start, end),
@@ -129,7 +171,7 @@ class PlaceTagger:
                 if note:
                     evidence["resolved"] = note
                 tally.evidence.append(evidence)
-        ranked = _ranked(countries.values())
+        ranked = _ranked(countries.values(), focus_of(countries.values()))
         return ranked, self._regions(ranked, mentioned_regions)
 
     def _mentions(self, title: str, text: str) -> Iterator[_Mention]:
@@ -196,9 +238,14 @@ class PlaceTagger:
         return True
 
     def _regions(self, countries: list[PlaceTag], mentioned: dict[str, _Tally]) -> list[PlaceTag]:
+        """Regions named in the article and those of its countries; the focus ones: named in the headline, or
+        holding a country the article is about."""
         regions: dict[str, _Tally] = {}
+        focus: dict[str, dict[str, Any]] = {}
         for region in mentioned.values():
             regions[region.code] = region
+            if region.where.get("title"):
+                focus[region.code] = {"named_in_title": True}
         for country in countries:
             names = []
             if country.code in self.gazetteer.m49:
@@ -207,10 +254,12 @@ class PlaceTagger:
             for name in names:
                 tally = regions.setdefault(name, _Tally("region", name, name))
                 tally.count(country.mentions, country.weight, country.first)
+                if country.focus is not None:
+                    focus.setdefault(name, {}).setdefault("focus_countries", []).append(country.code)
                 if tally.wants_evidence:
                     tally.evidence.append({"via_country": country.code, "entry": "m49" if name ==
                                            self.gazetteer.m49.get(country.code) else "regions.yaml"})
-        return _ranked(regions.values())
+        return _ranked(regions.values(), focus)
 
     def m49_of(self, code: str | None) -> str | None:
         return self.gazetteer.m49.get(code or "")

@@ -17,17 +17,31 @@ from media_monitoring.tagging.watchlists import WatchlistMatcher
 
 @dataclass
 class TagResult:
+    """What an article is tagged with. ``countries`` and ``regions`` are every one it refers to, most weighted
+    first; those it is about have a ``focus`` (why), the others it only mentions."""
+
     watchlist_hits: list[Hit]
     countries: list[PlaceTag]
     regions: list[PlaceTag]
     primary_country: str | None
     primary_region: str | None
 
+    @property
+    def focus_countries(self) -> list[PlaceTag]:
+        return [c for c in self.countries if c.focus is not None]
+
+    @property
+    def focus_regions(self) -> list[PlaceTag]:
+        return [r for r in self.regions if r.focus is not None]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "watchlist_hits": [h.to_json() for h in self.watchlist_hits],
             "countries": [c.to_json() for c in self.countries],
+            "focus_countries": [c.code for c in self.focus_countries],
+            "mentioned_countries": [c.code for c in self.countries if c.focus is None],
             "regions": [r.to_json() for r in self.regions],
+            "focus_regions": [r.code for r in self.focus_regions],
             "primary_country": self.primary_country,
             "primary_region": self.primary_region,
         }
@@ -52,6 +66,7 @@ class Tagger:
         title, text = title or "", text or ""
         hits = self.watchlists.match(title, text)
         countries, regions = self.places.tag(title, text)
-        primary_country = countries[0].code if countries else None
+        # the most weighted of the countries the article is about
+        primary_country = next((c.code for c in countries if c.focus is not None), None)
         primary_region = self.places.primary_region(regions, self.places.m49_of(primary_country))
         return TagResult(hits, countries, regions, primary_country, primary_region)

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from media_monitoring.warehouse import schema as s
-from media_monitoring.warehouse.store import Warehouse, aware_row
+from media_monitoring.warehouse.store import Warehouse, aware_row, regions_about
 
 
 def candidate_hits(wh: Warehouse, subscription: str, terms: Mapping[str, Sequence[str] | None], *,
@@ -36,7 +36,7 @@ def candidate_hits(wh: Warehouse, subscription: str, terms: Mapping[str, Sequenc
     alerted = sa.exists().where(al.c.subscription == subscription, al.c.story_id == st.c.story_id)
     digested = sa.exists().where(ledger.c.subscription == subscription, ledger.c.article_id == a.c.article_id)
     q = (sa.select(a.c.article_id, a.c.title, a.c.url, a.c.outlet_id, a.c.language, a.c.published_at,
-                   a.c.published_local, a.c.first_seen_at, a.c.stored_at, a.c.regions, st.c.story_id,
+                   a.c.published_local, a.c.first_seen_at, a.c.stored_at, regions_about(a), st.c.story_id,
                    h.c.watchlist, h.c.term, h.c.alias, h.c.matched, h.c.field, h.c.snippet, h.c.start)
          .join(h, h.c.article_id == a.c.article_id)
          .join(st, st.c.article_id == a.c.article_id)

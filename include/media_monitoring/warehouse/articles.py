@@ -139,7 +139,7 @@ def store_batch(wh: Warehouse, run_id: str, articles: Sequence[Article], *, quar
             for q in quarantined]
     commit_batch(wh, run_id, [a.as_row() for a in articles],
                  [h.as_row(a.article_id) for a in articles for h in a.hits],
-                 [p.as_row(a.article_id) for a in articles for p in a.places], held, validation,
+                 [row for a in articles for p in a.places for row in p.as_rows(a.article_id)], held, validation,
                  processed=[(r.run_id or run_id, r.article_id) for r in processed],
                  entry_ids=[i for r in processed for i in r.entry_ids])
 

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from media_monitoring.records import FOCUS_KIND, REGION
 from media_monitoring.warehouse import schema as s
 
 DEFAULT_LIMIT = 50  # rows a statement returns unless told (the view's default page size)
@@ -29,6 +30,7 @@ class HitFilter:
     term: str | None = None
     watchlists: tuple[str, ...] = ()  # the watchlists defining ``term``: lets the term index be used
     region: str | None = None  # a region name as tagged (UN M49 sub-region or an analyst grouping)
+    mentioned: bool = False  # region: also articles that only mention it (default: those about it)
     outlet: str | None = None
     since: date | None = None
     until: date | None = None
@@ -46,6 +48,12 @@ class Keyset(Protocol):
 
     @property
     def article_id(self) -> str: ...
+
+
+def region_kind(mentioned: bool) -> str:
+    """The ``article_places`` kind a region filter reads: the regions articles are about, or (``mentioned``) every
+    region they refer to."""
+    return REGION if mentioned else FOCUS_KIND[REGION]
 
 
 def _day_start(day: date) -> datetime:
@@ -71,7 +79,7 @@ def _hit_conditions(flt: HitFilter) -> list[sa.ColumnElement[bool]]:
     if flt.outlet:
         conds.append(a.c.outlet_id == flt.outlet)
     if flt.region:
-        conds.append(sa.exists().where(p.c.article_id == a.c.article_id, p.c.kind == "region",
+        conds.append(sa.exists().where(p.c.article_id == a.c.article_id, p.c.kind == region_kind(flt.mentioned),
                                        p.c.code == flt.region))
     return conds
 
@@ -88,7 +96,7 @@ def hit_articles_query(flt: HitFilter, *, after: Keyset | None = None,
     if flt.region and not flt.term:
         # The region's hit articles straight from ix_hit_places_code_published, already in page order.
         published, key = hp.c.published_at, hp.c.article_id
-        conds: list[sa.ColumnElement[bool]] = [hp.c.kind == "region", hp.c.code == flt.region]
+        conds: list[sa.ColumnElement[bool]] = [hp.c.kind == region_kind(flt.mentioned), hp.c.code == flt.region]
         if flt.outlet:
             conds.append(a.c.outlet_id == flt.outlet)
         query = sa.select(*_ARTICLE_COLUMNS).select_from(hp.join(a, a.c.article_id == hp.c.article_id))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from media_monitoring.records import COUNTRY, FOCUS_KIND, REGION
 from media_monitoring.search import All, Any_, Match, Node, Not, Query
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.search_index import FTS_TABLE, SEARCH_COLUMN
@@ -104,6 +105,7 @@ class SearchFilter:
     outlet_country: str | None = None  # the outlet's country (alpha-2)
     country: str | None = None  # a country the article is tagged with (article_places, alpha-2)
     region: str | None = None  # a region the article is tagged with (article_places)
+    mentioned: bool = False  # country, region: also articles that only mention it (default: those about it)
     language: str | None = None
     term: str | None = None  # a watchlist term the article has a hit of
     watchlists: tuple[str, ...] = ()  # the watchlists defining ``term``: lets the term index be used
@@ -186,7 +188,8 @@ def _matching(backend: str, query: Query, flt: SearchFilter, *columns: Any) -> s
                           (a.c.language, flt.language)):
         if value:
             stmt = stmt.where(column == value)
-    for kind, code in (("country", flt.country), ("region", flt.region)):
+    for kind, code in ((COUNTRY, flt.country), (REGION, flt.region)):
+        kind = kind if flt.mentioned else FOCUS_KIND[kind]
         if code:
             stmt = stmt.where(sa.exists().where(p.c.article_id == a.c.article_id, p.c.kind == kind, p.c.code == code))
     if flt.term:

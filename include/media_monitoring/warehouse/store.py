@@ -49,6 +49,27 @@ def aware_row(mapping: Any) -> dict[str, Any]:
     return {key: aware(value) if isinstance(value, datetime) else value for key, value in dict(mapping).items()}
 
 
+def regions_about(articles: sa.Table) -> sa.ColumnElement[Any]:
+    """The regions an article is about, as ``regions``: its focus regions, or for an article stored before focus
+    was told apart, all its regions. What regions of interest are matched against."""
+    return sa.func.coalesce(articles.c.focus_regions, articles.c.regions).label("regions")
+
+
+def _focus_for_older_articles(conn: sa.Connection) -> None:
+    """Articles stored before focus was told apart are taken to be about every country and region they were
+    tagged with (as :func:`regions_about` reads them): each such place gets its focus row, so the view's
+    default (focus) filters still find them. Re-tagging them is what tells the two apart."""
+    from media_monitoring.records import FOCUS_KIND
+
+    p = s.article_places
+    for kind, focus_kind in FOCUS_KIND.items():
+        done = conn.execute(p.insert().from_select(
+            ["article_id", "kind", "code", "name", "mentions", "evidence"],
+            sa.select(p.c.article_id, sa.literal(focus_kind), p.c.code, p.c.name, p.c.mentions, p.c.evidence)
+            .where(p.c.kind == kind)))
+        log.info("%d %s rows for articles stored before focus", done.rowcount, focus_kind)
+
+
 class WarehouseSchemaError(RuntimeError):
     """The warehouse was created by another version of the schema."""
 
@@ -138,7 +159,9 @@ class Warehouse:
                     if index.name not in indexes:
                         index.create(conn)
                         log.info("created index %s on %s", index.name, table.name)
-            if "hit_places" not in tables:
+            if found < 5:
+                _focus_for_older_articles(conn)
+            if "hit_places" not in tables or found < 5:
                 refresh_hit_places(conn, None)
                 log.info("filled hit_places from the stored hits and places")
             conn.execute(s.schema_info.delete())

@@ -32,7 +32,9 @@ RUN_ID = sa.String(RUN_ID_CHARS)
 #      revision_notices (what digests reported as "changed since sent") and alerts.revision (an alert that
 #      an alerted article changed).
 #   5: watchlists and subscriptions edited in the view: watchlist_versions, watchlist_proposals,
-#      subscription_versions (filled from the YAML files by the first run that reads them).
+#      subscription_versions (filled from the YAML files by the first run that reads them); the countries
+#      and regions an article is about (articles.focus_countries, focus_regions; article_places rows of
+#      the kinds focus_cty, focus_reg) and the places below a country (kind place).
 SCHEMA_VERSION = 5
 UPGRADABLE_FROM = frozenset({1, 2, 3, 4})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.

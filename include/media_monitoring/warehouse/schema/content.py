@@ -31,6 +31,9 @@ articles = sa.Table(
     sa.Column("sources", sa.JSON, nullable=False),  # every feed entry and outlet that pointed here
     sa.Column("countries", sa.JSON, nullable=False),  # ISO alpha-2 codes, most mentioned first
     sa.Column("regions", sa.JSON, nullable=False),
+    # of those, the ones the article is about (NULL: stored before focus was told apart; read as all of them)
+    sa.Column("focus_countries", sa.JSON),
+    sa.Column("focus_regions", sa.JSON),
     sa.Column("primary_country", sa.String(2)),
     sa.Column("primary_region", sa.String(64)),
     sa.Column("first_run_id", RUN_ID),
@@ -125,8 +128,10 @@ article_places = sa.Table(
     metadata,
     sa.Column("article_id", KEY, sa.ForeignKey("articles.article_id", ondelete="CASCADE"),
               primary_key=True),
-    sa.Column("kind", sa.String(10), primary_key=True),  # "country" or "region"
-    sa.Column("code", sa.String(100), primary_key=True),  # alpha-2 for countries, name for regions
+    # "country", "region", their focus rows "focus_cty", "focus_reg", or "place" (records.PlaceTag)
+    sa.Column("kind", sa.String(10), primary_key=True),
+    # alpha-2 for countries, name for regions, GeoNames id or ISO 3166-2 code for places
+    sa.Column("code", sa.String(100), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("mentions", sa.Integer, nullable=False),
     sa.Column("evidence", sa.JSON, nullable=False),
