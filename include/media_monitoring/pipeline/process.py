@@ -174,6 +174,6 @@ def tag_records(tagger: Tagger, records: Sequence[StagedArticle], run_id: str, *
             text_hash=signatures.text_hash(r.text),
             signature=signatures.pack_signature(signatures.sketch(r.title, r.text)),
             signature_version=signatures.SIGNATURE_VERSION,
-            hits=tuple(tags.watchlist_hits), places=(*tags.countries, *tags.regions),
+            hits=tuple(tags.watchlist_hits), places=(*tags.countries, *tags.regions, *tags.places),
         ))
     return articles

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from media_monitoring.config import Regions
-from media_monitoring.records import PlaceTag
+from media_monitoring.records import PLACE, PlaceTag
 from media_monitoring.tagging.gazetteer import Entry, load_gazetteer
+from media_monitoring.tagging.localities import load_localities
 from media_monitoring.tagging.matching import snippet, whole_word
 from media_monitoring.text import fold
 
@@ -60,6 +61,7 @@ class _Tally:
     first: int = NOT_SEEN
     evidence: list[dict[str, Any]] = field(default_factory=list)
     where: dict[str, int] = field(default_factory=dict)  # mentions per FOCUS_POINTS part
+    country: str | None = None  # a place's country
 
     def count(self, mentions: int, weight: int, first: int, part: str = "body") -> None:
         self.mentions += mentions
@@ -77,7 +79,7 @@ class _Tally:
 
     def tag(self, focus: dict[str, Any] | None = None) -> PlaceTag:
         return PlaceTag(self.kind, self.code, self.name, self.mentions, self.weight, self.first, tuple(self.evidence),
-                        focus)
+                        focus, self.country)
 
 
 def _ranked(tallies: Iterable[_Tally], focus: dict[str, dict[str, Any]] | None = None) -> list[PlaceTag]:
@@ -133,17 +135,19 @@ class PlaceTagger:
 
     def __init__(self, regions: Regions) -> None:
         self.gazetteer = load_gazetteer()
+        self.localities = load_localities()
         self.groups = regions.groups
         self._groups_of: dict[str, list[str]] = {}  # country code -> the regions.yaml groups that hold it
         for group in self.groups:
             for code in dict.fromkeys(group.countries):
                 self._groups_of.setdefault(code, []).append(group.name)
 
-    def tag(self, title: str, text: str) -> tuple[list[PlaceTag], list[PlaceTag]]:
-        """Return (countries, regions), each most-weighted first."""
+    def tag(self, title: str, text: str) -> tuple[list[PlaceTag], list[PlaceTag], list[PlaceTag]]:
+        """Return (countries, regions, places), each most-weighted first."""
         title, text = title or "", text or ""
         full = f"{title}\n{text}"
-        mentions = list(self._mentions(title, text))
+        vetoed: set[tuple[str, int, int]] = set()
+        mentions = list(self._mentions(title, text, vetoed))
         people = self._people(mentions, title)
         accepted = [m for m in mentions if m.entry.kind == "region" or self._accept(m, full, title, people)]
         # Countries the article names unambiguously settle the names with alternatives (Tripoli).
@@ -171,18 +175,71 @@ class PlaceTagger:
                 if note:
                     evidence["resolved"] = note
                 tally.evidence.append(evidence)
+        places = self._places(title, text, countries, {(m.field, *m.match.span()) for m in mentions}, vetoed, people)
         ranked = _ranked(countries.values(), focus_of(countries.values()))
-        return ranked, self._regions(ranked, mentioned_regions)
+        return ranked, self._regions(ranked, mentioned_regions), _ranked(places.values())
 
-    def _mentions(self, title: str, text: str) -> Iterator[_Mention]:
+    def _places(self, title: str, text: str, countries: dict[str, _Tally], seen: set[tuple[str, int, int]],
+                vetoed: set[tuple[str, int, int]], people: set[str]) -> dict[str, _Tally]:
+        """Cities and first-level regions (:mod:`media_monitoring.tagging.localities`), each read in the light of
+        the countries the article names; a place also counts towards its country (for the focus), unless the
+        same words already counted as the country's capital or city. ``seen``: the spans the country gazetteer
+        matched (a place on the same words is the same place), ``vetoed``: what is no place ("Shanghai Cooperation
+        Organisation", "Paris Agreement"), which no place may overlap."""
+        named = set(countries)
+        title_case = _is_title_case(title)
+        places: dict[str, _Tally] = {}
+        for field_name, content, offset in (("title", title, 0), ("text", text, len(title) + 1)):
+            spans = [(a, b) for f, a, b in seen if f == field_name]
+            blocked = [(a, b) for f, a, b in vetoed if f == field_name]
+            for start, end, name in self.localities.find(content):
+                same = (start, end) in spans
+                if any(a < end and start < b for a, b in blocked) or (
+                        not same and any(a < end and start < b for a, b in spans)):
+                    continue  # part of a name that is no place, or of a longer one the gazetteer read ("Lake Chad")
+                typed = self.localities.has_region_word(content, start, end)
+                if name.casefold() in people or (
+                        not typed and not same and name.isascii() and not (field_name == "title" and title_case)
+                        and self._is_person_context(content, start, end)):
+                    continue  # "Sydney Smith", "Florence Nightingale"
+                place = self.localities.resolve(name, named, typed=typed)
+                if place is None:
+                    continue
+                reason = ("in a country the article names" if place.country in named else
+                          "written with its type" if place.kind == "admin1" else "the best-known place of this name")
+                named.add(place.country)  # its other places are read in its country too
+                tally = places.setdefault(place.id, _Tally(PLACE, place.id, place.name))
+                tally.country = place.country
+                part = _part(field_name, content, start, end)
+                tally.count(1, TITLE_WEIGHT if field_name == "title" else 1, offset + start, part)
+                if not same:
+                    home = countries.setdefault(place.country, _Tally(
+                        "country", place.country, self.gazetteer.country_names.get(place.country, place.country)))
+                    home.count(1, TITLE_WEIGHT if field_name == "title" else 1, offset + start, part)
+                    if home.wants_evidence:
+                        home.evidence.append({"matched": name, "field": field_name, "span": [start, end],
+                                              "offset": offset + start, "snippet": snippet(content, start, end),
+                                              "entry": f"{place.kind}:{place.id}", "via": "place"})
+                if tally.wants_evidence:
+                    tally.evidence.append({"matched": name, "field": field_name, "span": [start, end],
+                                           "offset": offset + start, "snippet": snippet(content, start, end),
+                                           "kind": place.kind, "country": place.country,
+                                           "population": place.population or None, "resolved": reason})
+        return places
+
+    def _mentions(self, title: str, text: str, vetoed: set[tuple[str, int, int]]) -> Iterator[_Mention]:
+        """The gazetteer's names in the article; the spans of those that are no place ("Shanghai Cooperation
+        Organisation", "Paris Agreement") go to ``vetoed`` instead."""
         gz = self.gazetteer
         for field_name, content, offset in (("title", title, 0), ("text", text, len(title) + 1)):
             for m in sorted(gz.finditer(content), key=lambda m: m.start()):
                 entry = self._entry(m.group(0))
-                if entry is None or entry.kind == "none":
+                if entry is None:
                     continue
-                if entry.via in ("capital", "city") and gz.document_re and gz.document_re.match(content, m.end()):
-                    continue  # "Paris Agreement", "Minsk agreements": a treaty, not the city
+                if entry.kind == "none" or (entry.via in ("capital", "city") and gz.document_re
+                                            and gz.document_re.match(content, m.end())):
+                    vetoed.add((field_name, *m.span()))  # "Paris Agreement": a treaty, not the city
+                    continue
                 yield _Mention(field_name, content, offset, m, entry)
 
     def _entry(self, matched: str) -> Entry | None:

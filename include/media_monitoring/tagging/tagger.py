@@ -5,7 +5,7 @@ The DAG's process task, the retag DAG and ``media-monitor tag`` all call :meth:`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ class TagResult:
     regions: list[PlaceTag]
     primary_country: str | None
     primary_region: str | None
+    places: list[PlaceTag] = field(default_factory=list)  # cities and first-level regions, most weighted first
 
     @property
     def focus_countries(self) -> list[PlaceTag]:
@@ -42,6 +43,7 @@ class TagResult:
             "mentioned_countries": [c.code for c in self.countries if c.focus is None],
             "regions": [r.to_json() for r in self.regions],
             "focus_regions": [r.code for r in self.focus_regions],
+            "places": [p.to_json() for p in self.places],
             "primary_country": self.primary_country,
             "primary_region": self.primary_region,
         }
@@ -65,8 +67,8 @@ class Tagger:
     def tag(self, title: str | None, text: str | None) -> TagResult:
         title, text = title or "", text or ""
         hits = self.watchlists.match(title, text)
-        countries, regions = self.places.tag(title, text)
+        countries, regions, places = self.places.tag(title, text)
         # the most weighted of the countries the article is about
         primary_country = next((c.code for c in countries if c.focus is not None), None)
         primary_region = self.places.primary_region(regions, self.places.m49_of(primary_country))
-        return TagResult(hits, countries, regions, primary_country, primary_region)
+        return TagResult(hits, countries, regions, primary_country, primary_region, places)
