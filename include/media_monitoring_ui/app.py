@@ -3,7 +3,9 @@
 Airflow's API server mounts it at ``/media-monitor`` (see ``plugins/media_monitor_ui``); an external
 view puts it in Airflow's nav. Server-rendered HTML (Jinja2, autoescaped, no JavaScript) plus a small
 JSON API (:mod:`media_monitoring_ui.api`), read-only but for analysts' feedback and an operator's release
-from quarantine (:mod:`media_monitoring_ui.feedback_routes`; every write goes through
+from quarantine (:mod:`media_monitoring_ui.feedback_routes`), watchlist proposals
+(:mod:`media_monitoring_ui.watchlist_routes`) and the subscriptions analysts edit
+(:mod:`media_monitoring_ui.subscription_routes`; every write goes through
 :mod:`media_monitoring_ui.writes`, the roles are :mod:`media_monitoring_ui.roles`). The SQL lives in
 :mod:`media_monitoring_ui.queries` (a module per page), the query strings are parsed in
 :mod:`media_monitoring_ui.forms`, who may see it is decided in :mod:`media_monitoring_ui.auth`, how it
@@ -55,6 +57,7 @@ from media_monitoring_ui.present import (
     suite_version,
 )
 from media_monitoring_ui.source import Source, sources
+from media_monitoring_ui.subscription_routes import router as subscription_router
 from media_monitoring_ui.watchlist_routes import router as watchlist_router
 from media_monitoring_ui.writes import token_for
 
@@ -69,6 +72,7 @@ app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 app.include_router(export_router)  # /export/...: the lists below as CSV or JSON downloads
 app.include_router(feedback_router)  # POST /feedback, POST /quarantine/release, the /feedback page
 app.include_router(watchlist_router)  # /watchlists: terms, versions, proposals, backtests, activation
+app.include_router(subscription_router)  # the /subscriptions page, POST /subscriptions/save
 
 
 @app.exception_handler(LoginRequired)

@@ -165,6 +165,9 @@ NOTICES = {  # ?notice= after a write (media_monitoring_ui.writes.back_to): the 
     "activated_no_replay": "Activated as a new version, but no media_retag run could be queued (see below): run "
                            "media_retag with this watchlist and period from the Airflow UI.",
     "withdrawn": "Withdrawn: the proposal is closed and nothing changed.",
+    "subscription_saved": "Saved: the subscription's new version is in force and takes effect at its next digest "
+                          "(the change is in its history below).",
+    "subscription_unchanged": "Nothing to save: the form was the same as the subscription in force.",
 }
 
 

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 CSRF_FIELD = "csrf_token"
 CSRF_CONTEXT = b"media-monitor csrf v1"  # derives the CSRF key from the JWT secret, never the secret itself
-MAX_FORM_FIELDS = 20  # the view's forms have at most a handful
+MAX_FORM_FIELDS = 80  # a subscription's form has a checkbox per watchlist and per region (two dozen regions)
 MAX_FIELD_CHARS = 4000  # a watchlist term's alias list is the longest value a form sends
 NOTICE_PARAM = "notice"  # the query parameter the page after a write shows its confirmation from
 
@@ -81,7 +81,8 @@ class Write:
 
     user: str
     role: str
-    form: dict[str, str]
+    form: dict[str, str]  # each field's (last) value
+    lists: dict[str, list[str]] = field(default_factory=dict)  # every value of each field (checkboxes)
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     audited: bool = False
 
@@ -93,6 +94,14 @@ class Write:
             raise WriteRefused(status.HTTP_400_BAD_REQUEST,
                                f"The {name} is longer than {max_chars} characters. Nothing was changed.")
         return value
+
+    def values(self, name: str, *, max_chars: int = 200) -> list[str]:
+        """Every value of the field ``name`` (a group of checkboxes), stripped, without blanks or repeats."""
+        values = list(dict.fromkeys(v.strip() for v in self.lists.get(name, []) if v.strip()))
+        if any(len(v) > max_chars for v in values):
+            raise WriteRefused(status.HTTP_400_BAD_REQUEST,
+                               f"A {name} value is longer than {max_chars} characters. Nothing was changed.")
+        return values
 
     def require(self, needed: str, action: str) -> None:
         """Refuse (403) a user whose role may not do ``action``."""
@@ -106,15 +115,19 @@ async def write_request(request: Request, user: HtmlUser) -> Write:
     """Dependency of every POST route: the user, their role and the form, once its CSRF token checks out."""
     name = user_name(user)
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
-    if any(len(v) > MAX_FIELD_CHARS for v in values.values()):
+    lists: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            lists.setdefault(key, []).append(value)
+    values = {k: v[-1] for k, v in lists.items()}
+    if any(len(v) > MAX_FIELD_CHARS for vs in lists.values() for v in vs):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "A form field is too long. Nothing was changed.")
     if not csrf_valid(values.get(CSRF_FIELD, ""), name, server_csrf_key()):
         log.warning("write refused: missing or wrong CSRF token for %s on %s", name, request.url.path)
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "The form's security token is missing or wrong (a form from an old session or another "
                             "site): reload the page and try again. Nothing was changed.")
-    return Write(user=name, role=product_role(user), form=values)
+    return Write(user=name, role=product_role(user), form=values, lists=lists)
 
 
 WriteRequest = Annotated[Write, Depends(write_request)]

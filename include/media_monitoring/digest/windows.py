@@ -55,6 +55,12 @@ def latest_slot(sub: Subscription, now: datetime) -> datetime:
     return slot if slot <= now else _local(today - timedelta(days=1), sub.digest_time, tz)
 
 
+def next_slot(sub: Subscription, now: datetime) -> datetime:
+    """The subscription's first digest time after ``now`` (UTC): the digest a change made now is first in."""
+    tz = ZoneInfo(sub.timezone)
+    return _local(latest_slot(sub, now).astimezone(tz).date() + timedelta(days=1), sub.digest_time, tz)
+
+
 def scheduled_edition(wh: Warehouse, sub: Subscription, now: datetime) -> Edition | None:
     """The subscription's digest due at ``now``, or None if its latest slot already has one."""
     tz = ZoneInfo(sub.timezone)

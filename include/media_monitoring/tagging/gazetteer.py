@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import gettext
+import importlib.util
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -170,17 +171,30 @@ class _Claims:
             self.by_name.setdefault(fold(form), []).append(_Claim(tier, code, source, population))
 
 
+def _country_table() -> Path:
+    """country_converter's table, read directly: its pandas loader turns empty cells into NaN on pandas 3 (and
+    importing the package costs half a second of pandas)."""
+    spec = importlib.util.find_spec("country_converter")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("country_converter is not installed")
+    return Path(spec.origin).with_name("country_data.tsv")
+
+
+@cache
+def m49_subregions() -> tuple[str, ...]:
+    """The UN M49 sub-regions articles are tagged with (besides regions.yaml's groupings), sorted."""
+    with _country_table().open(encoding="utf-8") as fh:
+        return tuple(sorted({row["UNregion"] for row in csv.DictReader(fh, delimiter="\t") if row["UNregion"]}))
+
+
 def _claim_country_names(claims: _Claims) -> tuple[dict[str, str], dict[str, str]]:
     """Names from country_converter and pycountry (with its translations); returns the display name and
     UN M49 sub-region of every country."""
-    import country_converter
     import pycountry
 
     names: dict[str, str] = {}
     m49: dict[str, str] = {}
-    # Read the TSV directly: country_converter's pandas loader turns empty cells into NaN on pandas 3.
-    tsv = Path(country_converter.__file__).with_name("country_data.tsv")
-    with tsv.open(encoding="utf-8") as fh:
+    with _country_table().open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
             # a few rows hold a pattern rather than a code ("^GB$|^UK$"): the first code is the ISO one
             found = re.findall(r"[A-Z]{2}", row["ISO2"])
