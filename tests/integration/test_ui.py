@@ -426,11 +426,18 @@ def test_hit_filters(ui, chrome):
     chrome.get(ui.base + "/media-monitor/?from=2021-08-01&to=2021-08-31")
     assert [o for _, o in _hit_rows(chrome)] == ["almayadeen-en"]
 
-    # A region (as tagged in article_places).
-    chrome.get(ui.base + "/media-monitor/?region=" + quote("Eastern Asia"))
-    assert [a for a, _ in _hit_rows(chrome)] == _expected_hits(
-        ui.warehouse_url, "exists (select 1 from article_places p where p.article_id = a.article_id "
-        "and p.kind = 'region' and p.code = :r)", r="Eastern Asia")
+    # A region: the articles about it (its focus rows in article_places), and with "also mentioned" every
+    # article that refers to it.
+    for region in ("Eastern Asia", "Northern America"):
+        chrome.get(ui.base + "/media-monitor/?region=" + quote(region))
+        about = _expected_hits(ui.warehouse_url, "exists (select 1 from article_places p where p.article_id = "
+                               "a.article_id and p.kind = 'focus_reg' and p.code = :r)", r=region)
+        assert [a for a, _ in _hit_rows(chrome)] == about
+        chrome.get(ui.base + "/media-monitor/?mentioned=1&region=" + quote(region))
+        assert [a for a, _ in _hit_rows(chrome)] == _expected_hits(
+            ui.warehouse_url, "exists (select 1 from article_places p where p.article_id = a.article_id "
+            "and p.kind = 'region' and p.code = :r)", r=region)
+    assert len(about) < len(_hit_rows(chrome)), "Northern America: the US named in passing (TOLOnews in Dari)"
 
     # Nothing matches: said so, no table.
     chrome.get(ui.base + "/media-monitor/?term=CSTO&outlet=tolonews")
@@ -914,16 +921,18 @@ def _fill_synthetic(url: str, n: int) -> None:
                 WHERE i % t.every = 0"""), {"n": n})
             conn.execute(sa.text("""
                 INSERT INTO article_places (article_id, kind, code, name, mentions, evidence)
-                SELECT md5(i::text), 'region', r.code, r.code, 1, '[]'
+                SELECT md5(i::text), k.kind, r.code, r.code, 1, '[]'
                 FROM generate_series(1, :n) i
                 CROSS JOIN (VALUES ('Central Asia', 1), ('Eastern Europe', 3), ('Northern Africa', 997)) r(code, every)
+                CROSS JOIN (VALUES ('region'), ('focus_reg')) k(kind)  -- the articles are about these regions
                 WHERE i % r.every = 0"""), {"n": n})
             # A region only on odd-numbered articles, which never have hits (every hit term's period is even):
             # the worst case for a region filter, which must not walk every article to find nothing.
             conn.execute(sa.text("""
                 INSERT INTO article_places (article_id, kind, code, name, mentions, evidence)
-                SELECT md5(i::text), 'region', 'Polynesia', 'Polynesia', 1, '[]'
-                FROM generate_series(1, :n, 2) i"""), {"n": n})
+                SELECT md5(i::text), k.kind, 'Polynesia', 'Polynesia', 1, '[]'
+                FROM generate_series(1, :n, 2) i
+                CROSS JOIN (VALUES ('region'), ('focus_reg')) k(kind)"""), {"n": n})
             # A story per five articles; one in ten of them groups five articles (the rest: one).
             conn.execute(sa.text("""
                 INSERT INTO stories (story_id, title, first_seen, last_seen, article_count, copies, outlets,

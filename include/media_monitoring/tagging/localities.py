@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import regex
+
 from media_monitoring.tagging.gazetteer import ALTERNATE_NAME_RE, MIN_NAME_CHARS
 from media_monitoring.tagging.matching import russian_forms
 from media_monitoring.text import fold, fold_letters, is_arabic_script
@@ -62,40 +64,47 @@ class Locality:
 @dataclass(frozen=True)
 class Localities:
     by_name: dict[str, tuple[Locality, ...]]  # folded name -> the places it may mean, biggest first
-    starts: dict[str, int]  # folded first word of a name -> the most words a name starting with it has
+    prefixes: frozenset[str]  # the first words of the names of several words, folded: "New", "New South"
     region_words_re: re.Pattern[str]
 
     def find(self, content: str) -> Iterator[tuple[int, int, str]]:
         """(start, end, name as written) of every place name in ``content``, longest first at a position.
 
-        A word that starts a name is looked up with the words after it, as many as the longest name starting with
-        it has, in the name table: with ~90,000 names that is quicker to build and to run than one regex over all
-        of them. A possessive ("Kunduz's") and an attached Arabic proclitic ("وبلخ") are looked through."""
-        words = [m.span() for m in WORD_RE.finditer(content)]
-        i = 0
-        while i < len(words):
-            found = self._name_at(content, words, i)
-            if found is None:
-                i += 1
+        Names are capitalised (Arabic script has no case), so only capitalised and Arabic-script words are
+        looked up in the name table, with the words after them while they begin a longer name. With ~160,000
+        names that is quicker to build and to run than one regex over all of them. A possessive ("Kunduz's")
+        and an attached Arabic proclitic ("وبلخ") are looked through."""
+        resume = 0
+        for word in NAME_START_RE.finditer(content):
+            if word.start() < resume:
                 continue
-            start, end, n = found
-            yield start, end, content[start:end]
-            i += n
+            found = self._name_at(content, word)
+            if found is not None:
+                yield found[0], found[1], content[found[0]:found[1]]
+                resume = found[1]
 
-    def _name_at(self, content: str, words: list[tuple[int, int]], i: int) -> tuple[int, int, int] | None:
-        """The longest name starting at word ``i``: (start, end, words it spans), or None."""
-        start, end = words[i]
-        first = content[start:end]
-        if first[:1].islower():  # names are capitalised (Arabic script has no case): most words stop here
-            return None
+    def _name_at(self, content: str, word: regex.Match[str]) -> tuple[int, int] | None:
+        """The longest name starting at ``word``: (start, end), or None. The words after it are taken one at a
+        time while what they make is the beginning of some name."""
+        first = word.group(0)
         skip = 1 if first[:1] in ARABIC_PROCLITICS and len(first) > 3 and is_arabic_script(first) else 0
         for offset in dict.fromkeys((0, skip)):
+            start = word.start() + offset
             head = _without_possessive(first[offset:])
-            longest = self.starts.get(fold_letters(head), 0)
-            for n in range(min(longest, len(words) - i), 0, -1):
-                name = _without_possessive(content[start + offset:words[i + n - 1][1]])
-                if fold(name) in self.by_name:
-                    return start + offset, start + offset + len(name), n
+            key = fold_letters(head)
+            found = start + len(head) if key in self.by_name else None
+            end = word.end()
+            while key in self.prefixes:
+                following = WORD_RE.match(content, end + 1) if content[end:end + 1] in (" ", "-") else None
+                if following is None:
+                    break
+                end = following.end()
+                name = _without_possessive(content[start:end])
+                key = fold(name)
+                if key in self.by_name:
+                    found = start + len(name)
+            if found is not None:
+                return start, found
         return None
 
     def candidates(self, name: str) -> tuple[Locality, ...]:
@@ -129,6 +138,8 @@ class Localities:
 
 
 WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
+# a word that may start a place name: capitalised, or in Arabic script
+NAME_START_RE = regex.compile(r"(?<!\w)[\p{Lu}\p{Arabic}]\w*(?:[-'’]\w+)*")
 ARABIC_PROCLITICS = "وبلف"  # and, with/in, for, so: attached to the next word
 POSSESSIVES = ("'s", "’s")
 
@@ -195,11 +206,9 @@ def load_localities() -> Localities:
             options.append(place)
     ordered = {name: tuple(sorted(options, key=lambda p: (p.kind != "city", -p.population)))
                for name, options in by_name.items()}
-    starts: dict[str, int] = {}
+    prefixes: set[str] = set()
     for name in ordered:
-        name_words = WORD_RE.findall(name)
-        if name_words:
-            key = fold_letters(name_words[0])
-            starts[key] = max(starts.get(key, 0), len(name_words))
+        spans = [m.end() for m in WORD_RE.finditer(name)]
+        prefixes.update(fold(name[:end]) for end in spans[:-1])
     words = re.compile("(?i)(?:" + "|".join(re.escape(w) for w in REGION_WORDS) + r")\W*$")
-    return Localities(ordered, starts, words)
+    return Localities(ordered, frozenset(prefixes), words)
