@@ -107,6 +107,7 @@ class StagedArticle:
     author: str | None = None
     published_at: datetime | None = None
     date_source: str | None = None
+    date_set_aside: str | None = None  # why the page's own reading of its date was not taken, if it was not
     language: str | None = None
     language_source: str | None = None
     text: str = ""
@@ -125,8 +126,9 @@ class StagedArticle:
             "article_id": self.article_id, "canonical_url": self.canonical_url, "url": self.url,
             "outlet_id": self.outlet_id, "outlet_country": self.outlet_country, "title": self.title,
             "title_key": self.title_key, "author": self.author, "published_at": _text(self.published_at),
-            "date_source": self.date_source, "language": self.language, "language_source": self.language_source,
-            "text": self.text, "word_count": self.word_count, "boilerplate_removed": self.boilerplate_removed,
+            "date_source": self.date_source, "date_set_aside": self.date_set_aside, "language": self.language,
+            "language_source": self.language_source, "text": self.text, "word_count": self.word_count,
+            "boilerplate_removed": self.boilerplate_removed,
             "extractor": self.extractor, "sitename": self.sitename, "sources": sources_to_json(self.sources),
             "fetched_at": _text(self.fetched_at), "first_seen_at": _text(self.first_seen_at),
             "run_id": self.run_id, "entry_ids": list(self.entry_ids),
@@ -139,7 +141,8 @@ class StagedArticle:
             outlet_id=data["outlet_id"], outlet_country=data.get("outlet_country"), title=data.get("title"),
             title_key=data.get("title_key"), author=data.get("author"),
             published_at=_time(data.get("published_at")), date_source=data.get("date_source"),
-            language=data.get("language"), language_source=data.get("language_source"),
+            date_set_aside=data.get("date_set_aside"), language=data.get("language"),
+            language_source=data.get("language_source"),
             text=data.get("text") or "", word_count=int(data.get("word_count") or 0),
             boilerplate_removed=int(data.get("boilerplate_removed") or 0), extractor=data.get("extractor"),
             sitename=data.get("sitename"), sources=tuple(Source.from_json(s) for s in data.get("sources") or ()),

@@ -135,12 +135,14 @@ class BoundedExtractor:
             if worker in self._all:
                 self._all.remove(worker)
 
-    def extract(self, html: bytes, url: str, *, feed_title: str | None,
-                feed_published: datetime | None) -> Extracted:
+    def extract(self, html: bytes, url: str, *, feed_title: str | None, feed_published: datetime | None,
+                feed_summary: str | None = None, first_seen: datetime | None = None) -> Extracted:
+        """:func:`~media_monitoring.extract.extract_article` of one page, in a worker."""
         worker = self._idle.get() or self._start()
         keep: _Worker | None = worker
         try:
-            status, value = worker.call((html, url, feed_title, feed_published), self.timeout_s)
+            status, value = worker.call((html, url, feed_title, feed_published, feed_summary, first_seen),
+                                        self.timeout_s)
         except TimeoutError:
             log.warning("extraction of %s exceeded %.0fs; worker replaced", url, self.timeout_s)
             self._discard(worker)
@@ -180,12 +182,13 @@ def _serve(memory_bytes: int) -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            html, url, feed_title, feed_published = _read(stdin)
+            html, url, feed_title, feed_published, feed_summary, first_seen = _read(stdin)
         except EOFError:
             return
         answer: tuple[str, Extracted | str]
         try:
-            answer = ("ok", extract_article(html, url, feed_title=feed_title, feed_published=feed_published))
+            answer = ("ok", extract_article(html, url, feed_title=feed_title, feed_published=feed_published,
+                                            feed_summary=feed_summary, first_seen=first_seen))
         except MemoryError:
             raise
         except Exception as exc:  # reported to the parent as this page's failure

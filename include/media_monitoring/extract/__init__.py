@@ -42,14 +42,31 @@ What we add:
 - ZWNJ (U+200C), which Persian, Pashto, Urdu and Kurdish spelling needs inside words, survives in the
   text: trafilatura deletes it as non-printable ("می‌گوید" became "میگوید"), so it is swapped for a
   printable stand-in before parsing and restored after (the metric ignores it; readers and search don't);
-- the title falls back to the feed's title when the page's is missing or is just the site name; the
-  feed's spelling wins when the two differ only in format characters; a "Site :: Headline" title is cut
-  to the part the page shows as its headline (title accuracy 0.98, 0.96 without);
+- the title: a "Site :: Headline" title is cut to the run of its parts that the page shows as its headline
+  or the feed names (title accuracy 0.98, 0.96 without), else a first or last part that is the site's
+  name is cut off ("Headline | Site", "Site - Headline", "Headline — Site"), the site's name being
+  og:site_name or the name in the address (pamirherald.example: "Pamir Herald"); separators inside a
+  headline stay ("Lavrov: CSTO ready ..."). A title that is only the site's name gives way to the feed's
+  title, else the page's own headline (<h1> or a headline-like element), else its <title> without the
+  site's name. The feed's spelling wins when the two differ only in format characters;
 - the publication date comes from the page (htmldate through trafilatura); when htmldate finds only the
   day, the page's own structured timestamp (JSON-LD ``datePublished``, ``article:published_time`` and
   similar meta) gives the time if it falls on that day (minute accuracy 0.92, 0.52 without), else the
   feed's time if it does; a date known only to the day is stored at 12:00 UTC, so it falls on the right
-  calendar day from UTC-11 to UTC+11; the source of the date is recorded ("page", "feed" or "none");
+  calendar day from UTC-11 to UTC+11. The page's reading is weighed against the feed's date and the time
+  the entry was first seen: more than a week from the feed's date, or after the entry was first seen, it
+  is some other date on the page (htmldate's ``original_date`` prefers the oldest it finds: a related
+  article's, an archive link's, a copyright year) and the page's structured timestamp is taken if
+  plausible, else the feed's date; ``date_set_aside`` says which date was set aside and why. An old
+  article listed with its old date keeps it. The source of the date is recorded ("page", "feed" or "none");
+- the text is checked against the feed: when it holds under 30% of the distinct words (4+ letters) of the
+  feed's summary and the headline, trafilatura's defaults are run on the page as fetched (none of our
+  rules, no comments) and their text is taken if it holds 60% or more (``extractor``
+  "trafilatura-defaults"). On old table layouts our rules can keep the wrong block, an ad, an "Article
+  Tools" box or a comment policy, where trafilatura's defaults find the article; a text of ours that holds
+  the article is never given up for a longer one (on the cases in ``bench/extraction/cases``, the three
+  such pages score F1 0.00 without the check, 0.63-0.72 with it, as trafilatura's defaults do; the page
+  our rules win keeps 1.00). A headline alone (fewer than 8 such words) is too little to judge by;
 - the author: people named in the page's JSON-LD win over trafilatura's guess (which merges the meta
   author, often the publisher, with the byline); labels such as "By", "Von", "Автор:" are stripped
   (author accuracy 0.94, 0.81 without);

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import lxml.html
 from lxml import etree
 
 from media_monitoring.text import compare_form, word_count
@@ -68,6 +69,7 @@ class PageFacts:
 
     standfirst: str | None = None
     headlines: list[str] = field(default_factory=list)
+    html_title: str | None = None  # the <title> element, as written (trafilatura may keep only a part of it)
     published: datetime | None = None  # a timezone-aware structured timestamp
     people: list[str] = field(default_factory=list)  # authors named as persons in JSON-LD
 
@@ -75,9 +77,7 @@ class PageFacts:
 def prepare_page(raw: bytes, url: str, *, quiet: bool = False) -> tuple[Any, PageFacts, int]:
     """The page's tree with our rules applied (link blocks marked, layout tables unwrapped), what the rules
     read of it, and the words of its paragraphs; (None, ..., 0) for a page lxml can't parse."""
-    import trafilatura
-
-    tree = trafilatura.load_html(_protect_zwnj(raw))
+    tree = load_page(raw)
     facts, paragraph_words = PageFacts(), 0
     if tree is None:
         return None, facts, 0
@@ -89,6 +89,14 @@ def prepare_page(raw: bytes, url: str, *, quiet: bool = False) -> tuple[Any, Pag
         if not quiet:
             log.warning("page rules failed for %s", url, exc_info=True)
     return tree, facts, paragraph_words
+
+
+def load_page(raw: bytes) -> Any:
+    """The page's tree as trafilatura parses it, with the ZWNJ stand-in, before any of our rules; None for a
+    page lxml can't parse."""
+    import trafilatura
+
+    return trafilatura.load_html(_protect_zwnj(raw))
 
 
 def _protect_zwnj(raw: bytes) -> bytes:
@@ -124,6 +132,17 @@ def clean_field(value: str | None) -> str | None:
     return value or None
 
 
+def html_text(value: str | None) -> str:
+    """The text of an HTML fragment or of plain text (a feed's summary may be either); "" for none."""
+    if not value or not value.strip():
+        return ""
+    try:
+        fragment = lxml.html.fragment_fromstring(value, create_parent="div")
+    except (etree.ParserError, ValueError):  # not markup lxml can read: taken as text
+        return value
+    return " ".join(" ".join(fragment.itertext()).split())  # "<p>one</p><p>two</p>": "one two"
+
+
 def comparable(value: str | None) -> str:
     """Extraction's comparison form (:func:`media_monitoring.text.compare_form`), without the ZWNJ stand-in."""
     return compare_form(value).replace(ZWNJ_STAND_IN, "")
@@ -143,6 +162,9 @@ def _read_page(tree: Any) -> PageFacts:
     for script in tree.iter("script"):
         if (script.get("type") or "").lower() == "application/ld+json" and script.text:
             _read_json_ld(script.text, facts)
+    title = tree.find(".//head//title")
+    if title is not None:
+        facts.html_title = " ".join(title.text_content().split()) or None
     facts.headlines = [t for h1 in tree.iter("h1") if (t := " ".join(h1.text_content().split()))][:3]
     if not facts.headlines:  # old templates: <div class="newstitle">, <span class="headline">
         facts.headlines = [t for el in HEADLINE_XPATH(tree) if 0 < word_count(t := " ".join(el.text_content().split()))

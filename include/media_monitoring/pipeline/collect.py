@@ -262,6 +262,8 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
     # A page that failed is retried on its own schedule (due retries come in with the entries),
     # not every time its feed changes.
     waiting = feed_store.failures_not_due(wh, by_id, datetime.now(UTC))
+    # when the pages retried now were first tried: extraction weighs the page's date against it
+    tried_first = feed_store.first_attempts(wh, [i for i in by_id if i not in known and i not in waiting])
     found = _Found()
     staged: dict[str, StagedArticle] = {}
     staged_titles: dict[str, str] = {}
@@ -295,7 +297,8 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
                                         max_bytes=MAX_PAGE_BYTES, accept=PAGE_ACCEPT,
                                         content_types=PAGE_CONTENT_TYPES)
             extracted = tools.extractor.extract(page.body, page.url, feed_title=entry.title,
-                                                feed_published=entry.published)
+                                                feed_published=entry.published, feed_summary=entry.summary,
+                                                first_seen=tried_first.get(article_id, datetime.now(UTC)))
         except FetchError as exc:
             report.page_failures += 1
             record_page_failure(wh, outlet, article_id, entry, exc.error_class, exc.message, exc.status,
@@ -305,6 +308,8 @@ def _fetch_new(outlet: Outlet, tools: _Tools, entries: list[FeedEntry], report: 
             report.page_failures += 1
             record_page_failure(wh, outlet, article_id, entry, exc.error_class, exc.message, None, None)
             continue
+        if extracted.date_set_aside:
+            log.info("outlet %s: %s: %s", outlet.id, page.url, extracted.date_set_aside)
         final_id = url_key(extracted.canonical_url)
         if final_id != article_id and (final_id in staged or article_store.known_ids(wh, [final_id])):
             report.already_stored += 1  # the page's canonical URL names an article we have
@@ -347,6 +352,7 @@ def staged_record(outlet: Outlet, extracted: Extracted, page_url: str, *, templa
         author=extracted.author,
         published_at=extracted.published,
         date_source=extracted.date_source,
+        date_set_aside=extracted.date_set_aside,
         language=extracted.language,
         language_source=extracted.language_source,
         text=cleaned.text,

@@ -101,8 +101,10 @@ def recheck(*, settings: Settings, warehouse: Warehouse, run_id: str, now: datet
                     return _finish(warehouse, row, check_no, now, run_id, rv.deletion(row["title"]),
                                    status=page.status, final_url=page.url)
                 try:
-                    # the stored headline as the feed's: a page that still reads the same keeps its spelling
-                    extracted = extractor.extract(page.body, page.url, feed_title=row["title"], feed_published=None)
+                    # the stored headline and text as the feed's: a page that still reads the same keeps its
+                    # spelling, and its text is checked against the same article as when it was collected
+                    extracted = extractor.extract(page.body, page.url, feed_title=row["title"], feed_published=None,
+                                                  feed_summary=row["text"])
                 except ExtractionFailed as exc:
                     return _failed(warehouse, row, check_no, now, f"{exc.error_class}: {exc.message}")
                 template = templates.get(row["outlet_id"])
