@@ -257,6 +257,7 @@ class Article:
     focus_regions: tuple[str, ...] = ()
     primary_country: str | None = None
     primary_region: str | None = None
+    gist: str | None = None  # a line in English of what it is about (tagging.gist)
     first_run_id: str | None = None
     fetched_at: datetime | None = None
     first_seen_at: datetime | None = None
@@ -279,7 +280,7 @@ class Article:
             "word_count": self.word_count, "sources": sources_to_json(self.sources),
             "countries": list(self.countries), "regions": list(self.regions),
             "focus_countries": list(self.focus_countries), "focus_regions": list(self.focus_regions),
-            "primary_country": self.primary_country, "primary_region": self.primary_region,
+            "primary_country": self.primary_country, "primary_region": self.primary_region, "gist": self.gist,
             "first_run_id": self.first_run_id, "fetched_at": self.fetched_at, "first_seen_at": self.first_seen_at,
             "stored_at": self.stored_at, "text_hash": self.text_hash, "signature": self.signature,
             "signature_version": self.signature_version,
@@ -409,6 +410,7 @@ class DigestItem:
     primary_country: str | None = None
     primary_region: str | None = None
     story: DigestStory | None = None
+    gist: str | None = None  # what it is about, in English (tagging.gist)
 
     @property
     def listed(self) -> bool:
@@ -425,7 +427,7 @@ class DigestItem:
             "stored_at": self.stored_at, "late": self.late, "in_regions": self.in_regions,
             "terms": [t.to_json() for t in self.terms], "outlet_country": self.outlet_country,
             "primary_country": self.primary_country, "primary_region": self.primary_region,
-            "story": self.story.to_json() if self.story else None,
+            "story": self.story.to_json() if self.story else None, "gist": self.gist,
         }
 
     @classmethod
@@ -439,5 +441,5 @@ class DigestItem:
             terms=tuple(DigestTerm.from_json(t) for t in row["terms"] or ()),
             outlet_country=row["outlet_country"], primary_country=row["primary_country"],
             primary_region=row["primary_region"],
-            story=DigestStory.from_json(row["story"]) if row["story"] else None,
+            story=DigestStory.from_json(row["story"]) if row["story"] else None, gist=row.get("gist"),
         )

@@ -233,3 +233,15 @@ def test_a_place_says_why_it_was_read_so_and_counts_towards_its_country(tagger):
     pk = next(c for c in result.countries if c.code == "PK")
     assert pk.mentions == 3 and [(e["matched"], e["via"]) for e in pk.evidence] == [
         ("Hyderabad", "city"), ("Pakistan", "name"), ("Sindh", "place")], "a city of the gazetteer counts once"
+
+
+def test_a_line_in_english_says_what_an_article_in_any_language_is_about(tagger):
+    from media_monitoring.tagging.gist import english_line, language_name
+
+    result = tagger.tag("لاوروف: روسیه به ارسال کمک‌های بشردوستانه به افغانستان ادامه می‌دهد",
+                        "سرگئی لاوروف، وزیر خارجه روسیه، گفت که مسکو به ارسال کمک به مردم افغانستان "
+                        "در کابل ادامه می‌دهد.")
+    line = english_line("fa", result.focus_countries, result.places, [h.term for h in result.watchlist_hits])
+    assert line == "Persian: about Russia and Afghanistan (Moscow, Kabul); watchlist: Afghanistan, Lavrov."
+    assert language_name("ps") == "Pushto" and language_name("xx") == "xx" and language_name(None) is None
+    assert english_line(None, [], [], []) == "No country, place or watchlist term recognised."

@@ -123,7 +123,7 @@ def _items_by_watchlist(rows: list[dict[str, Any]], edition: Edition) -> dict[st
                 outlet_id=row["outlet_id"], language=row["language"], published_at=published,
                 published_local=row["published_local"], first_seen_at=row["first_seen_at"],
                 stored_at=row["stored_at"], outlet_country=row["outlet_country"],
-                primary_country=row["primary_country"], primary_region=row["primary_region"],
+                primary_country=row["primary_country"], primary_region=row["primary_region"], gist=row["gist"],
                 # published before the window it arrives in: the analyst is told it is not today's news
                 late=edition.kind == "scheduled" and published is not None and published < edition.window_start,
                 in_regions=in_regions))

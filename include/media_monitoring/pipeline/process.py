@@ -21,6 +21,7 @@ from media_monitoring.records import Article, StagedArticle, utc
 from media_monitoring.rules import MIN_WORDS_TO_FOLD
 from media_monitoring.scheduling import health_status
 from media_monitoring.settings import Settings
+from media_monitoring.tagging.gist import english_line
 from media_monitoring.text import title_key
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import articles as article_store
@@ -166,6 +167,8 @@ def tag_records(tagger: Tagger, records: Sequence[StagedArticle], run_id: str, *
             countries=tuple(c.code for c in tags.countries), regions=tuple(g.code for g in tags.regions),
             focus_countries=tuple(c.code for c in tags.focus_countries),
             focus_regions=tuple(g.code for g in tags.focus_regions),
+            gist=english_line(r.language, tags.focus_countries, tags.places,
+                              [h.term for h in tags.watchlist_hits]),
             primary_country=tags.primary_country, primary_region=tags.primary_region,
             first_run_id=r.run_id or run_id,
             fetched_at=utc(r.fetched_at) if r.fetched_at else None,

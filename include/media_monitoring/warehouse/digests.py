@@ -20,7 +20,7 @@ from media_monitoring.warehouse.store import Warehouse, aware, aware_row, region
 _HIT_COLUMNS = (s.articles.c.article_id, s.articles.c.title, s.articles.c.url, s.articles.c.outlet_id,
                 s.articles.c.outlet_country, s.articles.c.language, s.articles.c.published_at,
                 s.articles.c.published_local, s.articles.c.first_seen_at, s.articles.c.stored_at,
-                s.articles.c.primary_country, s.articles.c.primary_region, regions_about(s.articles),
+                s.articles.c.primary_country, s.articles.c.primary_region, regions_about(s.articles), s.articles.c.gist,
                 s.watchlist_hits.c.watchlist, s.watchlist_hits.c.term, s.watchlist_hits.c.alias,
                 s.watchlist_hits.c.matched, s.watchlist_hits.c.snippet, s.watchlist_hits.c.field,
                 s.watchlist_hits.c.start, s.watchlist_hits.c.version)

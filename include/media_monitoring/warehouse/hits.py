@@ -86,7 +86,8 @@ def _hit_conditions(flt: HitFilter) -> list[sa.ColumnElement[bool]]:
 
 _ARTICLE_COLUMNS = (s.articles.c.article_id, s.articles.c.published_at, s.articles.c.outlet_id,
                     s.articles.c.outlet_country, s.articles.c.title, s.articles.c.url, s.articles.c.language,
-                    s.articles.c.regions, s.articles.c.primary_country, s.articles.c.published_local)
+                    s.articles.c.regions, s.articles.c.primary_country, s.articles.c.published_local,
+                    s.articles.c.gist)
 
 
 def hit_articles_query(flt: HitFilter, *, after: Keyset | None = None,

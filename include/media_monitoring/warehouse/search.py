@@ -157,7 +157,7 @@ class SearchPage:
 
 _COLUMNS = (s.articles.c.article_id, s.articles.c.published_at, s.articles.c.published_local,
             s.articles.c.outlet_id, s.articles.c.outlet_country, s.articles.c.title, s.articles.c.url,
-            s.articles.c.language, s.articles.c.primary_country, s.articles.c.regions)
+            s.articles.c.language, s.articles.c.primary_country, s.articles.c.regions, s.articles.c.gist)
 _fts = sa.table(FTS_TABLE, sa.column("rowid"))
 _ARTICLE_ROWID: sa.ColumnElement[Any] = sa.literal_column("articles.rowid")
 _SIMPLE: sa.ColumnElement[Any] = sa.literal_column("'simple'::regconfig")

@@ -34,7 +34,8 @@ RUN_ID = sa.String(RUN_ID_CHARS)
 #   5: watchlists and subscriptions edited in the view: watchlist_versions, watchlist_proposals,
 #      subscription_versions (filled from the YAML files by the first run that reads them); the countries
 #      and regions an article is about (articles.focus_countries, focus_regions; article_places rows of
-#      the kinds focus_cty, focus_reg) and the places below a country (kind place).
+#      the kinds focus_cty, focus_reg) and the places below a country (kind place); a line in English of
+#      what each article is about (articles.gist, digest_entries.gist).
 SCHEMA_VERSION = 5
 UPGRADABLE_FROM = frozenset({1, 2, 3, 4})
 # Indexes that version 2 replaced by wider ones with the same leading columns: dropped on upgrade.

@@ -36,6 +36,7 @@ articles = sa.Table(
     sa.Column("focus_regions", sa.JSON),
     sa.Column("primary_country", sa.String(2)),
     sa.Column("primary_region", sa.String(64)),
+    sa.Column("gist", sa.Text),  # a line in English of what it is about (tagging.gist); NULL before it existed
     sa.Column("first_run_id", RUN_ID),
     sa.Column("fetched_at", TS),
     sa.Column("first_seen_at", TS),  # when a feed first led us here (a page retried later keeps its first try)

@@ -183,6 +183,7 @@ digest_entries = sa.Table(
     sa.Column("primary_region", sa.String(64)),
     # the story this article leads in the digest: {story_id, coverage, first_seen, also: [other articles]}
     sa.Column("story", sa.JSON),
+    sa.Column("gist", sa.Text),  # the article's line in English, as sent
 )
 
 # The delivery contract in one key: an article reaches each subscription in exactly one digest.
