@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from media_monitoring.curation.watchlists import in_force as watchlists_in_force
+from media_monitoring.pipeline.crosslingual import join_across_languages
 from media_monitoring.pipeline.plan import load_outlets
 from media_monitoring.pipeline.process import fold_exact_duplicates, tag_records
 from media_monitoring.pipeline.stories import assign_stories
@@ -45,6 +46,7 @@ def release(article_ids: list[str], *, settings: Settings, warehouse: Warehouse,
     articles = fold_exact_duplicates(warehouse, articles)
     article_store.store_batch(warehouse, "release", articles)
     assign_stories(warehouse, articles)
+    join_across_languages(warehouse, articles)
     for record in passing:
         article_store.release(warehouse, record.article_id, now)
     log.info("released %d articles; %d still failing; %d unknown", len(passing), len(failing), len(unknown))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from media_monitoring.config import Registry
+from media_monitoring.pipeline.crosslingual import join_across_languages
 from media_monitoring.pipeline.plan import load_outlets
 from media_monitoring.pipeline.stories import assign_stories
 from media_monitoring.records import Article, StagedArticle, utc
@@ -83,6 +84,7 @@ def process(run_id: str, *, settings: Settings, warehouse: Warehouse, run_time: 
     article_store.store_batch(warehouse, run_id, articles, quarantined=outcome.quarantined, quarantined_at=run_time,
                               validation=validation, processed=records)
     assign_stories(warehouse, articles)
+    join_across_languages(warehouse, articles)
     _record_quality(warehouse, registry, run_id, run_time, outcome.outlets)
     report.stored, report.quarantined = len(articles), len(outcome.quarantined)
     report.hits = sum(len(a.hits) for a in articles)

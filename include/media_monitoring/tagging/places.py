@@ -175,25 +175,29 @@ class PlaceTagger:
                 if note:
                     evidence["resolved"] = note
                 tally.evidence.append(evidence)
-        places = self._places(title, text, countries, {(m.field, *m.match.span()) for m in mentions}, vetoed, people)
+        seen = {(m.field, *m.match.span()): m.entry.via for m in mentions}
+        places = self._places(title, text, countries, seen, vetoed, people)
         ranked = _ranked(countries.values(), focus_of(countries.values()))
         return ranked, self._regions(ranked, mentioned_regions), _ranked(places.values())
 
-    def _places(self, title: str, text: str, countries: dict[str, _Tally], seen: set[tuple[str, int, int]],
+    def _places(self, title: str, text: str, countries: dict[str, _Tally], seen: dict[tuple[str, int, int], str],
                 vetoed: set[tuple[str, int, int]], people: set[str]) -> dict[str, _Tally]:
         """Cities and first-level regions (:mod:`media_monitoring.tagging.localities`), each read in the light of
         the countries the article names; a place also counts towards its country (for the focus), unless the
         same words already counted as the country's capital or city. ``seen``: the spans the country gazetteer
-        matched (a place on the same words is the same place), ``vetoed``: what is no place ("Shanghai Cooperation
-        Organisation", "Paris Agreement"), which no place may overlap."""
+        matched with how (a place on the same words is the same place when they are a capital or a city, and no
+        place when they name a country: "Armenia" is not the Colombian city), ``vetoed``: what is no place
+        ("Shanghai Cooperation Organisation", "Paris Agreement"), which no place may overlap."""
         named = set(countries)
         title_case = _is_title_case(title)
         places: dict[str, _Tally] = {}
         for field_name, content, offset in (("title", title, 0), ("text", text, len(title) + 1)):
-            spans = [(a, b) for f, a, b in seen if f == field_name]
+            spans = {(a, b): via for (f, a, b), via in seen.items() if f == field_name}
             blocked = [(a, b) for f, a, b in vetoed if f == field_name]
             for start, end, name in self.localities.find(content):
                 same = (start, end) in spans
+                if same and spans[(start, end)] not in ("capital", "city"):
+                    continue  # a country's name, alias or demonym
                 if any(a < end and start < b for a, b in blocked) or (
                         not same and any(a < end and start < b for a, b in spans)):
                     continue  # part of a name that is no place, or of a longer one the gazetteer read ("Lake Chad")

@@ -1,0 +1,88 @@
+"""Stories across languages: reports of one event in different languages join one story.
+
+MinHash compares words, so an English report and a Russian one of the same statement never share a story
+through it. What survives translation are the tags: the countries an article refers to, the watchlist terms it
+matched (named in English whatever the script) and the places below a country (GeoNames ids). A new article that
+MinHash left alone in its story is compared on these anchors with the stored articles in other languages
+published within ANCHOR_WINDOW that share a watchlist term with it; it joins the story of the closest one when
+their anchors overlap enough (MIN_SHARED anchors and a Jaccard index of MIN_JACCARD or more). Same-day articles
+on the same subject that report different events share a few anchors (Afghanistan, Russia, Lavrov) but rarely
+the rest: the countries listed, the places, the other terms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from media_monitoring.records import Article
+from media_monitoring.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+ANCHOR_WINDOW = timedelta(hours=24)
+MIN_SHARED = 6
+MIN_JACCARD = 0.7
+
+
+def anchors(countries: Iterable[str], terms: Iterable[str], places: Iterable[str]) -> frozenset[str]:
+    """The article's anchors, one namespace per kind ("country:TJ", "term:CSTO", "place:1221874")."""
+    return frozenset([*(f"country:{c}" for c in countries), *(f"term:{t}" for t in terms),
+                      *(f"place:{p}" for p in places)])
+
+
+def closeness(a: frozenset[str], b: frozenset[str]) -> tuple[int, float]:
+    """(shared anchors, Jaccard index) of two anchor sets."""
+    shared = len(a & b)
+    return shared, shared / len(a | b) if a or b else 0.0
+
+
+def close_enough(shared: int, jaccard: float) -> bool:
+    return shared >= MIN_SHARED and jaccard >= MIN_JACCARD
+
+
+def join_across_languages(wh: Warehouse, articles: Sequence[Article]) -> int:
+    """Move each new article that is alone in its story into the story of its closest report in another
+    language, if close enough (see the module docstring); returns how many moved. Runs under the story
+    placement lock, after :func:`~media_monitoring.pipeline.stories.assign_stories`."""
+    from media_monitoring.tagging.stories import StoryArticle, summarise
+    from media_monitoring.warehouse import crosslingual as reports
+    from media_monitoring.warehouse import stories as store
+
+    new = [a for a in articles if a.hits and a.language and a.published_at]
+    if not new:
+        return 0
+    moved = 0
+    with store.placement(wh) as conn:
+        for article in sorted(new, key=lambda a: (a.published_at, a.article_id)):
+            own = anchors(article.countries, {h.term for h in article.hits},
+                          [p.code for p in article.places if p.kind == "place"])
+            story = reports.story_of(conn, article.article_id)
+            if story is None or story["size"] != 1:
+                continue  # grouped already (MinHash), or not placed
+            assert article.published_at is not None
+            best: tuple[int, float, dict[str, Any]] | None = None
+            for row in reports.other_language_reports(conn, article.article_id, article.language or "",
+                                                     {h.term for h in article.hits},
+                                                     article.published_at - ANCHOR_WINDOW,
+                                                     article.published_at + ANCHOR_WINDOW):
+                shared, jaccard = closeness(own, anchors(row["countries"], row["terms"], row["places"]))
+                if close_enough(shared, jaccard) and (best is None or (jaccard, shared) > (best[1], best[0])):
+                    best = (shared, jaccard, row)
+            if best is None:
+                continue
+            shared, jaccard, match = best
+            reports.move_to_story(conn, article.article_id, story["story_id"], match["story_id"],
+                                matched=match["article_id"], similarity=round(jaccard, 3))
+            rows = store.members(conn, [match["story_id"]])
+            first = min(rows, key=lambda r: (r["published_at"], r["article_id"]))
+            summary = summarise([StoryArticle.from_row(r) for r in rows], match["story_id"])
+            store.save_summaries(wh, conn, [{**summary.to_row(), "title": first["title"]}])
+            moved += 1
+            log.info("%s (%s) joins story %s of %s (%s): %d shared anchors, Jaccard %.2f", article.article_id,
+                     article.language, match["story_id"], match["article_id"], match["language"], shared, jaccard)
+    if moved:
+        log.info("%d articles joined a story in another language", moved)
+    return moved
