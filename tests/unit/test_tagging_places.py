@@ -245,3 +245,13 @@ def test_a_line_in_english_says_what_an_article_in_any_language_is_about(tagger)
     assert line == "Persian: about Russia and Afghanistan (Moscow, Kabul); watchlist: Afghanistan, Lavrov."
     assert language_name("ps") == "Pushto" and language_name("xx") == "xx" and language_name(None) is None
     assert english_line(None, [], [], []) == "No country, place or watchlist term recognised."
+
+
+def test_local_news_names_its_towns_without_their_country(tagger):
+    text = "Farmers in Batken and Kyzyl-Kyya say the new canal still has no water."
+    assert _places(tagger, text) == {}, "small towns, no country named"
+    local = {p.name: (p.code, p.country) for p in tagger.tag("", text, outlet_country="KG").places}
+    assert local == {"Batken": ("1528735", "KG"), "Kyzyl-Kyya": ("1527719", "KG")}
+    # a big city names its country, and the towns are read there
+    assert _places(tagger, text + " Traders in Osh agree.") == {
+        "Batken": ("1528735", "KG"), "Kyzyl-Kyya": ("1527719", "KG"), "Osh": ("1527534", "KG")}

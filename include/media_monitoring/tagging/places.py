@@ -142,8 +142,9 @@ class PlaceTagger:
             for code in dict.fromkeys(group.countries):
                 self._groups_of.setdefault(code, []).append(group.name)
 
-    def tag(self, title: str, text: str) -> tuple[list[PlaceTag], list[PlaceTag], list[PlaceTag]]:
-        """Return (countries, regions, places), each most-weighted first."""
+    def tag(self, title: str, text: str, home: str | None = None) -> tuple[list[PlaceTag], list[PlaceTag],
+                                                                             list[PlaceTag]]:
+        """Return (countries, regions, places), each most-weighted first; ``home``: the outlet's country."""
         title, text = title or "", text or ""
         full = f"{title}\n{text}"
         vetoed: set[tuple[str, int, int]] = set()
@@ -176,12 +177,12 @@ class PlaceTagger:
                     evidence["resolved"] = note
                 tally.evidence.append(evidence)
         seen = {(m.field, *m.match.span()): m.entry.via for m in mentions}
-        places = self._places(title, text, countries, seen, vetoed, people)
+        places = self._places(title, text, countries, seen, vetoed, people, home)
         ranked = _ranked(countries.values(), focus_of(countries.values()))
         return ranked, self._regions(ranked, mentioned_regions), _ranked(places.values())
 
     def _places(self, title: str, text: str, countries: dict[str, _Tally], seen: dict[tuple[str, int, int], str],
-                vetoed: set[tuple[str, int, int]], people: set[str]) -> dict[str, _Tally]:
+                vetoed: set[tuple[str, int, int]], people: set[str], home: str | None) -> dict[str, _Tally]:
         """Cities and first-level regions (:mod:`media_monitoring.tagging.localities`), each read in the light of
         the countries the article names; a place also counts towards its country (for the focus), unless the
         same words already counted as the country's capital or city. ``seen``: the spans the country gazetteer
@@ -206,10 +207,11 @@ class PlaceTagger:
                         not typed and not same and name.isascii() and not (field_name == "title" and title_case)
                         and self._is_person_context(content, start, end)):
                     continue  # "Sydney Smith", "Florence Nightingale"
-                place = self.localities.resolve(name, named, typed=typed)
+                place = self.localities.resolve(name, named, typed=typed, home=home)
                 if place is None:
                     continue
                 reason = ("in a country the article names" if place.country in named else
+                          "in the outlet's country" if place.country == home else
                           "written with its type" if place.kind == "admin1" else "the best-known place of this name")
                 named.add(place.country)  # its other places are read in its country too
                 tally = places.setdefault(place.id, _Tally(PLACE, place.id, place.name))
@@ -217,11 +219,11 @@ class PlaceTagger:
                 part = _part(field_name, content, start, end)
                 tally.count(1, TITLE_WEIGHT if field_name == "title" else 1, offset + start, part)
                 if not same:
-                    home = countries.setdefault(place.country, _Tally(
+                    its_country = countries.setdefault(place.country, _Tally(
                         "country", place.country, self.gazetteer.country_names.get(place.country, place.country)))
-                    home.count(1, TITLE_WEIGHT if field_name == "title" else 1, offset + start, part)
-                    if home.wants_evidence:
-                        home.evidence.append({"matched": name, "field": field_name, "span": [start, end],
+                    its_country.count(1, TITLE_WEIGHT if field_name == "title" else 1, offset + start, part)
+                    if its_country.wants_evidence:
+                        its_country.evidence.append({"matched": name, "field": field_name, "span": [start, end],
                                               "offset": offset + start, "snippet": snippet(content, start, end),
                                               "entry": f"{place.kind}:{place.id}", "via": "place"})
                 if tally.wants_evidence:

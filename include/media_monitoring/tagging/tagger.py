@@ -64,10 +64,11 @@ class Tagger:
         self.watchlists = WatchlistMatcher(lists)
         self.places = PlaceTagger(load_regions(regions_file))
 
-    def tag(self, title: str | None, text: str | None) -> TagResult:
+    def tag(self, title: str | None, text: str | None, outlet_country: str | None = None) -> TagResult:
+        """Tag one article; ``outlet_country`` (the outlet's, alpha-2) reads the towns of local news."""
         title, text = title or "", text or ""
         hits = self.watchlists.match(title, text)
-        countries, regions, places = self.places.tag(title, text)
+        countries, regions, places = self.places.tag(title, text, outlet_country)
         # the most weighted of the countries the article is about
         primary_country = next((c.code for c in countries if c.focus is not None), None)
         primary_region = self.places.primary_region(regions, self.places.m49_of(primary_country))
