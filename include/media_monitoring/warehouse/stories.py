@@ -163,8 +163,8 @@ def replace_bands(conn: sa.Connection, articles: Sequence[StoryArticle]) -> None
     for piece in _chunks(ids, UPSERT_CHUNK):
         conn.execute(s.story_bands.delete().where(s.story_bands.c.article_id.in_(list(piece))))
     if conn.dialect.name == "sqlite":
-        # 64 rows an article: SQLAlchemy's work per row would cost more than SQLite's, so the rows go to
-        # the driver as tuples, the time in the text form SQLAlchemy's DateTime writes (and compares).
+        # LSH_BANDS rows an article: SQLAlchemy's work per row would cost more than SQLite's, so the rows go
+        # to the driver as tuples, the time in the text form SQLAlchemy's DateTime writes (and compares).
         as_text = s.story_bands.c.published_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         if as_text is None:  # SQLite's DateTime always has one
             raise RuntimeError("no SQLite bind processor for story_bands.published_at")
