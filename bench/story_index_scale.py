@@ -10,7 +10,7 @@ the run's articles among them and writes their stories and band keys (``warehous
 
 1. **Load** (not timed against the goal): a throwaway PostgreSQL database with the warehouse schema; N
    stored articles over 3 days with random packed signatures, their ``article_stories``, ``stories`` and
-   64 ``story_bands`` rows each (COPY, the band table's indexes built after), the band table marked
+   ``LSH_BANDS`` ``story_bands`` rows each (COPY, the band table's indexes built after), the band table marked
    complete; then ``--new`` synthetic articles (real signatures of ``bench/synth_news.py`` text) stored as
    a run's ``store_batch`` leaves them. Random stored signatures share almost no band key with anything,
    so this measures the index's own cost at this size: the key lookups, the lookback scan for articles

@@ -13,6 +13,7 @@ import yaml
 from media_monitoring.pipeline import assign_stories, fold_exact_duplicates, tag_records
 from media_monitoring.records import Article, StagedArticle
 from media_monitoring.tagging import Tagger
+from media_monitoring.tagging.signatures import BAND_VERSION, LSH_BANDS, signature_array
 from media_monitoring.urls import url_key
 from media_monitoring.warehouse import Warehouse
 from media_monitoring.warehouse import articles as article_store
@@ -176,7 +177,34 @@ def test_a_warehouse_without_story_bands_fills_them_for_the_lookback_and_still_g
     stories = story_store.stories_of(wh, [r.article_id for r in records])
     assert len(stories) == len(records) and len({s["story_id"] for s in stories.values()}) == 1
     assert any("story bands filled for 1 stored articles" in r.message for r in caplog.records)
-    assert wh.count("story_bands") == 64 * len(records)
+    assert wh.count("story_bands") == LSH_BANDS * len(records)
+
+
+def test_band_keys_of_another_band_layout_are_made_again_and_the_story_still_groups(wh, caplog):
+    """After an upgrade that changed the banding (LSH_BANDS, LSH_ROWS: a new BAND_VERSION), the stored band
+    keys match nothing new: the next run replaces them for its lookback before it looks for candidates."""
+    wire = [a for a in CALIBRATION if a["story"] == "csto-drills-announced"]
+    records = [_record(a["id"], a["outlet"], a["outlet_country"], a["published"], a["title"], a["text"])
+               for a in wire]
+    [first] = _store(wh, records[:1])
+    old_version = BAND_VERSION.replace(f"-b{LSH_BANDS}r", "-b64r")
+    with wh.engine.begin() as conn:  # as the release with 64 bands of one row left it
+        published = conn.execute(sa.text("select published_at from story_bands")).scalars().first()
+        conn.execute(sa.text("delete from story_bands"))
+        conn.execute(sa.text("insert into story_bands (band_key, published_at, article_id) values (:k, :p, :a)"),
+                     [{"k": band << 32 | int(value), "p": published, "a": first.article_id}
+                      for band, value in enumerate(signature_array(first.signature)[:64])])
+        conn.execute(sa.text("update story_index set version = :v"), {"v": old_version})
+    assert wh.count("story_bands") == 64
+    caplog.set_level("INFO", logger="media_monitoring")
+    _store(wh, records[1:])
+    stories = story_store.stories_of(wh, [r.article_id for r in records])
+    assert len(stories) == len(records) and len({s["story_id"] for s in stories.values()}) == 1
+    assert any(f"story bands of version {old_version} are replaced by version {BAND_VERSION}" in r.message
+               for r in caplog.records)
+    assert wh.count("story_bands") == LSH_BANDS * len(records)
+    with wh.engine.connect() as conn:
+        assert conn.execute(sa.text("select version from story_index")).scalar() == BAND_VERSION
 
 
 def test_an_article_placed_again_keeps_its_story_and_one_set_of_band_keys(wh):
@@ -187,7 +215,7 @@ def test_an_article_placed_again_keeps_its_story_and_one_set_of_band_keys(wh):
     before = story_store.stories_of(wh, [r.article_id for r in records])
     _store(wh, records[1:])  # a retried process task stores and places the same articles again
     assert story_store.stories_of(wh, [r.article_id for r in records]) == before
-    assert wh.count("story_bands") == 64 * len(records)
+    assert wh.count("story_bands") == LSH_BANDS * len(records)
 
 
 def test_band_keys_of_old_articles_are_dropped_and_a_late_rewrite_still_finds_its_story(wh):
@@ -200,7 +228,7 @@ def test_band_keys_of_old_articles_are_dropped_and_a_late_rewrite_still_finds_it
     later = (datetime.fromisoformat(wire[0]["published"]) + timedelta(days=10)).isoformat()
     _store(wh, first)
     _store(wh, [_record("later", other["outlet"], other["outlet_country"], later, other["title"], other["text"])])
-    assert wh.count("story_bands") == 64  # only the newest article's: the first is more than a week older
+    assert wh.count("story_bands") == LSH_BANDS  # only the newest article's: the first is more than a week older
     _store(wh, late)
     stories = story_store.stories_of(wh, [first[0].article_id, late[0].article_id])
     assert len(stories) == 2 and len({s["story_id"] for s in stories.values()}) == 1

@@ -45,12 +45,16 @@ THRESHOLD = 0.09  # estimated Jaccard similarity at which an article joins a sto
 # sqrt(J(1-J)/NUM_PERM): with 512 permutations and the threshold at 0.09, the hardest rewrite is missed
 # with probability 1.0 % and the closest different stories are grouped with 0.9 % (256: 5.6 % and 3.9 %).
 #
-# LSH banding: 64 bands of one row (the first 64 values). Bands of several rows would miss rewrites this
+# LSH banding: 40 bands of one row (the first 40 values). Bands of several rows would miss rewrites this
 # dissimilar (with 2 rows a J = 0.12 pair is a candidate in 256 bands with probability 0.98, in 128 with
-# 0.86). With one row, a pair at the threshold is a candidate with probability 1 - 0.91**64 = 0.998,
-# while the ~80 % of pairs of different stories that share no shingle at all never are; the candidates
-# that share a little are dropped by the estimate, one vector comparison each.
-LSH_BANDS, LSH_ROWS = 64, 1
+# 0.86). With one row, the hardest rewrite measured (J = 0.124) is a candidate with probability
+# 1 - 0.876**40 = 0.995 and a pair at the threshold with 1 - 0.91**40 = 0.977, while the ~80 % of pairs
+# of different stories that share no shingle at all never are; the candidates that share a little are
+# dropped by the estimate, one vector comparison each. Each band is a story_bands row per article and a
+# key each new article looks up, and fewer bands make fewer pairs that share only stock phrases
+# candidates: 64 bands (0.9998 and 0.998) write 1.6 times the rows to miss the hardest rewrite 1 time in
+# 5,000 instead of 1 in 200 (the estimate alone misses it 1 in 100).
+LSH_BANDS, LSH_ROWS = 40, 1
 # Bump when anything changes a signature (these constants, the words, the shingles, their hashing):
 # signatures of different versions can't be compared, so pipeline.assign_stories signs stored articles of
 # another version again from their stored text before it compares.
@@ -60,7 +64,8 @@ SIGNATURE_VERSION = f"minhash-{SCHEME}-crc32-w{SHINGLE_WORDS}-p{NUM_PERM}-s{SEED
 # affine32 scheme mixes every input hash with MurmurHash3's finaliser before its permutations, so the
 # permutations stay as random as with a cryptographic hash (the stories set groups the same either way).
 SHINGLE_HASH = zlib.crc32
-# What the warehouse's story_bands rows were made with: rows of another version are made again.
+# What the warehouse's story_bands rows were made with (it changes with LSH_BANDS and LSH_ROWS as well as
+# with the signature): rows of another version are made again (warehouse/stories.ensure_bands).
 BAND_VERSION = f"{SIGNATURE_VERSION}-b{LSH_BANDS}r{LSH_ROWS}"
 
 _MAX_HASH = (1 << 32) - 1  # every position of an empty sketch

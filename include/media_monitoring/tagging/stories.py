@@ -163,29 +163,37 @@ class StoryIndex:
         if article.article_id in self._articles:
             raise ValueError(f"article {article.article_id} is already indexed")
         vector = self._vector(article)
+        self._insert(article, vector, band_keys(vector))
+
+    def _insert(self, article: StoryArticle, vector: np.ndarray, keys: Sequence[int]) -> None:
+        """Index an article with a story: its signature as ``vector``, its band keys as ``keys``."""
+        story_id = str(article.story_id)  # add() refuses an article without one; assign_detailed() gives one
         row = len(self._ids)
         if row == len(self._matrix):
             self._matrix = np.concatenate([self._matrix, np.empty_like(self._matrix)])
         self._matrix[row] = vector
         self._ids.append(article.article_id)
         self._articles[article.article_id] = article
-        self._stories.setdefault(article.story_id, []).append(article.article_id)
+        self._stories.setdefault(story_id, []).append(article.article_id)
         seen = [utc(article.published_at)] + ([utc(article.story_first_seen)] if article.story_first_seen else [])
-        if article.story_id in self._first_seen:
-            seen.append(self._first_seen[article.story_id])
-        self._first_seen[article.story_id] = min(seen)
+        if story_id in self._first_seen:
+            seen.append(self._first_seen[story_id])
+        self._first_seen[story_id] = min(seen)
         if article.text_hash:
             self._by_text.setdefault(article.text_hash, []).append(article.article_id)
-        for key in band_keys(vector):
+        for key in keys:
             self._bands.setdefault(key, []).append(row)
 
     def assign(self, articles: Iterable[StoryArticle]) -> list[tuple[str, str]]:
         """(article_id, story_id) of each new article, in the order given."""
         return [(a.article_id, a.story_id) for a in self.assign_detailed(articles)]
 
-    def assign_detailed(self, articles: Iterable[StoryArticle]) -> list[Assignment]:
+    def assign_detailed(self, articles: Iterable[StoryArticle],
+                        keys: Mapping[str, Sequence[int]] | None = None) -> list[Assignment]:
         """:meth:`assign` with the article each one joined through, the similarity and exact duplicates.
-        An article already in the index (a re-run) keeps its story."""
+        An article already in the index (a re-run) keeps its story. ``keys``: the articles' band keys by
+        article id where the caller has them already (the pipeline looks candidates up with them); each
+        new article's are otherwise computed once, to find its candidates and to index it."""
         batch = list(articles)
         done: dict[str, Assignment] = {}
         for article in sorted(batch, key=lambda a: (utc(a.published_at), a.article_id)):
@@ -195,11 +203,13 @@ class StoryIndex:
                 known = self._articles[article.article_id]
                 done[article.article_id] = Assignment(article.article_id, str(known.story_id), None, None, None)
                 continue
-            assignment = self._place(article)
+            vector = self._vector(article)
+            article_keys = keys[article.article_id] if keys is not None else band_keys(vector)
+            assignment = self._place(article, vector, article_keys)
             done[article.article_id] = assignment
-            self.add(StoryArticle(article.article_id, article.signature, article.published_at, article.outlet_id,
-                                  article.outlet_country, tuple(article.countries), article.text_hash,
-                                  assignment.story_id))
+            self._insert(StoryArticle(article.article_id, article.signature, article.published_at,
+                                      article.outlet_id, article.outlet_country, tuple(article.countries),
+                                      article.text_hash, assignment.story_id), vector, article_keys)
         return [done[a.article_id] for a in batch]
 
     def members(self, story_id: str) -> list[StoryArticle]:
@@ -225,10 +235,10 @@ class StoryIndex:
 
     def candidates(self, sig: Sequence[int] | np.ndarray) -> set[str]:
         """The indexed articles that share a band key with ``sig``."""
-        return {self._ids[row] for row in self._candidate_rows(sig)}
+        return {self._ids[row] for row in self._candidate_rows(band_keys(sig))}
 
-    def _candidate_rows(self, sig: Sequence[int] | np.ndarray) -> set[int]:
-        return set().union(*(self._bands.get(key, ()) for key in band_keys(sig)))
+    def _candidate_rows(self, keys: Iterable[int]) -> set[int]:
+        return set().union(*(self._bands.get(key, ()) for key in keys))
 
     def _open(self, article: StoryArticle, other_id: str) -> bool:
         """May ``article`` join ``other_id``'s story? Both within the window, and the story's start too."""
@@ -241,8 +251,7 @@ class StoryIndex:
         """Earliest first, then the smallest article id: how ties are broken."""
         return utc(self._articles[article_id].published_at), article_id
 
-    def _place(self, article: StoryArticle) -> Assignment:
-        vector = self._vector(article)
+    def _place(self, article: StoryArticle, vector: np.ndarray, keys: Sequence[int]) -> Assignment:
         if is_empty(vector):  # no words: nothing to compare, not even a text to duplicate
             return Assignment(article.article_id, article.article_id, None, None, None)
         if article.text_hash:
@@ -252,7 +261,7 @@ class StoryIndex:
                 return Assignment(article.article_id, str(self._articles[original].story_id), original, 1.0,
                                   original)
         scored = []
-        rows = np.fromiter(self._candidate_rows(vector), dtype=np.intp)
+        rows = np.fromiter(self._candidate_rows(keys), dtype=np.intp)
         scores = np.count_nonzero(self._matrix[rows] == vector, axis=1) / NUM_PERM
         close = scores >= self.threshold
         for row, score in zip(rows[close].tolist(), scores[close].tolist(), strict=True):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,10 +63,29 @@ def _in(wh: Warehouse, column: sa.Column, values: Sequence[Any]) -> Iterator[sa.
             yield column.in_(sa.select(each.c.value))
 
 
-def band_rows(articles: Iterable[StoryArticle]) -> list[dict[str, Any]]:
-    """The ``story_bands`` rows of placed articles."""
+def _not_in(conn: sa.Connection, column: sa.Column, values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """``column NOT IN values`` for any number of values, in one parameter: an array on PostgreSQL, a JSON
+    array read by ``json_each`` on SQLite."""
+    if not values:
+        return sa.true()
+    if conn.dialect.name == "postgresql":
+        return column != sa.all_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    each = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)))).table_valued("value")
+    return column.not_in(sa.select(each.c.value))
+
+
+def _with_keys(articles: Iterable[StoryArticle], keys: Mapping[str, Sequence[int]] | None
+               ) -> Iterator[tuple[StoryArticle, Sequence[int]]]:
+    """Each article with its band keys: from ``keys`` (by article id) if given, else from its signature."""
+    for a in articles:
+        yield a, keys[a.article_id] if keys is not None else band_keys(a.signature)
+
+
+def band_rows(articles: Iterable[StoryArticle], keys: Mapping[str, Sequence[int]] | None = None
+              ) -> list[dict[str, Any]]:
+    """The ``story_bands`` rows of placed articles (``keys``: their band keys by article id, if known)."""
     return [{"band_key": key, "published_at": a.published_at, "article_id": a.article_id}
-            for a in articles for key in band_keys(a.signature)]
+            for a, article_keys in _with_keys(articles, keys) for key in article_keys]
 
 
 @contextmanager
@@ -122,14 +141,15 @@ def candidates(wh: Warehouse, conn: sa.Connection, keys: Iterable[int], text_has
 
 
 def unassigned(conn: sa.Connection, since: datetime, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Stored articles published since ``since`` without a story: a run stopped between storing them and
-    placing them. The caller places them with its own."""
+    """Stored articles published since ``since`` without a story, but those in ``exclude`` (the caller's own,
+    which it has at hand): a run stopped between storing them and placing them. The caller places them with
+    its own."""
     a, st, sto = s.articles, s.article_stories, s.stories
     q = (sa.select(*_article_columns()).outerjoin(st, st.c.article_id == a.c.article_id)
          .outerjoin(sto, sto.c.story_id == st.c.story_id)
-         .where(a.c.published_at >= since, st.c.article_id.is_(None)))
-    skip = set(exclude)
-    return [_row(r) for r in conn.execute(q).mappings() if r["article_id"] not in skip]
+         .where(a.c.published_at >= since, st.c.article_id.is_(None),
+                _not_in(conn, a.c.article_id, sorted(exclude))))
+    return [_row(r) for r in conn.execute(q).mappings()]
 
 
 def sign_again(wh: Warehouse, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -157,44 +177,49 @@ def sign_again(wh: Warehouse, conn: sa.Connection, rows: Sequence[dict[str, Any]
     return [signed.get(r["article_id"], r) for r in rows]
 
 
-def replace_bands(conn: sa.Connection, articles: Sequence[StoryArticle]) -> None:
-    """Store the band keys of placed articles in place of any they had."""
+def replace_bands(conn: sa.Connection, articles: Sequence[StoryArticle],
+                  keys: Mapping[str, Sequence[int]] | None = None) -> None:
+    """Store the band keys of placed articles in place of any they had (``keys``: the articles' band keys by
+    article id, where the caller has them already; otherwise they are computed from the signatures)."""
     ids = [a.article_id for a in articles]
     for piece in _chunks(ids, UPSERT_CHUNK):
         conn.execute(s.story_bands.delete().where(s.story_bands.c.article_id.in_(list(piece))))
     if conn.dialect.name == "sqlite":
-        # 64 rows an article: SQLAlchemy's work per row would cost more than SQLite's, so the rows go to
-        # the driver as tuples, the time in the text form SQLAlchemy's DateTime writes (and compares).
+        # LSH_BANDS rows an article: SQLAlchemy's work per row would cost more than SQLite's, so the rows go
+        # to the driver as tuples, the time in the text form SQLAlchemy's DateTime writes (and compares).
         as_text = s.story_bands.c.published_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         if as_text is None:  # SQLite's DateTime always has one
             raise RuntimeError("no SQLite bind processor for story_bands.published_at")
-        rows = [(key, published, a.article_id) for a, published in ((a, as_text(a.published_at)) for a in articles)
-                for key in band_keys(a.signature)]
+        rows = [(key, as_text(a.published_at), a.article_id) for a, article_keys in _with_keys(articles, keys)
+                for key in article_keys]
         if rows:
             conn.exec_driver_sql("INSERT INTO story_bands (band_key, published_at, article_id) VALUES (?, ?, ?)",
                                  rows)
         return
     for piece in _chunks(articles, ARTICLES_PER_INSERT):
-        piece_rows = band_rows(piece)
+        piece_rows = band_rows(piece, keys)
         if piece_rows:
             conn.execute(s.story_bands.insert(), piece_rows)
 
 
 def save_placement(wh: Warehouse, conn: sa.Connection, assignments: Sequence[Assignment],
-                   articles: Sequence[StoryArticle]) -> None:
-    """Store where the articles went (``article_stories``) and their band keys, replacing earlier ones."""
+                   articles: Sequence[StoryArticle], keys: Mapping[str, Sequence[int]] | None = None) -> None:
+    """Store where the articles went (``article_stories``) and their band keys (``keys`` by article id, if
+    the caller has them), replacing earlier ones."""
     wh.upsert(conn, s.article_stories, [a.to_row() for a in assignments])
-    replace_bands(conn, articles)
+    replace_bands(conn, articles, keys)
 
 
-def members(conn: sa.Connection, story_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Every stored article of these stories, with what their summaries need."""
+def members(conn: sa.Connection, story_ids: Sequence[str], exclude: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every stored article of these stories but those in ``exclude`` (the caller's own, which it holds),
+    with what their summaries need."""
     a, st = s.articles, s.article_stories
     rows = []
+    others = _not_in(conn, st.c.article_id, exclude)
     for piece in _chunks(list(story_ids), UPSERT_CHUNK):
         q = (sa.select(a.c.article_id, a.c.signature, a.c.published_at, a.c.fetched_at, a.c.outlet_id,
                        a.c.outlet_country, a.c.countries, a.c.text_hash, a.c.title, st.c.story_id)
-             .join(st, st.c.article_id == a.c.article_id).where(st.c.story_id.in_(list(piece))))
+             .join(st, st.c.article_id == a.c.article_id).where(st.c.story_id.in_(list(piece)), others))
         for r in conn.execute(q).mappings():
             row = dict(r)
             row["published_at"] = aware(row["published_at"] or row["fetched_at"])

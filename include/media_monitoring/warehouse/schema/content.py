@@ -88,9 +88,9 @@ story_bands = sa.Table(
     metadata,
     sa.Column("band_key", sa.BigInteger, primary_key=True),  # band number << 32 | the band's 32-bit hash
     sa.Column("published_at", TS, primary_key=True),  # the article's (fetched_at if it gave none)
-    # No foreign key: 64 rows an article, each would look its article up when written; a row whose article
-    # is gone matches nothing, as candidates are read joined with their articles. The index on article_id:
-    # an article placed again has its rows replaced.
+    # No foreign key: LSH_BANDS (40) rows an article, each would look its article up when written; a row
+    # whose article is gone matches nothing, as candidates are read joined with their articles. The index
+    # on article_id: an article placed again has its rows replaced.
     sa.Column("article_id", KEY, primary_key=True, index=True),
     sqlite_with_rowid=False,  # SQLite keeps the rows in the primary key's tree: one tree less to write
 )
