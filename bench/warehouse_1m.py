@@ -12,7 +12,8 @@
      scans here are slower than in production, index scans the same);
    * ``watchlist_hits``: ~5% of articles, 1-4 hits each (terms Afghanistan, CSTO, Lavrov; title/text);
    * ``article_places``: every article 1-3 countries and 1-2 regions (UN M49 sub-regions and the
-     analyst groupings of include/config/regions.yaml), ~3.5 rows per article;
+     analyst groupings of include/config/regions.yaml), and the focus rows of its first country and region
+     (what the filters read by default), ~5.5 rows per article;
    * ``feed_health`` (100 outlets, a few failing/quiet), ``outlet_quality`` (one row per outlet with new
      articles per 30-minute run over the year), ``digests`` / ``digest_entries`` / ``digest_ledger`` /
      ``digest_sends`` (a year of daily digests for the subscriptions in include/config).
@@ -159,6 +160,10 @@ def generate(loader: Loader, n: int, today: date, subscriptions: list[str]) -> d
                                     [{"text": c, "field": "text", "start": rng.randrange(300)}]))
             for r in regions:
                 places_rows.append((aid, "region", r, r, rng.randint(1, 6), [{"via": codes[0]}]))
+            # what the article is about (the filters' default): its first country and that country's region
+            places_rows.append((aid, "focus_cty", codes[0], codes[0], 1, [{"score": 3}]))
+            if regions:
+                places_rows.append((aid, "focus_reg", regions[0], regions[0], 1, [{"focus_countries": [codes[0]]}]))
             if not quiet and rng.random() < HIT_SHARE:
                 hit_articles += 1
                 for term in rng.sample(TERMS, rng.randint(1, 2)):
