@@ -33,7 +33,8 @@ def test_one_statement_in_english_and_russian_is_one_story_and_related_reports_s
         pipeline.process(run_id, settings=settings, warehouse=wh, run_time=datetime(2026, 11, 22, 12, tzinfo=UTC))
         with wh.engine.connect() as conn:
             rows = conn.execute(sa.text(
-                "select a.outlet_id, a.title, a.language, st.story_id, st.matched_article_id, st.similarity "
+                "select a.article_id, a.outlet_id, a.title, a.language, st.story_id, st.matched_article_id, "
+                "st.similarity "
                 "from articles a join article_stories st on st.article_id = a.article_id "
                 "where exists (select 1 from watchlist_hits h where h.article_id = a.article_id)")).mappings().all()
             stories = {r["story_id"]: r for r in conn.execute(sa.text("select * from stories")).mappings()}
@@ -42,6 +43,8 @@ def test_one_statement_in_english_and_russian_is_one_story_and_related_reports_s
     story_of = {(r["outlet_id"], r["title"]): r["story_id"] for r in rows}
     pair = [story_of[(outlet, title)] for outlet, title in SAME_EVENT.items()]
     assert pair[0] == pair[1], "the English and the Russian report are one story"
+    tass = next(r for r in rows if r["outlet_id"] == "tass-en" and r["title"] == SAME_EVENT["tass-en"])
+    assert pair[0] == tass["article_id"], "the story's id is its first article's (TASS published first)"
     story = stories[pair[0]]
     assert (story["copies"], sorted(json.loads(story["outlets"]))) == (2, ["ria-ru", "tass-en"])
     joined = next(r for r in rows if r["story_id"] == pair[0] and r["matched_article_id"])

@@ -74,15 +74,23 @@ def join_across_languages(wh: Warehouse, articles: Sequence[Article]) -> int:
             if best is None:
                 continue
             shared, jaccard, match = best
-            reports.move_to_story(conn, article.article_id, story["story_id"], match["story_id"],
-                                matched=match["article_id"], similarity=round(jaccard, 3))
-            rows = store.members(conn, [match["story_id"]])
+            # Of two reports each alone in its story, the later joins the earlier's: a story's id is its first
+            # article's.
+            other = reports.story_of(conn, match["article_id"])
+            if other is not None and other["size"] == 1 and match["published_at"] > article.published_at:
+                mover, old, target, through = match["article_id"], match["story_id"], story["story_id"], \
+                    article.article_id
+            else:
+                mover, old, target, through = article.article_id, story["story_id"], match["story_id"], \
+                    match["article_id"]
+            reports.move_to_story(conn, mover, old, target, matched=through, similarity=round(jaccard, 3))
+            rows = store.members(conn, [target])
             first = min(rows, key=lambda r: (r["published_at"], r["article_id"]))
-            summary = summarise([StoryArticle.from_row(r) for r in rows], match["story_id"])
+            summary = summarise([StoryArticle.from_row(r) for r in rows], target)
             store.save_summaries(wh, conn, [{**summary.to_row(), "title": first["title"]}])
             moved += 1
-            log.info("%s (%s) joins story %s of %s (%s): %d shared anchors, Jaccard %.2f", article.article_id,
-                     article.language, match["story_id"], match["article_id"], match["language"], shared, jaccard)
+            log.info("%s (%s) and %s (%s) are one story, %s: %d shared anchors, Jaccard %.2f", article.article_id,
+                     article.language, match["article_id"], match["language"], target, shared, jaccard)
     if moved:
         log.info("%d articles joined a story in another language", moved)
     return moved

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from media_monitoring.records import PLACE
 from media_monitoring.warehouse import schema as s
+from media_monitoring.warehouse.store import aware
 
 MAX_REPORTS = 200  # reports compared with one article (the newest first): a day's coverage of a term
 
@@ -34,7 +35,7 @@ def other_language_reports(conn: sa.Connection, article_id: str, language: str, 
     a, h, st, p = s.articles, s.watchlist_hits, s.article_stories, s.article_places
     has_term = sa.exists().where(h.c.article_id == a.c.article_id, h.c.term.in_(sorted(set(terms))))
     rows = [dict(r) for r in conn.execute(
-        sa.select(a.c.article_id, a.c.language, a.c.countries, st.c.story_id)
+        sa.select(a.c.article_id, a.c.language, a.c.countries, a.c.published_at, st.c.story_id)
         .join(st, st.c.article_id == a.c.article_id)
         .where(a.c.published_at >= since, a.c.published_at <= until, a.c.article_id != article_id,
                a.c.language.is_not(None), a.c.language != language, has_term)
@@ -49,6 +50,7 @@ def other_language_reports(conn: sa.Connection, article_id: str, language: str, 
                                           .where(p.c.article_id.in_(ids), p.c.kind == PLACE)):
             places_of[article].add(code)
     for row in rows:
+        row["published_at"] = aware(row["published_at"])
         row["countries"] = row["countries"] or []
         row["terms"] = sorted(terms_of[row["article_id"]])
         row["places"] = sorted(places_of[row["article_id"]])
