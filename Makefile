@@ -42,6 +42,7 @@ bench: install-test
 	$(BIN)/python bench/extraction/evaluate.py
 	$(BIN)/python bench/tagging/evaluate.py
 	$(BIN)/python bench/tagging/stories_eval.py
+	$(BIN)/python bench/tagging/places_eval.py
 	$(BIN)/python bench/warehouse_1m.py
 	$(BIN)/python bench/export_1m.py
 	$(BIN)/python bench/story_index_scale.py --postgres 900000
