@@ -4,8 +4,8 @@ MinHash compares words, so an English report and a Russian one of the same state
 through it. What survives translation are the tags: the countries an article refers to, the watchlist terms it
 matched (named in English whatever the script) and the places below a country (GeoNames ids). A new article that
 MinHash left alone in its story is compared on these anchors with the stored articles in other languages
-published within ANCHOR_WINDOW that share a watchlist term with it; it joins the story of the closest one when
-their anchors overlap enough (MIN_SHARED anchors and a Jaccard index of MIN_JACCARD or more). Same-day articles
+published within ANCHOR_WINDOW that are about one of the countries it is about; it joins the story of the closest
+one when their anchors overlap enough (MIN_SHARED anchors and a Jaccard index of MIN_JACCARD or more). Same-day articles
 on the same subject that report different events share a few anchors (Afghanistan, Russia, Lavrov) but rarely
 the rest: the countries listed, the places, the other terms.
 """
@@ -43,6 +43,17 @@ def close_enough(shared: int, jaccard: float) -> bool:
     return shared >= MIN_SHARED and jaccard >= MIN_JACCARD
 
 
+def closest(own: frozenset[str], reports: Iterable[tuple[frozenset[str], Any]]) -> tuple[int, float, Any] | None:
+    """The report (anchors, what it is) closest to ``own`` among those close enough: (shared, Jaccard, what),
+    or None. Ties: the higher Jaccard, then more shared anchors, then the first given."""
+    best: tuple[int, float, Any] | None = None
+    for theirs, what in reports:
+        shared, jaccard = closeness(own, theirs)
+        if close_enough(shared, jaccard) and (best is None or (jaccard, shared) > (best[1], best[0])):
+            best = (shared, jaccard, what)
+    return best
+
+
 def join_across_languages(wh: Warehouse, articles: Sequence[Article]) -> int:
     """Move each new article that is alone in its story into the story of its closest report in another
     language, if close enough (see the module docstring); returns how many moved. Runs under the story
@@ -51,7 +62,7 @@ def join_across_languages(wh: Warehouse, articles: Sequence[Article]) -> int:
     from media_monitoring.warehouse import crosslingual as reports
     from media_monitoring.warehouse import stories as store
 
-    new = [a for a in articles if a.hits and a.language and a.published_at]
+    new = [a for a in articles if a.focus_countries and a.language and a.published_at]
     if not new:
         return 0
     moved = 0
@@ -63,14 +74,10 @@ def join_across_languages(wh: Warehouse, articles: Sequence[Article]) -> int:
             if story is None or story["size"] != 1:
                 continue  # grouped already (MinHash), or not placed
             assert article.published_at is not None
-            best: tuple[int, float, dict[str, Any]] | None = None
-            for row in reports.other_language_reports(conn, article.article_id, article.language or "",
-                                                     {h.term for h in article.hits},
-                                                     article.published_at - ANCHOR_WINDOW,
-                                                     article.published_at + ANCHOR_WINDOW):
-                shared, jaccard = closeness(own, anchors(row["countries"], row["terms"], row["places"]))
-                if close_enough(shared, jaccard) and (best is None or (jaccard, shared) > (best[1], best[0])):
-                    best = (shared, jaccard, row)
+            rows = reports.other_language_reports(conn, article.article_id, article.language or "",
+                                                  article.focus_countries, article.published_at - ANCHOR_WINDOW,
+                                                  article.published_at + ANCHOR_WINDOW)
+            best = closest(own, ((anchors(r["countries"], r["terms"], r["places"]), r) for r in rows))
             if best is None:
                 continue
             shared, jaccard, match = best

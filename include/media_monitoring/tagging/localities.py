@@ -7,7 +7,7 @@ A name may mean several places (Hyderabad IN and PK, Tripoli LY and LB, Córdoba
 country the article names, then in the outlet's own country (local news names its towns without their
 country); without either, only as a city big enough to be named in the news without its country
 (WELL_KNOWN_POPULATION) and far bigger than its namesakes, and never in Arabic script, where no capital letter
-tells a name from a word. A first-level region counts only with its country
+tells a name from a word (but for the outlet's own country). A first-level region counts only with its country
 named, or written with its type ("Khatlon Region", "провинция Кандагар"). The caller vetoes people's names,
 common nouns and organisations named after a place with the country gazetteer's rules. Loaded once per process.
 
@@ -124,11 +124,11 @@ class Localities:
         in_named = [p for p in options if p.country in named]
         if in_named:
             return in_named[0]
-        if is_arabic_script(name):
-            return None  # no capital letter tells a name from a word ("أحمدي" is also a first name)
         at_home = [p for p in options if p.country == home]
         if at_home:
             return at_home[0]  # local news names its towns without their country
+        if is_arabic_script(name):
+            return None  # no capital letter tells a name from a word ("أحمدي" is also a first name)
         cities = [p for p in options if p.kind == "city"]
         if cities and cities[0].population >= WELL_KNOWN_POPULATION:
             rivals = [p for p in cities[1:] if p.country != cities[0].country

@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from media_monitoring.records import PLACE
+from media_monitoring.records import COUNTRY, FOCUS_KIND, PLACE
 from media_monitoring.warehouse import schema as s
 from media_monitoring.warehouse.store import aware
 
-MAX_REPORTS = 200  # reports compared with one article (the newest first): a day's coverage of a term
+MAX_REPORTS = 200  # reports compared with one article (the newest first): two days' coverage of a country
 
 
 def story_of(conn: sa.Connection, article_id: str) -> dict[str, Any] | None:
@@ -28,17 +28,19 @@ def story_of(conn: sa.Connection, article_id: str) -> dict[str, Any] | None:
     return {"story_id": story_id, "size": size}
 
 
-def other_language_reports(conn: sa.Connection, article_id: str, language: str, terms: Iterable[str],
+def other_language_reports(conn: sa.Connection, article_id: str, language: str, focus: Iterable[str],
                            since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Stored articles in another language than ``language``, published in [since, until], with a hit of one
-    of ``terms`` and a story: each with its language, story, countries, terms and places."""
+    """Stored articles in another language than ``language``, published in [since, until], about one of the
+    countries ``focus`` (their focus rows, ``ix_article_places_code_article``) and in a story: each with its
+    language, publication time, story, countries, watchlist terms and places, the newest first."""
     a, h, st, p = s.articles, s.watchlist_hits, s.article_stories, s.article_places
-    has_term = sa.exists().where(h.c.article_id == a.c.article_id, h.c.term.in_(sorted(set(terms))))
+    about = sa.exists().where(p.c.article_id == a.c.article_id, p.c.kind == FOCUS_KIND[COUNTRY],
+                              p.c.code.in_(sorted(set(focus))))
     rows = [dict(r) for r in conn.execute(
         sa.select(a.c.article_id, a.c.language, a.c.countries, a.c.published_at, st.c.story_id)
         .join(st, st.c.article_id == a.c.article_id)
         .where(a.c.published_at >= since, a.c.published_at <= until, a.c.article_id != article_id,
-               a.c.language.is_not(None), a.c.language != language, has_term)
+               a.c.language.is_not(None), a.c.language != language, about)
         .order_by(a.c.published_at.desc()).limit(MAX_REPORTS)).mappings()]
     ids = [r["article_id"] for r in rows]
     terms_of: dict[str, set[str]] = defaultdict(set)
