@@ -202,6 +202,29 @@ def chrome(ui):
         yield driver
 
 
+def warehouse_rows(ui: Ui, sql: str, **params) -> list[dict]:
+    """The rows of ``sql`` on the warehouse the server reads."""
+    engine = sa.create_engine(ui.warehouse_url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
+    finally:
+        engine.dispose()
+
+
+def log_in_as(ui: Ui, driver, user: str, page: str) -> None:
+    """A fresh session for ``user`` through Airflow's login page, which then shows ``page`` of the view."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(ui.base + page)
+    driver.delete_all_cookies()
+    driver.get(ui.base + page)
+    _wait(driver, _by(By.NAME, "username"))
+    driver.find_element(By.NAME, "username").send_keys(user)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
 def _wait(driver, condition, timeout: float = 30):
     """``condition`` once it holds; an element the page replaced meanwhile is simply found again."""
     from selenium.common.exceptions import StaleElementReferenceException

@@ -28,9 +28,8 @@ from zoneinfo import ZoneInfo
 
 import browser
 import pytest
-import sqlalchemy as sa
 import test_ui as seeded
-from test_ui import PASSWORD, Ui, _by, _token, _wait
+from test_ui import Ui, _by, _token, _wait
 
 from media_monitoring.curation import subscriptions as subscription_store
 from media_monitoring.digest.windows import next_slot
@@ -53,13 +52,7 @@ def chrome(ui) -> Iterator:
         yield driver
 
 
-def _rows(ui: Ui, sql: str, **params) -> list[dict]:
-    engine = sa.create_engine(ui.warehouse_url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
-    finally:
-        engine.dispose()
+_rows = seeded.warehouse_rows
 
 
 def _view_versions(ui: Ui) -> list[dict]:
@@ -81,13 +74,7 @@ def _log_in_as(ui: Ui, driver, user: str) -> None:
     """A fresh session for ``user`` through Airflow's login page, from the index page's nav to Subscriptions."""
     from selenium.webdriver.common.by import By
 
-    driver.get(ui.base + "/media-monitor/")
-    driver.delete_all_cookies()
-    driver.get(ui.base + "/media-monitor/")
-    _wait(driver, _by(By.NAME, "username"))
-    driver.find_element(By.NAME, "username").send_keys(user)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    seeded.log_in_as(ui, driver, user, "/media-monitor/")
     _wait(driver, _by(By.ID, "nav-subscriptions")).click()
     intro = _wait(driver, _by(By.ID, "subscriptions-intro"))
     assert f"signed in as {user}" in intro.text

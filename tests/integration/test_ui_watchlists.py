@@ -23,9 +23,8 @@ from pathlib import Path
 
 import browser
 import pytest
-import sqlalchemy as sa
 import test_ui as seeded
-from test_ui import PASSWORD, Ui, _by, _token, _wait
+from test_ui import Ui, _by, _token, _wait
 
 ui = seeded.ui
 
@@ -43,25 +42,13 @@ def chrome(ui) -> Iterator:
         yield driver
 
 
-def _rows(ui: Ui, sql: str, **params) -> list[dict]:
-    engine = sa.create_engine(ui.warehouse_url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
-    finally:
-        engine.dispose()
+_rows = seeded.warehouse_rows
 
 
 def _log_in(ui: Ui, driver, user: str) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.get(ui.base + "/media-monitor/watchlists")
-    driver.delete_all_cookies()
-    driver.get(ui.base + "/media-monitor/watchlists")
-    _wait(driver, _by(By.NAME, "username"))
-    driver.find_element(By.NAME, "username").send_keys(user)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    seeded.log_in_as(ui, driver, user, "/media-monitor/watchlists")
     _wait(driver, _by(By.ID, "watchlists-intro"))
 
 
