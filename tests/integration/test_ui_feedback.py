@@ -140,7 +140,8 @@ def test_an_analysts_release_is_refused_and_an_operators_is_done(ui, chrome):
     _log_in_as(ui, chrome, ANALYST)
     chrome.get(ui.base + "/media-monitor/quality")
     _wait(chrome, _by(By.CSS_SELECTOR, row_css)).find_element(By.CSS_SELECTOR, "button.release").click()
-    page = _wait(chrome, _by(By.TAG_NAME, "main")).text
+    # the answer replaces the page: wait for its text (an element of the page before it would go stale)
+    page = _wait(chrome, lambda d: "Only an operator" in (text := d.find_element(By.TAG_NAME, "main").text) and text)
     assert "Only an operator may release an article from quarantine" in page and "Nothing was changed" in page
     assert _rows(ui, "select released_at from quarantine where article_id = :a", a=article) == [{"released_at": None}]
     assert _rows(ui, "select count(*) as n from articles where article_id = :a", a=article) == [{"n": 0}]
