@@ -20,7 +20,7 @@ import logging
 import unicodedata
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -226,20 +226,18 @@ def proposal_page(request: Request, user: HtmlUser, proposal_id: int, start: str
 def queue_replay(watchlist: str, start: date, end: date, user: str, version: str) -> dict[str, Any]:
     """Queue a media_retag run over [start, end] for ``watchlist``; what was queued, or why nothing was."""
     from airflow.api.common.trigger_dag import trigger_dag
-    from airflow.models import DagModel
     from airflow.utils.types import DagRunTriggeredByType
 
     conf = {"watchlist": watchlist, "start_date": start.isoformat(), "end_date": end.isoformat()}
     try:
         run = trigger_dag(RETAG_DAG, triggered_by=DagRunTriggeredByType.UI, triggering_user_name=user, conf=conf,
                           note=f"replay of {watchlist} {version}, activated in the Media Monitor view by {user}")
-        paused = DagModel.get_dagmodel(RETAG_DAG)
     except Exception as exc:  # noqa: BLE001 (the version is active either way: say why no replay was queued)
         log.warning("could not queue %s for %s: %s", RETAG_DAG, watchlist, exc)
         return {**conf, "error": f"{type(exc).__name__}: {exc}"}
     if run is None:
         return {**conf, "error": f"{RETAG_DAG} queued no run"}
-    return {**conf, "run_id": run.run_id, "paused": bool(paused is not None and paused.is_paused)}
+    return {**conf, "run_id": run.run_id}
 
 
 @router.post("/watchlists/proposals/{proposal_id}/{decision}", name="watchlist_decide")
@@ -291,7 +289,3 @@ def decide_write(request: Request, write: WriteRequest, proposal_id: int, decisi
     query = urlencode({"notice": "activated" if "run_id" in replay else "activated_no_replay"})
     return RedirectResponse(f"{base}/watchlists/proposals/{proposal_id}?{query}", status_code=303)
 
-
-def run_link(run_id: str) -> str:
-    """The Airflow UI's page of a media_retag run."""
-    return f"/dags/{RETAG_DAG}/runs/{quote(run_id, safe='')}"

@@ -87,19 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_latency)
 
 
-    p = sub.add_parser("search", help="full-text search over every stored article; one JSON line per article")
-    p.add_argument("query", help='words, "phrases", prefix*, OR, NOT / -word, (parentheses)')
-    p.add_argument("--from", metavar="DATE", help="published from this day (YYYY-MM-DD, UTC) or instant (ISO 8601)")
-    p.add_argument("--to", metavar="DATE", help="published up to this day (inclusive) or instant")
-    p.add_argument("--period", choices=["today", "24h", "7d"], help="published today (UTC), in the last 24 hours "
-                                                                    "or 7 days (instead of --from/--to)")
-    p.add_argument("--outlet", help="outlet id")
-    p.add_argument("--outlet-country", help="the outlet's country (ISO 3166 alpha-2)")
-    p.add_argument("--country", help="a country the article is about (alpha-2)")
-    p.add_argument("--region", help="a region the article is about")
-    p.add_argument("--mentioned", action="store_true", help="--country/--region: also articles that only mention it")
-    p.add_argument("--language", help="the article's language (ISO 639-1)")
-    p.add_argument("--term", help="a watchlist term the article has a hit of")
+    # what a search is narrowed to: the same for `search` and `export search`
+    searched = argparse.ArgumentParser(add_help=False)
+    searched.add_argument("query", help='words, "phrases", prefix*, OR, NOT / -word, (parentheses)')
+    searched.add_argument("--from", metavar="DATE",
+                          help="published from this day (YYYY-MM-DD, UTC) or instant (ISO 8601)")
+    searched.add_argument("--to", metavar="DATE", help="published up to this day (inclusive) or instant")
+    searched.add_argument("--period", choices=["today", "24h", "7d"],
+                          help="published today (UTC), in the last 24 hours or 7 days (instead of --from/--to)")
+    searched.add_argument("--outlet", help="outlet id")
+    searched.add_argument("--outlet-country", help="the outlet's country (ISO 3166 alpha-2)")
+    searched.add_argument("--country", help="a country the article is about (alpha-2)")
+    searched.add_argument("--region", help="a region the article is about")
+    searched.add_argument("--mentioned", action="store_true",
+                          help="--country/--region: also articles that only mention it")
+    searched.add_argument("--language", help="the article's language (ISO 639-1)")
+    searched.add_argument("--term", help="a watchlist term the article has a hit of")
+
+    p = sub.add_parser("search", parents=[searched],
+                       help="full-text search over every stored article; one JSON line per article")
     p.add_argument("--sort", choices=["time", "relevance"], default="time")
     p.add_argument("--limit", type=int, default=20, help="articles per page (at most 100)")
     p.add_argument("--after", metavar="CURSOR", help="the cursor printed on stderr: the next page")
@@ -123,19 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--outlet", help="outlet id")
     e.add_argument("--from", metavar="DATE", help="published from this day (YYYY-MM-DD, UTC)")
     e.add_argument("--to", metavar="DATE", help="published up to this day (inclusive, UTC)")
-    e = kinds.add_parser("search", parents=[formats], help="every article a search finds, with its snippet")
-    e.add_argument("query", help='words, "phrases", prefix*, OR, NOT / -word, (parentheses)')
-    e.add_argument("--from", metavar="DATE", help="published from this day (YYYY-MM-DD, UTC) or instant (ISO 8601)")
-    e.add_argument("--to", metavar="DATE", help="published up to this day (inclusive) or instant")
-    e.add_argument("--period", choices=["today", "24h", "7d"], help="published today (UTC), in the last 24 hours "
-                                                                    "or 7 days (instead of --from/--to)")
-    e.add_argument("--outlet", help="outlet id")
-    e.add_argument("--outlet-country", help="the outlet's country (ISO 3166 alpha-2)")
-    e.add_argument("--country", help="a country the article is about (alpha-2)")
-    e.add_argument("--region", help="a region the article is about")
-    e.add_argument("--mentioned", action="store_true", help="--country/--region: also articles that only mention it")
-    e.add_argument("--language", help="the article's language (ISO 639-1)")
-    e.add_argument("--term", help="a watchlist term the article has a hit of")
+    e = kinds.add_parser("search", parents=[formats, searched], help="every article a search finds, with its snippet")
     e.add_argument("--sort", choices=["time", "relevance"], default="time",
                    help="relevance: the 1,000 newest matches, best first")
     e = kinds.add_parser("digest", parents=[formats], help="a digest's items as composed, one row per item and term")

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,20 +85,25 @@ def _extract_one(source: str, url: str | None, allow_private: bool) -> dict[str,
     return extract_article(html, url or page_url).to_json()
 
 
+def _each_line(batch: str, handle: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """``handle`` each JSON line of the file ``batch``; print one JSON line per input line, with its ``id``, or the
+    error that line met (file and line named): one bad line must not stop a bulk run."""
+    with open(batch, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            item: dict[str, Any] = {}
+            try:
+                item = json.loads(line)
+                result = {**handle(item), "id": item.get("id")}
+            except Exception as exc:  # noqa: BLE001 (reported on its line; the rest goes on)
+                result = {"id": item.get("id"), "error": f"{batch}:{line_no}: {exc}"}
+            sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     if args.batch:
-        with open(args.batch, encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                item: dict[str, Any] = {}
-                try:
-                    item = json.loads(line)
-                    result = _extract_one(item["path"], item.get("url"), args.allow_private)
-                    result["id"] = item.get("id")
-                except Exception as exc:  # one bad line must not stop a bulk run
-                    result = {"id": item.get("id"), "error": f"{args.batch}:{line_no}: {exc}"}
-                sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+        _each_line(args.batch, lambda item: _extract_one(item["path"], item.get("url"), args.allow_private))
         return 0
     if not args.source:
         raise SystemExit("extract: give FILE_OR_URL or --batch FILE.jsonl")
@@ -111,25 +117,15 @@ def cmd_tag(args: argparse.Namespace) -> int:
     settings = load_settings()
     tagger = Tagger(settings.watchlists_file, settings.regions_file)
     if args.batch:
-        with open(args.batch, encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                item: dict[str, Any] = {}
-                try:
-                    item = json.loads(line)
-                    result = tagger.tag(item.get("title"), item.get("text")).to_json()
-                    result["id"] = item.get("id")
-                except Exception as exc:
-                    result = {"id": item.get("id"), "error": f"{args.batch}:{line_no}: {exc}"}
-                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        _each_line(args.batch, lambda item: tagger.tag(item.get("title"), item.get("text"),
+                                                       item.get("outlet_country")).to_json())
         return 0
     raw = sys.stdin.read()
     try:
         article = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise SystemExit(f"tag: stdin is not JSON ({exc}); expected {{\"title\": ..., \"text\": ...}}") from None
-    print_json(tagger.tag(article.get("title"), article.get("text")).to_json())
+    print_json(tagger.tag(article.get("title"), article.get("text"), article.get("outlet_country")).to_json())
     return 0
 
 

@@ -18,7 +18,7 @@ from media_monitoring.config import Watchlist
 from media_monitoring.records import Hit
 from media_monitoring.tagging.watchlists import WatchlistMatcher
 from media_monitoring.warehouse import Warehouse, feedback
-from media_monitoring.warehouse import curation as store
+from media_monitoring.warehouse import articles as article_store
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def run(warehouse: Warehouse, current: Watchlist, proposed: Watchlist, start: da
     kept_pairs: set[tuple[str, str]] = set()
     after_id = ""
     while result.articles < max_articles:
-        page = store.articles_between(warehouse, begin, stop, after_id, min(PAGE, max_articles - result.articles))
+        page = article_store.articles_page(warehouse, begin, stop, after_id, min(PAGE, max_articles - result.articles))
         if not page:
             break
         for article in page:
@@ -142,7 +142,7 @@ def run(warehouse: Warehouse, current: Watchlist, proposed: Watchlist, start: da
         result.articles += len(page)
         after_id = page[-1]["article_id"]
     else:
-        result.truncated = bool(store.articles_between(warehouse, begin, stop, after_id, 1))
+        result.truncated = bool(article_store.articles_page(warehouse, begin, stop, after_id, 1))
     result.days = {d: (per_day_before[d], per_day_after[d]) for d in sorted(per_day_before | per_day_after)}
     for mark in feedback.marked_wrong(warehouse, current.name):
         pair = (mark["article_id"], mark["term"])

@@ -181,7 +181,7 @@ def list_proposals(warehouse: Warehouse, status: str | None = None) -> list[Prop
         return [Proposal.from_row(r) for r in store.proposals(conn, status)]
 
 
-def next_version(watchlist: str, taken: set[str], at: datetime) -> str:
+def next_version(taken: set[str], at: datetime) -> str:
     """A new version name for a change made in the view: the day, then a count (``2026.12.07.1``)."""
     n = 1
     while f"{at:%Y.%m.%d}.{n}" in taken:
@@ -201,7 +201,7 @@ def activate(warehouse: Warehouse, conn: sa.Connection, proposal: Proposal, *, c
         raise StaleProposal(f"{current.name} is at version {current.version} now; the proposal was written against "
                             f"{proposal.base_version}. Propose the change again on the version in force.")
     taken = {r["version"] for r in store.watchlist_versions(conn, current.name)}
-    version = next_version(current.name, taken, at)
+    version = next_version(taken, at)
     new = proposal.applied_to(current, version)
     before, after = document(current), document(new)
     row = {"watchlist": current.name, "version": version, "at": at, "source": VIEW, "author": author,

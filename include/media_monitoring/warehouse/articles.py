@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from media_monitoring.records import Article, Quarantined, Source, StagedArticle, sources_to_json
 from media_monitoring.rules import ARTICLE_KEY_CHARS
 from media_monitoring.warehouse import schema as s
-from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse
+from media_monitoring.warehouse.store import UPSERT_CHUNK, Warehouse, aware_row
 
 # An article stored again (re-processed, released) keeps when it was first seen and stored.
 ARTICLE_UPDATE_COLUMNS = tuple(c.name for c in s.articles.columns
@@ -205,11 +205,12 @@ def ids_by_text_hash(wh: Warehouse, hashes: Iterable[str]) -> dict[str, str]:
 
 
 def articles_page(wh: Warehouse, start: datetime, end: datetime, after_id: str, limit: int) -> list[dict[str, Any]]:
-    """Articles published in [start, end), keyset-paginated by id: (article_id, title, text)."""
+    """Articles published in [start, end), keyset-paginated by id: their id, title, text, outlet, URL and
+    publication time (re-tagging reads the first three, a backtest shows the rest)."""
     a = s.articles
     with wh.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(
-            sa.select(a.c.article_id, a.c.title, a.c.text).where(
+        return [aware_row(r) for r in conn.execute(
+            sa.select(a.c.article_id, a.c.title, a.c.text, a.c.outlet_id, a.c.url, a.c.published_at).where(
                 a.c.published_at >= start, a.c.published_at < end, a.c.article_id > after_id)
             .order_by(a.c.article_id).limit(limit)).mappings()]
 

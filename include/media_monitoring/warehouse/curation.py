@@ -1,5 +1,6 @@
 """SQL of what analysts change in the view: watchlist versions and proposals, subscription versions, and the
-page of stored articles a backtest reads. The rules of what is in force live in :mod:`media_monitoring.curation`."""
+span of publication times a backtest's default period is taken from. The rules of what is in force live in
+:mod:`media_monitoring.curation`."""
 
 from __future__ import annotations
 
@@ -74,17 +75,6 @@ def decide_proposal(conn: sa.Connection, proposal_id: int, *, status: str, by: s
 def record_replay(conn: sa.Connection, proposal_id: int, replay: dict[str, Any]) -> None:
     p = s.watchlist_proposals
     conn.execute(p.update().where(p.c.id == proposal_id).values(replay=replay))
-
-
-def articles_between(wh: Warehouse, start: datetime, end: datetime, after_id: str,
-                     limit: int) -> list[dict[str, Any]]:
-    """Stored articles published in [start, end), keyset-paginated by id, with what a backtest shows."""
-    a = s.articles
-    with wh.engine.connect() as conn:
-        return [aware_row(r) for r in conn.execute(
-            sa.select(a.c.article_id, a.c.title, a.c.text, a.c.outlet_id, a.c.url, a.c.published_at).where(
-                a.c.published_at >= start, a.c.published_at < end, a.c.article_id > after_id)
-            .order_by(a.c.article_id).limit(limit)).mappings()]
 
 
 def published_span(wh: Warehouse) -> tuple[datetime | None, datetime | None]:
